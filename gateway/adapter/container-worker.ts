@@ -1,0 +1,224 @@
+// The adapter's work in one container: load the function's code, start its language runtime, then
+// take requests off the function's queue one at a time and send each result back through Redis.
+
+import path from "node:path";
+import type { Redis } from "ioredis";
+import { extractPackage } from "../functions/code-package.js";
+import { fromHash, type FunctionDefinition } from "../functions/definition.js";
+import type { Logger } from "../logger.js";
+import { formatContainerRecord, type ContainerState } from "../protocol/container-record.js";
+import { decodeMessage, encodeMessage, type ColdStartTimings, type InvocationMeta, type ResultMeta } from "../protocol/envelope.js";
+import { functionKeys, type FunctionKeys } from "../protocol/keys.js";
+import { pushReplies } from "../protocol/replies.js";
+import { scripts } from "../protocol/scripts.js";
+import { RuntimeApi, type Readiness, type RuntimeOutcome } from "./runtime-api.js";
+import { RuntimeProcess } from "./runtime-process.js";
+
+/** Like Lambda's init phase limit: a runtime that is not asking for work by then has failed. */
+const INIT_TIMEOUT_MS = 10_000;
+
+export interface AdapterEnv {
+  function: string;
+  version: number;
+  codeSha: string;
+  containerId: string;
+  invokerId: string;
+  createdAt: number;
+  taskRoot: string;
+  bootstrap: string;
+  region: string;
+}
+
+export class ContainerWorker {
+  private readonly keys: FunctionKeys;
+  private readonly api = new RuntimeApi();
+  private definition!: FunctionDefinition;
+  private runtimeEnv!: NodeJS.ProcessEnv;
+  private runtime!: RuntimeProcess;
+  private readiness!: Readiness;
+  private clientId = 0;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly env: AdapterEnv,
+    private readonly logger: Logger,
+  ) {
+    this.keys = functionKeys(env.function);
+  }
+
+  /** Serves until the container should exit (keep-alive over, superseded, drained, broken). */
+  async run(): Promise<void> {
+    const processStartedAt = Math.round(performance.timeOrigin);
+    if (!(await this.loadCode())) return;
+    const codeLoadedAt = Date.now();
+    const port = await this.api.listen();
+    this.runtimeEnv = this.buildRuntimeEnv(port);
+    await this.startRuntime();
+    const timings: ColdStartTimings = { createdAt: this.env.createdAt, processStartedAt, codeLoadedAt, runtimeReadyAt: Date.now() };
+    this.clientId = Number(await this.redis.client("ID"));
+    const registered = await scripts.registerContainer.run(
+      this.redis,
+      [this.keys.def, this.keys.containers, this.keys.draining],
+      [this.env.containerId, this.env.version, this.record("idle"), this.env.function, JSON.stringify(timings)],
+    );
+    if (registered === 1) await this.serve();
+    await this.runtime.kill();
+    this.api.close();
+  }
+
+  private async loadCode(): Promise<boolean> {
+    const results = await this.redis.pipeline().hgetall(this.keys.def).getBuffer(this.keys.code(this.env.codeSha)).exec();
+    const definition = fromHash(this.env.function, (results?.[0]?.[1] ?? {}) as Record<string, string>);
+    const code = results?.[1]?.[1] as Buffer | null;
+    if (!definition || definition.version !== this.env.version || !code) {
+      this.logger.info("function was redeployed or deleted before this container started");
+      return false;
+    }
+    this.definition = definition;
+    await extractPackage(code, this.env.taskRoot);
+    return true;
+  }
+
+  private async serve(): Promise<void> {
+    const keepAliveMs = this.definition.keepAlive * 1000;
+    let idleSince = Date.now();
+    for (;;) {
+      const remainingSeconds = Math.max(0.01, (idleSince + keepAliveMs - Date.now()) / 1000);
+      const raw = await this.redis.blmoveBuffer(this.keys.queue, this.keys.running(this.env.containerId), "RIGHT", "LEFT", remainingSeconds);
+      if (!raw) {
+        // Timed out (keep-alive over) or unblocked by an invoker (redeploy, delete, drain).
+        const keepAliveOver = Date.now() >= idleSince + keepAliveMs - 10;
+        if ((await this.runScript(scripts.retireContainer, [this.keys.def, this.keys.queue, this.keys.containers, this.keys.draining], [this.env.containerId, this.env.version, keepAliveOver ? "1" : "0", this.env.function])) === 1) return;
+        continue;
+      }
+      const { meta, payload } = decodeMessage<InvocationMeta>(raw);
+      if (meta.version > this.env.version) {
+        await this.runScript(scripts.requeueInvocation, this.runningKeys(), [this.env.containerId, this.env.function]);
+        return;
+      }
+      // A request whose caller has given up is dropped, not run.
+      if (Date.now() <= meta.startBy) {
+        this.runScript(scripts.startInvocation, [this.keys.def, this.keys.queue, this.keys.containers], [this.env.containerId, this.record("busy"), this.env.function]).catch((err) =>
+          this.logger.error({ err }, "marking the container busy failed"),
+        );
+        const result = await this.execute(meta, payload);
+        pushReplies(this.redis, meta.replyTo, [result]).catch((err) => this.logger.error({ err }, "sending a result failed"));
+      }
+      const keep = await this.runScript(scripts.finishInvocation, this.runningKeys(), [this.env.containerId, this.env.version, this.record("idle"), this.env.function]);
+      if (keep !== 1 || !this.readiness.ready) return;
+      idleSince = Date.now();
+    }
+  }
+
+  private async execute(meta: InvocationMeta, payload: Buffer): Promise<Buffer> {
+    const startedAt = Date.now();
+    const result = (status: number, body: Buffer | string, functionError = false): Buffer =>
+      encodeMessage({ id: meta.id, status, functionError, containerId: this.env.containerId, startedAt, finishedAt: Date.now() } satisfies ResultMeta, body);
+
+    // A runtime that failed to initialise answers the request that started it with its init error.
+    if (!this.readiness.ready) return result(502, normalizeError(this.readiness.error, "Runtime.InitError"), true);
+
+    const timeoutMs = this.definition.timeout * 1000;
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race<RuntimeOutcome | { kind: "timeout" } | { kind: "exit"; how: string }>([
+      this.api.invoke({ id: meta.id, payload, deadlineMs: startedAt + timeoutMs, functionArn: this.functionArn() }),
+      this.runtime.exited.then((how) => ({ kind: "exit" as const, how })),
+      new Promise((resolve) => (timer = setTimeout(() => resolve({ kind: "timeout" }), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    switch (outcome.kind) {
+      case "response":
+        return result(200, outcome.body);
+      case "error":
+        return result(502, normalizeError(outcome.body, outcome.errorType ?? "Unhandled"), true);
+      case "response-too-large":
+        return result(502, errorBody("Function.ResponseSizeTooLarge", `response payload of ${outcome.bytes} bytes exceeds the limit`), true);
+      case "timeout":
+        await this.restartRuntime();
+        return result(504, errorBody("Sandbox.Timedout", `Task timed out after ${this.definition.timeout.toFixed(2)} seconds`), true);
+      case "exit":
+        await this.restartRuntime();
+        return result(502, errorBody("Runtime.ExitError", `Runtime exited with error: ${outcome.how}`), true);
+    }
+  }
+
+  private async startRuntime(): Promise<void> {
+    this.runtime = new RuntimeProcess(this.env.bootstrap, this.runtimeEnv, this.env.taskRoot);
+    let timer: NodeJS.Timeout | undefined;
+    this.readiness = await Promise.race<Readiness>([
+      this.api.waitReady(),
+      this.runtime.exited.then((how) => ({ ready: false, error: Buffer.from(errorBody("Runtime.ExitError", `Runtime exited during init: ${how}`)) })),
+      new Promise((resolve) => (timer = setTimeout(() => resolve({ ready: false, error: Buffer.from(errorBody("Runtime.InitTimeout", `runtime did not start within ${INIT_TIMEOUT_MS / 1000} s`)) }), INIT_TIMEOUT_MS))),
+    ]);
+    clearTimeout(timer);
+    if (!this.readiness.ready) this.logger.warn({ error: this.readiness.error.toString() }, "runtime failed to initialise");
+  }
+
+  /** After a timeout or crash the container is reused only once a fresh runtime is initialised. */
+  private async restartRuntime(): Promise<void> {
+    this.api.abandon();
+    await this.runtime.kill();
+    await this.startRuntime();
+  }
+
+  private runningKeys(): string[] {
+    return [this.keys.def, this.keys.queue, this.keys.containers, this.keys.draining, this.keys.running(this.env.containerId)];
+  }
+
+  private runScript(script: (typeof scripts)[keyof typeof scripts], keys: string[], args: (string | number)[]): Promise<unknown> {
+    return script.run(this.redis, keys, args);
+  }
+
+  private record(state: ContainerState): string {
+    return formatContainerRecord({ state, version: this.env.version, invokerId: this.env.invokerId, clientId: this.clientId, since: Date.now() });
+  }
+
+  private functionArn(): string {
+    return `arn:aws:lambda:${this.env.region}:000000000000:function:${this.env.function}`;
+  }
+
+  private buildRuntimeEnv(port: number): NodeJS.ProcessEnv {
+    const { definition, env } = this;
+    const day = new Date().toISOString().slice(0, 10).replace(/-/g, "/");
+    return {
+      PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+      LANG: "C.UTF-8",
+      HOME: "/tmp",
+      ...definition.environment,
+      _HANDLER: definition.handler,
+      LAMBDA_TASK_ROOT: env.taskRoot,
+      LAMBDA_RUNTIME_DIR: path.dirname(env.bootstrap),
+      AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${port}`,
+      AWS_LAMBDA_FUNCTION_NAME: env.function,
+      AWS_LAMBDA_FUNCTION_VERSION: String(env.version),
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(definition.memory),
+      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${env.function}`,
+      // Lambda's form ends with the instance id: handlers can tell containers apart by it.
+      AWS_LAMBDA_LOG_STREAM_NAME: `${day}/[${env.version}]${env.containerId}`,
+      AWS_REGION: env.region,
+      AWS_DEFAULT_REGION: env.region,
+    };
+  }
+}
+
+function errorBody(errorType: string, errorMessage: string): string {
+  return JSON.stringify({ errorMessage, errorType, stackTrace: [] });
+}
+
+/** Every runtime's error in one shape: {errorMessage, errorType, stackTrace} (Node's `trace` included). */
+function normalizeError(body: Buffer, fallbackType: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString("utf8"));
+  } catch {
+    return errorBody(fallbackType, body.toString("utf8"));
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return errorBody(fallbackType, JSON.stringify(parsed));
+  const error = parsed as Record<string, unknown>;
+  return JSON.stringify({
+    ...error,
+    errorMessage: typeof error.errorMessage === "string" ? error.errorMessage : "",
+    errorType: typeof error.errorType === "string" ? error.errorType : fallbackType,
+    stackTrace: error.stackTrace ?? error.trace ?? [],
+  });
+}

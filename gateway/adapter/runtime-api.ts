@@ -1,0 +1,159 @@
+// The AWS Lambda Runtime API (2018-06-01), served on loopback inside the container to the language
+// runtime: it asks for the next event, then posts a response or an error. One invocation at a time;
+// a /next that arrives while one runs is held until the next invocation.
+
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** Lambda's limit on a sync response payload. */
+export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024;
+const PREFIX = "/2018-06-01/runtime";
+
+export interface Invocation {
+  id: string;
+  payload: Buffer;
+  deadlineMs: number;
+  functionArn: string;
+}
+
+export type RuntimeOutcome =
+  | { kind: "response"; body: Buffer }
+  | { kind: "error"; body: Buffer; errorType?: string }
+  | { kind: "response-too-large"; bytes: number };
+
+export type Readiness = { ready: true } | { ready: false; error: Buffer };
+
+interface Current {
+  invocation: Invocation;
+  delivered: boolean;
+  settle(outcome: RuntimeOutcome): void;
+}
+
+export class RuntimeApi {
+  private readonly server = http.createServer((req, res) => void this.route(req, res));
+  private readonly heldNext: http.ServerResponse[] = [];
+  private current?: Current;
+  /** Ids already answered, to tell "wrong state" (403) from "unknown id" (400). */
+  private readonly finished = new Set<string>();
+  private readyWaiter?: (outcome: Readiness) => void;
+  private initError?: Buffer;
+
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  close(): void {
+    this.server.closeAllConnections();
+    this.server.close();
+  }
+
+  /** Resolves when the runtime first asks for work (it is initialised) or reports an init error. */
+  waitReady(): Promise<Readiness> {
+    if (this.initError) return Promise.resolve({ ready: false, error: this.initError });
+    if (this.heldNext.length > 0) return Promise.resolve({ ready: true });
+    return new Promise((resolve) => (this.readyWaiter = resolve));
+  }
+
+  invoke(invocation: Invocation): Promise<RuntimeOutcome> {
+    return new Promise((resolve) => {
+      this.current = {
+        invocation,
+        delivered: false,
+        settle: (outcome) => {
+          this.finished.add(invocation.id);
+          this.current = undefined;
+          resolve(outcome);
+        },
+      };
+      const next = this.heldNext.shift();
+      if (next) this.deliver(next);
+    });
+  }
+
+  /** Drops the running invocation and held requests: its runtime process is gone. */
+  abandon(): void {
+    if (this.current) this.finished.add(this.current.invocation.id);
+    this.current = undefined;
+    for (const res of this.heldNext.splice(0)) res.destroy();
+  }
+
+  private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = req.url ?? "";
+    if (req.method === "GET" && url === `${PREFIX}/invocation/next`) return this.next(res);
+    if (req.method === "POST" && url === `${PREFIX}/init/error`) {
+      this.initError = (await readBody(req, MAX_RESPONSE_BYTES)) ?? Buffer.from("{}");
+      reply(res, 202, { status: "OK" });
+      return this.settleReadiness({ ready: false, error: this.initError });
+    }
+    const match = /^\/2018-06-01\/runtime\/invocation\/([^/]+)\/(response|error)$/.exec(url);
+    if (req.method === "POST" && match) return this.result(req, res, decodeURIComponent(match[1]!), match[2] as "response" | "error");
+    reply(res, 404, { errorMessage: `no route ${req.method} ${url}`, errorType: "InvalidRequest" });
+  }
+
+  private next(res: http.ServerResponse): void {
+    if (this.current && !this.current.delivered) return this.deliver(res);
+    this.heldNext.push(res);
+    res.on("close", () => {
+      const index = this.heldNext.indexOf(res);
+      if (index >= 0) this.heldNext.splice(index, 1);
+    });
+    this.settleReadiness({ ready: true });
+  }
+
+  private settleReadiness(readiness: Readiness): void {
+    this.readyWaiter?.(readiness);
+    this.readyWaiter = undefined;
+  }
+
+  private deliver(res: http.ServerResponse): void {
+    const current = this.current!;
+    current.delivered = true;
+    const { invocation } = current;
+    res.writeHead(200, {
+      "Content-Type": "application/json",
+      "Lambda-Runtime-Aws-Request-Id": invocation.id,
+      "Lambda-Runtime-Deadline-Ms": String(invocation.deadlineMs),
+      "Lambda-Runtime-Invoked-Function-Arn": invocation.functionArn,
+      "Lambda-Runtime-Trace-Id": `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${invocation.id.replace(/-/g, "").slice(0, 24)};Sampled=0`,
+    });
+    res.end(invocation.payload);
+  }
+
+  private async result(req: http.IncomingMessage, res: http.ServerResponse, id: string, kind: "response" | "error"): Promise<void> {
+    const current = this.current;
+    if (!current || current.invocation.id !== id || !current.delivered) {
+      req.resume();
+      if (this.finished.has(id)) return reply(res, 403, { errorMessage: `invocation ${id} is already finished`, errorType: "InvalidStateTransition" });
+      return reply(res, 400, { errorMessage: `unknown request id ${id}`, errorType: "InvalidRequestID" });
+    }
+    const body = await readBody(req, MAX_RESPONSE_BYTES);
+    if (body === undefined) {
+      reply(res, 413, { errorMessage: `response payload exceeds ${MAX_RESPONSE_BYTES} bytes`, errorType: "RequestEntityTooLarge" });
+      current.settle({ kind: "response-too-large", bytes: Number(req.headers["content-length"] ?? 0) });
+      return;
+    }
+    reply(res, 202, { status: "OK" });
+    const errorType = req.headers["lambda-runtime-function-error-type"];
+    current.settle(kind === "response" ? { kind, body } : { kind, body, errorType: typeof errorType === "string" ? errorType : undefined });
+  }
+}
+
+/** The whole body, or undefined once it passes `limit` bytes (the rest is drained). */
+function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+    });
+    req.on("end", () => resolve(size <= limit ? Buffer.concat(chunks) : undefined));
+    req.on("error", reject);
+  });
+}
+
+function reply(res: http.ServerResponse, status: number, body: object): void {
+  res.writeHead(status, { "Content-Type": "application/json" });
+  res.end(JSON.stringify(body));
+}

@@ -1,0 +1,29 @@
+// The language runtime runs as its own process group, so that the adapter stays in charge when user
+// code hangs, spins, crashes or exits, and can stop it with everything it spawned.
+
+import { spawn, type ChildProcess } from "node:child_process";
+
+export class RuntimeProcess {
+  private readonly child: ChildProcess;
+  /** Resolves with a description of how the process ended. */
+  readonly exited: Promise<string>;
+
+  constructor(command: string, env: NodeJS.ProcessEnv, cwd: string) {
+    this.child = spawn(command, [], { env, cwd, detached: true, stdio: ["ignore", "inherit", "inherit"] });
+    this.exited = new Promise((resolve) => {
+      this.child.once("error", (error) => resolve(`could not start ${command}: ${error.message}`));
+      this.child.once("exit", (code, signal) => resolve(signal ? `signal: ${signal}` : `exit status ${code}`));
+    });
+  }
+
+  async kill(): Promise<void> {
+    if (this.child.pid !== undefined && this.child.exitCode === null && this.child.signalCode === null) {
+      try {
+        process.kill(-this.child.pid, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }
+    await this.exited;
+  }
+}

@@ -1,0 +1,43 @@
+import express from "express";
+import type { Redis } from "ioredis";
+import type { Invocations } from "../invocation/invocations.js";
+import type { Logger } from "../logger.js";
+import type { Metrics } from "../metrics/metrics.js";
+import { errorHandler, notFound, sendError } from "./errors.js";
+import { functionsRoutes } from "./functions-routes.js";
+import { invokeRoutes } from "./invoke-routes.js";
+
+export interface ApiDependencies {
+  redis: Redis;
+  invocations: Invocations;
+  metrics: Metrics;
+  logger: Logger;
+  maxCodeBytes: number;
+  maxPayloadBytes: number;
+  /** Resolves when everything this process depends on answers; rejects with what does not. */
+  checkHealth(): Promise<void>;
+}
+
+export function createApp(deps: ApiDependencies): express.Express {
+  const app = express();
+  app.disable("x-powered-by");
+
+  app.get("/healthz", async (_req, res) => {
+    try {
+      await deps.checkHealth();
+      res.json({ status: "ok" });
+    } catch (error) {
+      sendError(res, 503, "Unhealthy", (error as Error).message);
+    }
+  });
+
+  app.get("/metrics", async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+
+  app.use("/system/functions", functionsRoutes(deps.redis, deps.maxCodeBytes));
+  app.use("/function", invokeRoutes(deps.invocations, deps.maxPayloadBytes));
+  app.use(notFound);
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,46 @@
+import express, { Router } from "express";
+import type { Redis } from "ioredis";
+import { HearthError } from "../errors.js";
+import type { FunctionDefinition } from "../functions/definition.js";
+import { deleteFunction, deployFunction, getFunction, listFunctions, readPoolStatus } from "../functions/registry.js";
+import { readDeployRequest } from "./deploy-request.js";
+
+/** The admin API: /system/functions. */
+export function functionsRoutes(redis: Redis, maxCodeBytes: number): Router {
+  const router = Router();
+
+  router.get("/", async (_req, res) => {
+    res.json({ functions: (await listFunctions(redis)).map(describe) });
+  });
+
+  router.get("/:name", async (req, res) => {
+    const definition = await getFunction(redis, req.params.name);
+    if (!definition) throw notFound(req.params.name);
+    res.json({ ...describe(definition), ...(await readPoolStatus(redis, definition.name)) });
+  });
+
+  router.put("/:name", express.json({ limit: "1mb" }), async (req, res) => {
+    const { config, code } = await readDeployRequest(req, maxCodeBytes);
+    const { definition, created } = await deployFunction(redis, req.params.name, config, code);
+    res.status(created ? 201 : 200).json(describe(definition));
+  });
+
+  router.delete("/:name", async (req, res) => {
+    if (!(await deleteFunction(redis, req.params.name))) throw notFound(req.params.name);
+    res.status(204).end();
+  });
+
+  return router;
+}
+
+function notFound(name: string): HearthError {
+  return new HearthError(404, "FunctionNotFound", `function ${name} does not exist`);
+}
+
+function describe(definition: FunctionDefinition): object {
+  return {
+    ...definition,
+    createdAt: new Date(definition.createdAt).toISOString(),
+    updatedAt: new Date(definition.updatedAt).toISOString(),
+  };
+}

@@ -1,0 +1,67 @@
+// Hearth's settings, all from the environment with embedded defaults: `node dist/hearth.js` with no
+// variables set runs API + invoker on 127.0.0.1:8080 with its own redis-server.
+
+import os from "node:os";
+import { z } from "zod";
+
+const MiB = 1024 * 1024;
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HEARTH_HOST: z.string().default("127.0.0.1"),
+  /** Unset: Hearth starts its own redis-server with data in HEARTH_DATA_DIR. */
+  REDIS_URL: z.string().optional(),
+  HEARTH_DATA_DIR: z.string().default(".hearth"),
+  /** Which parts this process runs: api, invoker, or both. */
+  HEARTH_ROLES: z.string().default("api,invoker").pipe(z.string().regex(/^(api|invoker)(,(api|invoker))*$/, "HEARTH_ROLES is a comma list of api and invoker")),
+  /** Stable across restarts, so that an invoker finds and removes the containers of its earlier run. */
+  HEARTH_INVOKER_ID: z.string().regex(/^[A-Za-z0-9_.-]+$/).default(os.hostname().replace(/[^A-Za-z0-9_.-]/g, "-")),
+  /** The Redis URL as containers reach it; defaults to the gateway's own. */
+  HEARTH_CONTAINER_REDIS_URL: z.string().optional(),
+  HEARTH_CONTAINER_NETWORK: z.string().default("host"),
+  HEARTH_IMAGE_NODE: z.string().default("hearth/runtime-node:latest"),
+  HEARTH_MAX_CODE_BYTES: z.coerce.number().int().positive().default(50 * MiB),
+  HEARTH_MAX_PAYLOAD_BYTES: z.coerce.number().int().positive().default(6 * MiB),
+  HEARTH_QUEUE_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  HEARTH_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
+});
+
+export interface HearthConfig {
+  port: number;
+  host: string;
+  redisUrl?: string;
+  dataDir: string;
+  roles: { api: boolean; invoker: boolean };
+  invokerId: string;
+  containerRedisUrl?: string;
+  containerNetwork: string;
+  images: { node: string };
+  maxCodeBytes: number;
+  maxPayloadBytes: number;
+  queueTimeoutMs: number;
+  shutdownTimeoutMs: number;
+}
+
+export function configFromEnv(env: NodeJS.ProcessEnv): HearthConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new Error(`invalid configuration: ${parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")}`);
+  }
+  const e = parsed.data;
+  const roles = e.HEARTH_ROLES.split(",");
+  return {
+    port: e.PORT,
+    host: e.HEARTH_HOST,
+    redisUrl: e.REDIS_URL,
+    dataDir: e.HEARTH_DATA_DIR,
+    roles: { api: roles.includes("api"), invoker: roles.includes("invoker") },
+    invokerId: e.HEARTH_INVOKER_ID,
+    containerRedisUrl: e.HEARTH_CONTAINER_REDIS_URL,
+    containerNetwork: e.HEARTH_CONTAINER_NETWORK,
+    images: { node: e.HEARTH_IMAGE_NODE },
+    maxCodeBytes: e.HEARTH_MAX_CODE_BYTES,
+    maxPayloadBytes: e.HEARTH_MAX_PAYLOAD_BYTES,
+    queueTimeoutMs: e.HEARTH_QUEUE_TIMEOUT_MS,
+    shutdownTimeoutMs: e.HEARTH_SHUTDOWN_TIMEOUT_MS,
+  };
+}

@@ -1,0 +1,10 @@
+/** An error a caller sees as a JSON body {errorMessage, errorType} with an HTTP status. */
+export class HearthError extends Error {
+  constructor(
+    readonly status: number,
+    readonly errorType: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,93 @@
+// Code packages are zip or tar.gz archives. The gateway inspects one at deploy time (so a broken
+// package is a 400 then, not a failure at the first invoke); the adapter extracts it in the container.
+
+import { createWriteStream } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import * as tar from "tar";
+import yauzl from "yauzl";
+
+/** Like AWS Lambda's limit on a function's unzipped size: keeps zip bombs out of containers. */
+export const MAX_UNPACKED_BYTES = 250 * 1024 * 1024;
+
+export type PackageFormat = "zip" | "tar.gz";
+
+export class CodePackageError extends Error {}
+
+export interface PackageSummary {
+  format: PackageFormat;
+  /** Paths of the regular files, relative to the package root, with / separators. */
+  files: string[];
+  unpackedBytes: number;
+}
+
+export function detectFormat(data: Buffer): PackageFormat {
+  if (data.length >= 4 && data.readUInt16BE(0) === 0x504b) return "zip";
+  if (data.length >= 2 && data[0] === 0x1f && data[1] === 0x8b) return "tar.gz";
+  throw new CodePackageError("code package must be a zip or a tar.gz archive");
+}
+
+export async function inspectPackage(data: Buffer): Promise<PackageSummary> {
+  const format = detectFormat(data);
+  const files: string[] = [];
+  let unpackedBytes = 0;
+  const add = (name: string, size: number): void => {
+    unpackedBytes += size;
+    if (unpackedBytes > MAX_UNPACKED_BYTES) {
+      throw new CodePackageError(`code package unpacks to more than ${MAX_UNPACKED_BYTES / 1024 / 1024} MiB`);
+    }
+    files.push(name);
+  };
+  try {
+    if (format === "zip") {
+      const zip = await yauzl.fromBufferPromise(data, { validateEntrySizes: true, strictFileNames: true });
+      for await (const entry of zip.eachEntry()) {
+        if (isZipSymlink(entry)) throw new CodePackageError(`zip packages cannot hold symbolic links (${entry.fileName}); use tar.gz`);
+        if (!entry.fileName.endsWith("/")) add(entry.fileName, entry.uncompressedSize);
+      }
+    } else {
+      await pipeline(
+        Readable.from([data]),
+        tar.t({
+          strict: true,
+          onReadEntry: (entry) => {
+            if (path.isAbsolute(entry.path) || entry.path.split("/").includes("..")) {
+              throw new CodePackageError(`code package path escapes the package root: ${entry.path}`);
+            }
+            if (entry.type === "File" || entry.type === "OldFile") add(entry.path.replace(/^\.\//, ""), entry.size);
+          },
+        }),
+      );
+    }
+  } catch (error) {
+    if (error instanceof CodePackageError) throw error;
+    throw new CodePackageError(`code package is not a valid ${format} archive: ${(error as Error).message}`);
+  }
+  return { format, files, unpackedBytes };
+}
+
+export async function extractPackage(data: Buffer, directory: string): Promise<void> {
+  await mkdir(directory, { recursive: true });
+  if (detectFormat(data) === "tar.gz") {
+    await pipeline(Readable.from([data]), tar.x({ cwd: directory, strict: true }));
+    return;
+  }
+  const zip = await yauzl.fromBufferPromise(data, { validateEntrySizes: true, strictFileNames: true });
+  for await (const entry of zip.eachEntry()) {
+    const target = path.join(directory, entry.fileName);
+    if (entry.fileName.endsWith("/")) {
+      await mkdir(target, { recursive: true });
+      continue;
+    }
+    await mkdir(path.dirname(target), { recursive: true });
+    // Keep the executable bit of Unix zips (prebuilt binaries need it).
+    const mode = (entry.externalFileAttributes >>> 16) & 0o777 || 0o644;
+    await pipeline(await zip.openReadStreamPromise(entry), createWriteStream(target, { mode }));
+  }
+}
+
+function isZipSymlink(entry: yauzl.Entry): boolean {
+  return ((entry.externalFileAttributes >>> 16) & 0o170000) === 0o120000;
+}

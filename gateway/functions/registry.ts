@@ -1,0 +1,129 @@
+// The function registry: definitions and code packages in Redis. Plain functions of a Redis
+// connection, so the admin API stays thin and tests call them directly.
+
+import { createHash } from "node:crypto";
+import type { Redis } from "ioredis";
+import { HearthError } from "../errors.js";
+import { decodeMessage, errorResult, type InvocationMeta } from "../protocol/envelope.js";
+import { functionKeys, FUNCTIONS_INDEX } from "../protocol/keys.js";
+import { parseContainerRecord, type ContainerState } from "../protocol/container-record.js";
+import { pushReplies } from "../protocol/replies.js";
+import { scripts } from "../protocol/scripts.js";
+import { CodePackageError, inspectPackage } from "./code-package.js";
+import {
+  FUNCTION_NAME,
+  fromHash,
+  functionConfigSchema,
+  toHashFields,
+  type FunctionConfig,
+  type FunctionDefinition,
+  type Runtime,
+} from "./definition.js";
+
+/** File endings a runtime loads a handler module from. */
+const MODULE_EXTENSIONS: Record<Runtime, string[]> = { node: [".js", ".mjs", ".cjs"] };
+
+export interface DeployResult {
+  definition: FunctionDefinition;
+  created: boolean;
+}
+
+export interface PoolStatus {
+  queued: number;
+  containers: Record<ContainerState, number>;
+}
+
+export function validateName(name: string): void {
+  if (!FUNCTION_NAME.test(name)) {
+    throw new HearthError(400, "InvalidFunctionName", "function names are 1-63 lower-case letters, digits and dashes, starting and ending with a letter or digit");
+  }
+}
+
+export function parseConfig(input: unknown): FunctionConfig {
+  const parsed = functionConfigSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "config"}: ${issue.message}`);
+  throw new HearthError(400, "InvalidFunctionConfig", problems.join("; "));
+}
+
+export async function deployFunction(redis: Redis, name: string, input: unknown, code?: Buffer): Promise<DeployResult> {
+  validateName(name);
+  const config = parseConfig(input);
+  const keys = functionKeys(name);
+  let codeSha: string;
+  let codeSize: number;
+  if (code) {
+    await checkPackage(config, code);
+    codeSha = createHash("sha256").update(code).digest("hex");
+    codeSize = code.length;
+  } else {
+    const existing = await getFunction(redis, name);
+    if (!existing) throw new HearthError(400, "CodeRequired", "a new function needs a code package (multipart field 'code')");
+    codeSha = existing.codeSha256;
+    codeSize = existing.codeSize;
+  }
+  const [version, created] = (await scripts.deployFunction.run(
+    redis,
+    [keys.def, keys.versions, keys.code(codeSha)],
+    [codeSha, code ?? "", Date.now(), name, keys.codePrefix, ...toHashFields(config, codeSize)],
+  )) as [number, number];
+  await redis.sadd(FUNCTIONS_INDEX, name);
+  const definition = await getFunction(redis, name);
+  if (!definition || definition.version < version) throw new HearthError(409, "ConcurrentChange", "the function changed while it was deployed");
+  return { definition, created: created === 1 };
+}
+
+async function checkPackage(config: FunctionConfig, code: Buffer): Promise<void> {
+  let files: string[];
+  try {
+    files = (await inspectPackage(code)).files;
+  } catch (error) {
+    if (error instanceof CodePackageError) throw new HearthError(400, "InvalidCodePackage", error.message);
+    throw error;
+  }
+  const modulePath = config.handler.slice(0, config.handler.lastIndexOf("."));
+  const candidates = MODULE_EXTENSIONS[config.runtime].map((extension) => modulePath + extension);
+  if (!candidates.some((file) => files.includes(file))) {
+    throw new HearthError(
+      400,
+      "HandlerModuleNotFound",
+      `handler ${config.handler} needs ${candidates.join(" or ")} at the package root; the package holds ${files.slice(0, 10).join(", ") || "no files"}`,
+    );
+  }
+}
+
+export async function getFunction(redis: Redis, name: string): Promise<FunctionDefinition | undefined> {
+  if (!FUNCTION_NAME.test(name)) return undefined;
+  return fromHash(name, await redis.hgetall(functionKeys(name).def));
+}
+
+export async function listFunctions(redis: Redis): Promise<FunctionDefinition[]> {
+  const names = (await redis.smembers(FUNCTIONS_INDEX)).sort();
+  const definitions = await Promise.all(names.map((name) => getFunction(redis, name)));
+  return definitions.filter((definition): definition is FunctionDefinition => definition !== undefined);
+}
+
+/** Deletes a function; requests still queued for it are answered 404 at once. */
+export async function deleteFunction(redis: Redis, name: string): Promise<boolean> {
+  if (!FUNCTION_NAME.test(name)) return false;
+  const keys = functionKeys(name);
+  const queued = (await scripts.deleteFunction.runBuffer(redis, [keys.def, keys.queue], [name, keys.codePrefix])) as Buffer[] | null;
+  await redis.srem(FUNCTIONS_INDEX, name);
+  if (queued === null) return false;
+  await Promise.all(
+    queued.map((raw) => {
+      const { meta } = decodeMessage<InvocationMeta>(raw);
+      return pushReplies(redis, meta.replyTo, [errorResult(meta.id, 404, "FunctionNotFound", `function ${name} was deleted`)]);
+    }),
+  );
+  return true;
+}
+
+export async function readPoolStatus(redis: Redis, name: string): Promise<PoolStatus> {
+  const keys = functionKeys(name);
+  const [queued, records] = await Promise.all([redis.llen(keys.queue), redis.hvals(keys.containers)]);
+  const containers: Record<ContainerState, number> = { starting: 0, idle: 0, busy: 0 };
+  for (const record of records) containers[parseContainerRecord(record).state] += 1;
+  return { queued, containers };
+}
+

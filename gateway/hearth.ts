@@ -1,0 +1,112 @@
+// The composition root: one Hearth process with the roles its config names (API, invoker or both).
+
+import { randomUUID } from "node:crypto";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import Docker from "dockerode";
+import type { Redis } from "ioredis";
+import { createApp } from "./api/app.js";
+import type { HearthConfig } from "./config.js";
+import { FunctionCache } from "./functions/function-cache.js";
+import { readPoolStatus } from "./functions/registry.js";
+import { Invocations } from "./invocation/invocations.js";
+import { ReplyRouter } from "./invocation/reply-router.js";
+import { DockerBackend } from "./invoker/docker-backend.js";
+import { Invoker } from "./invoker/invoker.js";
+import type { Logger } from "./logger.js";
+import { Metrics } from "./metrics/metrics.js";
+import { EventBus } from "./protocol/event-bus.js";
+import { FUNCTIONS_INDEX } from "./protocol/keys.js";
+import { connectRedis } from "./redis/connections.js";
+import { startEmbeddedRedis, type EmbeddedRedis } from "./redis/embedded-redis.js";
+
+export interface Hearth {
+  /** Base URL of the API, when this process serves it. */
+  url?: string;
+  redisUrl: string;
+  metrics: Metrics;
+  /** Stops taking requests, finishes the ones in flight, stops its containers, then Redis if it owns it. */
+  stop(): Promise<void>;
+}
+
+export async function startHearth(config: HearthConfig, logger: Logger): Promise<Hearth> {
+  const embedded: EmbeddedRedis | undefined = config.redisUrl ? undefined : await startEmbeddedRedis(`${config.dataDir}/redis`);
+  const redisUrl = config.redisUrl ?? embedded!.url;
+  const commands = connectRedis(redisUrl, "hearth-commands");
+  const events = new EventBus(connectRedis(redisUrl, "hearth-events"), logger);
+  await events.start();
+  const metrics = new Metrics();
+  metrics.observePools(async () => {
+    const names = await commands.smembers(FUNCTIONS_INDEX);
+    return Promise.all(names.map(async (name) => ({ function: name, ...(await readPoolStatus(commands, name)) })));
+  });
+
+  const docker = new Docker();
+  let invoker: Invoker | undefined;
+  if (config.roles.invoker) {
+    const backend = new DockerBackend(docker, {
+      invokerId: config.invokerId,
+      images: config.images,
+      redisUrl: config.containerRedisUrl ?? redisUrl,
+      networkMode: config.containerNetwork,
+    });
+    invoker = new Invoker(commands, backend, metrics, logger.child({ component: "invoker" }), config.invokerId);
+    await invoker.start(events);
+  }
+
+  let server: Server | undefined;
+  let replies: ReplyRouter | undefined;
+  if (config.roles.api) {
+    replies = new ReplyRouter(connectRedis(redisUrl, "hearth-replies"), randomUUID(), logger);
+    replies.start();
+    const functions = new FunctionCache(commands);
+    events.on((event) => {
+      if (event.type === "deployed" || event.type === "deleted") functions.invalidate(event.function);
+    });
+    const app = createApp({
+      redis: commands,
+      invocations: new Invocations(commands, functions, replies, metrics, config.queueTimeoutMs),
+      metrics,
+      logger,
+      maxCodeBytes: config.maxCodeBytes,
+      maxPayloadBytes: config.maxPayloadBytes,
+      checkHealth: async () => {
+        await commands.ping();
+        if (invoker) await docker.ping();
+      },
+    });
+    server = await new Promise<Server>((resolve, reject) => {
+      const listening = app.listen(config.port, config.host, (error?: Error) => (error ? reject(error) : resolve(listening)));
+    });
+  }
+
+  const address = server?.address() as AddressInfo | undefined;
+  return {
+    url: address ? `http://${config.host}:${address.port}` : undefined,
+    redisUrl,
+    metrics,
+    stop: async () => {
+      if (server) await closeServer(server, config.shutdownTimeoutMs);
+      await invoker?.stop(config.shutdownTimeoutMs);
+      await replies?.stop();
+      await quit(commands);
+      await events.stop();
+      await embedded?.stop();
+    },
+  };
+}
+
+/** Stops accepting connections and waits (bounded) for the requests in flight to be answered. */
+async function closeServer(server: Server, timeoutMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // Keep-alive connections become idle once their response is sent; close them as they do.
+  const sweeper = setInterval(() => server.closeIdleConnections(), 100);
+  const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
+  await closed;
+  clearInterval(sweeper);
+  clearTimeout(timer);
+}
+
+async function quit(redis: Redis): Promise<void> {
+  await redis.quit().catch(() => redis.disconnect());
+}

@@ -1,0 +1,92 @@
+// Sync invocation: queue the request for the function, wait for its result on this gateway's reply list.
+
+import { randomUUID } from "node:crypto";
+import type { Redis } from "ioredis";
+import { HearthError } from "../errors.js";
+import type { FunctionCache } from "../functions/function-cache.js";
+import type { FunctionDefinition } from "../functions/definition.js";
+import type { Metrics } from "../metrics/metrics.js";
+import { encodeMessage, type InvocationMeta } from "../protocol/envelope.js";
+import { functionKeys } from "../protocol/keys.js";
+import { scripts } from "../protocol/scripts.js";
+import type { ReplyRouter } from "./reply-router.js";
+
+/** Extra wait past the function's own timeout, so that the container's 504 normally wins. */
+const TIMEOUT_GRACE_MS = 2000;
+
+export interface InvocationResult {
+  status: number;
+  functionError: boolean;
+  body: Buffer;
+}
+
+export class Invocations {
+  constructor(
+    private readonly redis: Redis,
+    private readonly functions: FunctionCache,
+    private readonly replies: ReplyRouter,
+    private readonly metrics: Metrics,
+    /** How long a request may wait in the queue for a container before its caller gets 504. */
+    private readonly queueTimeoutMs: number,
+  ) {}
+
+  async invokeSync(name: string, payload: Buffer): Promise<InvocationResult> {
+    const started = performance.now();
+    const result = await this.run(name, payload).catch((error: unknown) => {
+      if (error instanceof HearthError) this.metrics.observeInvocation(name, error.status, started);
+      throw error;
+    });
+    this.metrics.observeInvocation(name, result.status, started);
+    return result;
+  }
+
+  private async run(name: string, payload: Buffer): Promise<InvocationResult> {
+    const id = randomUUID();
+    const definition = await this.functions.get(name);
+    if (!definition) throw notFound(name);
+    const waitMs = this.queueTimeoutMs + definition.timeout * 1000 + TIMEOUT_GRACE_MS;
+    // Wait before queueing, so that no result can arrive ahead of its waiter.
+    const reply = this.replies.waitFor(id, waitMs);
+    try {
+      await this.enqueue(name, id, payload, definition);
+    } catch (error) {
+      this.replies.cancel(id);
+      throw error;
+    }
+    const result = await reply;
+    if (!result) {
+      throw new HearthError(504, "Hearth.Timeout", `function ${name} did not answer within ${(waitMs / 1000).toFixed(1)} s (queued and running)`);
+    }
+    return { status: result.meta.status, functionError: result.meta.functionError === true, body: result.payload };
+  }
+
+  /** Queues the request; retries once with a fresh definition when a deploy happened meanwhile. */
+  private async enqueue(name: string, id: string, payload: Buffer, cached: FunctionDefinition): Promise<void> {
+    const keys = functionKeys(name);
+    let definition: FunctionDefinition | undefined = cached;
+    for (let attempt = 0; definition && attempt < 2; attempt += 1) {
+      const now = Date.now();
+      const meta: InvocationMeta = {
+        id,
+        function: name,
+        version: definition.version,
+        replyTo: this.replies.gatewayId,
+        enqueuedAt: now,
+        startBy: now + this.queueTimeoutMs,
+      };
+      const [outcome] = (await scripts.enqueueInvocation.run(
+        this.redis,
+        [keys.def, keys.queue, keys.containers],
+        [encodeMessage(meta, payload), definition.version, name],
+      )) as [string, string?];
+      if (outcome === "queued") return;
+      this.functions.invalidate(name);
+      definition = await this.functions.get(name);
+    }
+    throw notFound(name);
+  }
+}
+
+function notFound(name: string): HearthError {
+  return new HearthError(404, "FunctionNotFound", `function ${name} does not exist`);
+}

@@ -1,0 +1,74 @@
+import type { Redis } from "ioredis";
+import type { Logger } from "../logger.js";
+import { decodeMessage, type Message, type ResultMeta } from "../protocol/envelope.js";
+import { repliesKey } from "../protocol/keys.js";
+
+/**
+ * Results for this gateway process arrive on one list, read by one blocked connection, however many
+ * requests are in flight; each is handed to the request that waits for its id.
+ */
+export class ReplyRouter {
+  private readonly waiting = new Map<string, (result: Message<ResultMeta>) => void>();
+  private stopped = false;
+  private loop?: Promise<void>;
+
+  constructor(
+    private readonly redis: Redis,
+    readonly gatewayId: string,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    this.loop = this.readReplies();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.redis.disconnect();
+    await this.loop;
+  }
+
+  /** Resolves with the result for `id`, or undefined after timeoutMs. */
+  waitFor(id: string, timeoutMs: number): Promise<Message<ResultMeta> | undefined> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        resolve(undefined);
+      }, timeoutMs);
+      this.waiting.set(id, (result) => {
+        clearTimeout(timer);
+        this.waiting.delete(id);
+        resolve(result);
+      });
+    });
+  }
+
+  /** Stops waiting for `id` (its request was never queued). */
+  cancel(id: string): void {
+    this.waiting.get(id)?.({ meta: { id, status: 0 }, payload: Buffer.alloc(0) });
+  }
+
+  get inFlight(): number {
+    return this.waiting.size;
+  }
+
+  private async readReplies(): Promise<void> {
+    const key = repliesKey(this.gatewayId);
+    while (!this.stopped) {
+      try {
+        const popped = (await this.redis.blmpopBuffer(0, 1, key, "LEFT", "COUNT", 512)) as [Buffer, Buffer[]] | null;
+        for (const raw of popped?.[1] ?? []) this.deliver(raw);
+      } catch (error) {
+        if (this.stopped) return;
+        this.logger.error({ err: error }, "reading replies failed; retrying");
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  }
+
+  private deliver(raw: Buffer): void {
+    const result = decodeMessage<ResultMeta>(raw);
+    // No waiter: the caller already got a timeout.
+    this.waiting.get(result.meta.id)?.(result);
+  }
+}

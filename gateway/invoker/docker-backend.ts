@@ -1,0 +1,136 @@
+// The invoker's view of one Docker engine: start function containers, hear when they exit, find the
+// ones it owns. Every container carries labels naming its invoker, function and Hearth container id.
+
+import type Docker from "dockerode";
+import type { Runtime } from "../functions/definition.js";
+
+export const LABELS = {
+  invoker: "io.hearth.invoker",
+  function: "io.hearth.function",
+  container: "io.hearth.container",
+} as const;
+
+/** The user function code runs as this unprivileged user (the runtime images own /var/task for it). */
+const CONTAINER_USER = "10001:10001";
+
+export interface ContainerSpec {
+  containerId: string;
+  function: string;
+  version: number;
+  codeSha: string;
+  runtime: Runtime;
+  memoryMb: number;
+  createdAt: number;
+}
+
+export interface ContainerExit {
+  containerId: string;
+  function: string;
+  exitCode: number;
+}
+
+export interface OwnedContainer {
+  dockerId: string;
+  containerId: string;
+  function: string;
+}
+
+export interface DockerBackendOptions {
+  invokerId: string;
+  images: Record<Runtime, string>;
+  /** The Redis URL as the containers reach it. */
+  redisUrl: string;
+  networkMode: string;
+}
+
+export class DockerBackend {
+  constructor(
+    private readonly docker: Docker,
+    private readonly options: DockerBackendOptions,
+  ) {}
+
+  async start(spec: ContainerSpec): Promise<string> {
+    const memoryBytes = spec.memoryMb * 1024 * 1024;
+    const container = await this.docker.createContainer({
+      name: `hearth-${spec.function}-${spec.containerId}`,
+      Image: this.options.images[spec.runtime],
+      User: CONTAINER_USER,
+      Env: [
+        `HEARTH_REDIS_URL=${this.options.redisUrl}`,
+        `HEARTH_FUNCTION=${spec.function}`,
+        `HEARTH_VERSION=${spec.version}`,
+        `HEARTH_CODE_SHA=${spec.codeSha}`,
+        `HEARTH_CONTAINER_ID=${spec.containerId}`,
+        `HEARTH_INVOKER_ID=${this.options.invokerId}`,
+        `HEARTH_CREATED_AT=${spec.createdAt}`,
+      ],
+      Labels: {
+        [LABELS.invoker]: this.options.invokerId,
+        [LABELS.function]: spec.function,
+        [LABELS.container]: spec.containerId,
+      },
+      HostConfig: {
+        NetworkMode: this.options.networkMode,
+        Memory: memoryBytes,
+        MemorySwap: memoryBytes,
+        Init: true,
+        AutoRemove: true,
+        SecurityOpt: ["no-new-privileges"],
+        CapDrop: ["ALL"],
+        PidsLimit: 1024,
+      },
+    });
+    try {
+      await container.start();
+    } catch (error) {
+      await this.remove(container.id);
+      throw error;
+    }
+    return container.id;
+  }
+
+  /** Calls onExit for every container of this invoker that stops; returns a function that stops watching. */
+  async watchExits(onExit: (exit: ContainerExit) => void): Promise<() => void> {
+    const stream = (await this.docker.getEvents({
+      filters: { type: ["container"], event: ["die"], label: [`${LABELS.invoker}=${this.options.invokerId}`] },
+    })) as NodeJS.ReadableStream & { destroy(): void };
+    let buffered = "";
+    stream.on("data", (chunk: Buffer) => {
+      buffered += chunk.toString("utf8");
+      let newline: number;
+      while ((newline = buffered.indexOf("\n")) >= 0) {
+        const line = buffered.slice(0, newline).trim();
+        buffered = buffered.slice(newline + 1);
+        if (!line) continue;
+        const event = JSON.parse(line) as { Actor?: { Attributes?: Record<string, string> } };
+        const attributes = event.Actor?.Attributes ?? {};
+        const containerId = attributes[LABELS.container];
+        const fn = attributes[LABELS.function];
+        if (containerId && fn) onExit({ containerId, function: fn, exitCode: Number(attributes.exitCode ?? -1) });
+      }
+    });
+    return () => stream.destroy();
+  }
+
+  async listOwned(): Promise<OwnedContainer[]> {
+    const containers = await this.docker.listContainers({
+      all: true,
+      filters: { label: [`${LABELS.invoker}=${this.options.invokerId}`] },
+    });
+    return containers.map((info) => ({
+      dockerId: info.Id,
+      containerId: info.Labels[LABELS.container] ?? "",
+      function: info.Labels[LABELS.function] ?? "",
+    }));
+  }
+
+  /** Kills and removes a container; one that is already gone is fine. */
+  async remove(dockerId: string): Promise<void> {
+    try {
+      await this.docker.getContainer(dockerId).remove({ force: true });
+    } catch (error) {
+      const status = (error as { statusCode?: number }).statusCode;
+      if (status !== 404 && status !== 409) throw error;
+    }
+  }
+}

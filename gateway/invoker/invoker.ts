@@ -1,0 +1,192 @@
+// The invoker keeps each function's containers on one Docker engine matched to its queued work:
+// it starts containers when work has nobody to take it (cold starts), answers the callers of
+// containers that die, and drains its containers on shutdown. Idle containers retire by themselves
+// after their keep-alive (the adapter's blocking read times out), so nothing here polls.
+
+import { randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
+import type { Runtime } from "../functions/definition.js";
+import type { Logger } from "../logger.js";
+import type { Metrics } from "../metrics/metrics.js";
+import { parseContainerRecord } from "../protocol/container-record.js";
+import { decodeMessage, errorResult, type InvocationMeta } from "../protocol/envelope.js";
+import type { EventBus } from "../protocol/event-bus.js";
+import type { HearthEvent } from "../protocol/events.js";
+import { functionKeys, FUNCTIONS_INDEX } from "../protocol/keys.js";
+import { pushReplies } from "../protocol/replies.js";
+import { scripts } from "../protocol/scripts.js";
+import type { ContainerExit, DockerBackend } from "./docker-backend.js";
+
+interface Launched {
+  function: string;
+  dockerId?: string;
+}
+
+export class Invoker {
+  /** Containers this invoker started that have not exited, by Hearth container id. */
+  private readonly launched = new Map<string, Launched>();
+  private readonly scaling = new Set<string>();
+  private readonly scaleAgain = new Set<string>();
+  private stopWatching?: () => void;
+  private draining = false;
+  private onAllExited?: () => void;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly backend: DockerBackend,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+    readonly invokerId: string,
+  ) {}
+
+  async start(events: EventBus): Promise<void> {
+    await this.removeOrphans();
+    this.stopWatching = await this.backend.watchExits((exit) => void this.onExit(exit).catch((err) => this.logger.error({ err }, "handling a container exit failed")));
+    events.on((event) => this.onEvent(event));
+    // Work queued while no invoker ran has had no signal yet.
+    for (const name of await this.redis.smembers(FUNCTIONS_INDEX)) this.scaleUp(name);
+  }
+
+  /** Stops taking work, lets busy containers finish their request, then stops everything it started. */
+  async stop(timeoutMs: number): Promise<void> {
+    this.draining = true;
+    const byFunction = new Map<string, string[]>();
+    for (const [containerId, { function: fn }] of this.launched) byFunction.set(fn, [...(byFunction.get(fn) ?? []), containerId]);
+    for (const [fn, containerIds] of byFunction) {
+      await this.redis.sadd(functionKeys(fn).draining, ...containerIds);
+      await this.unblockIdle(fn, () => true);
+    }
+    if (this.launched.size > 0) {
+      await Promise.race([
+        new Promise<void>((resolve) => (this.onAllExited = resolve)),
+        new Promise((resolve) => setTimeout(resolve, timeoutMs)),
+      ]);
+    }
+    this.stopWatching?.();
+    for (const [containerId, container] of this.launched) {
+      if (container.dockerId) await this.backend.remove(container.dockerId);
+      await this.release(container.function, containerId, "Hearth.InvokerStopped", "the invoker stopped while the request ran");
+    }
+    this.launched.clear();
+  }
+
+  private onEvent(event: HearthEvent): void {
+    switch (event.type) {
+      case "work":
+        return this.scaleUp(event.function);
+      case "deployed":
+        return void this.unblockIdle(event.function, (version) => version !== event.version).catch((err) => this.logger.error({ err }, "unblocking stale containers failed"));
+      case "deleted":
+        return void this.unblockIdle(event.function, () => true).catch((err) => this.logger.error({ err }, "unblocking containers failed"));
+      case "ready":
+        if (this.launched.has(event.containerId)) {
+          this.metrics.observeColdStart(event.function, (event.timings.runtimeReadyAt - event.timings.createdAt) / 1000);
+        }
+        return;
+    }
+  }
+
+  /** Reserves and starts containers while the function's queue needs them; concurrent calls coalesce. */
+  private scaleUp(fn: string): void {
+    if (this.draining) return;
+    if (this.scaling.has(fn)) {
+      this.scaleAgain.add(fn);
+      return;
+    }
+    this.scaling.add(fn);
+    this.reserveAndLaunch(fn)
+      .catch((err) => this.logger.error({ err, function: fn }, "scaling up failed"))
+      .finally(() => {
+        this.scaling.delete(fn);
+        if (this.scaleAgain.delete(fn)) this.scaleUp(fn);
+      });
+  }
+
+  private async reserveAndLaunch(fn: string): Promise<void> {
+    const keys = functionKeys(fn);
+    for (;;) {
+      const containerId = randomBytes(6).toString("hex");
+      const createdAt = Date.now();
+      const reserved = (await scripts.reserveContainer.run(this.redis, [keys.def, keys.queue, keys.containers], [containerId, this.invokerId, createdAt])) as
+        | [string, string, string, string]
+        | null;
+      if (!reserved) return;
+      const [version, codeSha, runtime, memory] = reserved;
+      void this.launch({ containerId, function: fn, version: Number(version), codeSha, runtime: runtime as Runtime, memoryMb: Number(memory), createdAt });
+    }
+  }
+
+  private async launch(spec: Parameters<DockerBackend["start"]>[0]): Promise<void> {
+    const launched: Launched = { function: spec.function };
+    this.launched.set(spec.containerId, launched);
+    try {
+      launched.dockerId = await this.backend.start(spec);
+      this.logger.debug({ function: spec.function, containerId: spec.containerId }, "container started");
+    } catch (err) {
+      this.logger.error({ err, function: spec.function }, "container failed to start");
+      this.forget(spec.containerId);
+      const message = `could not start a container for ${spec.function}: ${(err as Error).message}`;
+      await this.release(spec.function, spec.containerId, "Hearth.ContainerStartFailed", message, { failQueued: true });
+    }
+  }
+
+  private async onExit(exit: ContainerExit): Promise<void> {
+    if (!this.forget(exit.containerId)) return;
+    const cause = exit.exitCode === 137 ? "was killed (out of memory, or stopped from outside)" : `exited with code ${exit.exitCode}`;
+    await this.release(exit.function, exit.containerId, "Hearth.ContainerExited", `the function's container ${cause} while it ran the request`);
+  }
+
+  private forget(containerId: string): boolean {
+    const known = this.launched.delete(containerId);
+    if (known && this.launched.size === 0) this.onAllExited?.();
+    return known;
+  }
+
+  /**
+   * Forgets a container in Redis; its callers get 502 at once instead of waiting for a timeout.
+   * After a failed start that left the function with no container, the queued callers get 503.
+   */
+  private async release(fn: string, containerId: string, errorType: string, message: string, options = { failQueued: false }): Promise<void> {
+    const keys = functionKeys(fn);
+    const [orphaned, failed] = (await scripts.releaseContainer.runBuffer(
+      this.redis,
+      [keys.def, keys.queue, keys.containers, keys.draining, keys.running(containerId)],
+      [containerId, fn, options.failQueued ? "1" : "0"],
+    )) as [Buffer[], Buffer[]];
+    await this.answer(orphaned, 502, errorType, message);
+    await this.answer(failed, 503, errorType, message);
+  }
+
+  private async answer(envelopes: Buffer[], status: number, errorType: string, message: string): Promise<void> {
+    await Promise.all(
+      envelopes.map((raw) => {
+        const { meta } = decodeMessage<InvocationMeta>(raw);
+        return pushReplies(this.redis, meta.replyTo, [errorResult(meta.id, status, errorType, message)]);
+      }),
+    );
+  }
+
+  /** Wakes this invoker's idle containers of a function whose version matches, so they retire. */
+  private async unblockIdle(fn: string, stale: (version: number) => boolean): Promise<void> {
+    const records = await this.redis.hgetall(functionKeys(fn).containers);
+    for (const [containerId, value] of Object.entries(records)) {
+      const record = parseContainerRecord(value);
+      if (this.launched.has(containerId) && record.state === "idle" && stale(record.version)) {
+        await this.redis.client("UNBLOCK", record.clientId);
+      }
+    }
+  }
+
+  /** Containers left by an earlier run of this invoker: remove them and forget their Redis records. */
+  private async removeOrphans(): Promise<void> {
+    for (const orphan of await this.backend.listOwned()) await this.backend.remove(orphan.dockerId);
+    for (const fn of await this.redis.smembers(FUNCTIONS_INDEX)) {
+      const records = await this.redis.hgetall(functionKeys(fn).containers);
+      for (const [containerId, value] of Object.entries(records)) {
+        if (parseContainerRecord(value).invokerId === this.invokerId) {
+          await this.release(fn, containerId, "Hearth.ContainerExited", "the invoker restarted while the request ran");
+        }
+      }
+    }
+  }
+}

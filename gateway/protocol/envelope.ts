@@ -1,0 +1,55 @@
+// Wire format of what travels through Redis: one line of JSON metadata, a newline, then the payload
+// bytes as they are (no base64, no JSON escaping of bodies).
+
+export interface InvocationMeta {
+  id: string;
+  function: string;
+  /** Function version the request was accepted for; only a container of this version or newer may run it. */
+  version: number;
+  /** Gateway process that waits for the result. */
+  replyTo: string;
+  enqueuedAt: number;
+  /** Epoch ms after which no container may start the request any more (its caller has given up). */
+  startBy: number;
+}
+
+export interface ColdStartTimings {
+  /** Epoch ms of each phase, measured in the container (the invoker and the container share a clock). */
+  createdAt: number;
+  processStartedAt: number;
+  codeLoadedAt: number;
+  runtimeReadyAt: number;
+}
+
+export interface ResultMeta {
+  id: string;
+  /** HTTP status the caller gets. */
+  status: number;
+  /** True when the error came from the function (its code or its runtime), not from Hearth. */
+  functionError?: boolean;
+  containerId?: string;
+  startedAt?: number;
+  finishedAt?: number;
+}
+
+export interface Message<M> {
+  meta: M;
+  payload: Buffer;
+}
+
+const NEWLINE = 0x0a;
+
+export function encodeMessage(meta: object, payload: Buffer | string): Buffer {
+  return Buffer.concat([Buffer.from(JSON.stringify(meta) + "\n"), Buffer.isBuffer(payload) ? payload : Buffer.from(payload)]);
+}
+
+export function decodeMessage<M>(raw: Buffer): Message<M> {
+  const split = raw.indexOf(NEWLINE);
+  if (split < 0) throw new Error("malformed message: no metadata line");
+  return { meta: JSON.parse(raw.subarray(0, split).toString("utf8")) as M, payload: raw.subarray(split + 1) };
+}
+
+/** A Hearth-made error result, shaped like a function error so clients parse one format. */
+export function errorResult(id: string, status: number, errorType: string, errorMessage: string): Buffer {
+  return encodeMessage({ id, status } satisfies ResultMeta, JSON.stringify({ errorMessage, errorType, stackTrace: [] }));
+}

@@ -1,0 +1,27 @@
+// Messages on the EVENTS_CHANNEL pub/sub channel. Lua scripts publish them as space-separated words,
+// so that a script needs no JSON encoder; the last field of `ready` is JSON and may hold anything.
+
+import type { ColdStartTimings } from "./envelope.js";
+
+export type HearthEvent =
+  | { type: "work"; function: string }
+  | { type: "deployed"; function: string; version: number }
+  | { type: "deleted"; function: string }
+  | { type: "ready"; function: string; containerId: string; timings: ColdStartTimings };
+
+export function parseEvent(message: string): HearthEvent | undefined {
+  const [type, fn, third, ...rest] = message.split(" ");
+  if (!fn) return undefined;
+  switch (type) {
+    case "work":
+      return { type, function: fn };
+    case "deployed":
+      return { type, function: fn, version: Number(third) };
+    case "deleted":
+      return { type, function: fn };
+    case "ready":
+      return third ? { type, function: fn, containerId: third, timings: JSON.parse(rest.join(" ")) as ColdStartTimings } : undefined;
+    default:
+      return undefined;
+  }
+}

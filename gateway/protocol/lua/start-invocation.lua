@@ -1,0 +1,8 @@
+-- A container took a request off the queue: mark it busy, and ask for another container if the
+-- rest of the queue now has nobody to take it.
+-- KEYS: def, queue, containers
+-- ARGV: containerId, busyRecord, functionName
+--@include pool
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+signalWorkIfNeeded(KEYS[1], KEYS[2], KEYS[3], ARGV[3])
+return 1

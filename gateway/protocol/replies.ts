@@ -1,0 +1,12 @@
+import type { Redis } from "ioredis";
+import { repliesKey } from "./keys.js";
+
+/** A reply list whose gateway died expires instead of growing forever. */
+const REPLIES_TTL_MS = 10 * 60 * 1000;
+
+/** Send results to the gateway process that waits for them; pipelined, no extra round trip. */
+export async function pushReplies(redis: Redis, replyTo: string, results: Buffer[]): Promise<void> {
+  if (results.length === 0) return;
+  const key = repliesKey(replyTo);
+  await redis.pipeline().rpush(key, ...results).pexpire(key, REPLIES_TTL_MS).exec();
+}

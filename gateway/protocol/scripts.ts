@@ -1,0 +1,79 @@
+// Every multi-key change to Redis is one Lua script in ./lua, named for what it does.
+
+import { createHash } from "node:crypto";
+import type { Redis } from "ioredis";
+import pool from "./lua/includes/pool.lua";
+import deployFunction from "./lua/deploy-function.lua";
+import deleteFunction from "./lua/delete-function.lua";
+import enqueueInvocation from "./lua/enqueue-invocation.lua";
+import reserveContainer from "./lua/reserve-container.lua";
+import registerContainer from "./lua/register-container.lua";
+import startInvocation from "./lua/start-invocation.lua";
+import finishInvocation from "./lua/finish-invocation.lua";
+import retireContainer from "./lua/retire-container.lua";
+import requeueInvocation from "./lua/requeue-invocation.lua";
+import releaseContainer from "./lua/release-container.lua";
+
+const includes: Record<string, string> = { pool };
+
+type Arg = string | number | Buffer;
+
+/**
+ * ioredis makes a Buffer-reply variant of every command, but its typings omit these two; callBuffer
+ * is no way round, as it loses its command name under auto-pipelining.
+ */
+interface BufferScripting {
+  evalshaBuffer(...args: Arg[]): Promise<unknown>;
+  evalBuffer(...args: Arg[]): Promise<unknown>;
+}
+
+export class LuaScript {
+  readonly source: string;
+  readonly sha: string;
+
+  constructor(source: string) {
+    this.source = source.replace(/^--@include (\w+)$/gm, (_, name: string) => {
+      const included = includes[name];
+      if (included === undefined) throw new Error(`unknown Lua include ${name}`);
+      return included;
+    });
+    this.sha = createHash("sha1").update(this.source).digest("hex");
+  }
+
+  /** EVALSHA, loading the script with EVAL the first time a server has not seen it. */
+  async run(redis: Redis, keys: string[], args: Arg[]): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!isNoScript(error)) throw error;
+      return redis.eval(this.source, keys.length, ...keys, ...args);
+    }
+  }
+
+  /** As run, with bulk replies as Buffers: for scripts that return envelopes, whose payloads are bytes. */
+  async runBuffer(redis: Redis, keys: string[], args: Arg[]): Promise<unknown> {
+    try {
+      return await (redis as unknown as BufferScripting).evalshaBuffer(this.sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!isNoScript(error)) throw error;
+      return (redis as unknown as BufferScripting).evalBuffer(this.source, keys.length, ...keys, ...args);
+    }
+  }
+}
+
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith("NOSCRIPT");
+}
+
+export const scripts = {
+  deployFunction: new LuaScript(deployFunction),
+  deleteFunction: new LuaScript(deleteFunction),
+  enqueueInvocation: new LuaScript(enqueueInvocation),
+  reserveContainer: new LuaScript(reserveContainer),
+  registerContainer: new LuaScript(registerContainer),
+  startInvocation: new LuaScript(startInvocation),
+  finishInvocation: new LuaScript(finishInvocation),
+  retireContainer: new LuaScript(retireContainer),
+  requeueInvocation: new LuaScript(requeueInvocation),
+  releaseContainer: new LuaScript(releaseContainer),
+};

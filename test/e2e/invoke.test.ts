@@ -1,0 +1,133 @@
+// The core path on a real redis-server and a real Docker engine: deploy, cold and warm invocations,
+// concurrency limits, errors, timeouts, redeploys, and the metrics they leave.
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
+import { startBarrier } from "../support/barrier.js";
+import { probeHandler } from "../support/functions.js";
+import { deploy, eventually, invoke, listContainers, startTestHearth, startTestRedis, type TestHearth } from "../support/hearth.js";
+
+let redis: EmbeddedRedis;
+let h: TestHearth;
+
+beforeAll(async () => {
+  redis = await startTestRedis();
+  h = await startTestHearth(redis.url);
+});
+
+afterAll(async () => {
+  await h?.stop();
+  await redis?.stop();
+});
+
+describe("sync invocation in Docker", () => {
+  it("deploys a Node function, invokes it cold, then warm in the same container", async () => {
+    const deployed = await deploy(h.url, "probe", { runtime: "node" }, { "index.js": probeHandler() });
+    expect(deployed.status).toBe(201);
+    expect(await deployed.json()).toMatchObject({ name: "probe", runtime: "node", handler: "index.handler", version: 1 });
+
+    const cold = await invoke(h.url, "probe", { echo: "first" });
+    expect(cold.status).toBe(200);
+    expect(cold.body).toMatchObject({ label: "v1", echo: "first", count: 1 });
+
+    const warm = await invoke(h.url, "probe", { echo: "second" });
+    expect(warm.status).toBe(200);
+    expect(warm.body).toMatchObject({ echo: "second", container: cold.body.container, count: 2 });
+    expect(await listContainers(h.invokerId, "probe")).toHaveLength(1);
+  });
+
+  it("runs concurrent requests one after the other when the function is limited to one container", async () => {
+    await deploy(h.url, "serial", { runtime: "node", maxContainers: 1 }, { "index.js": probeHandler() });
+    const [a, b] = await Promise.all([invoke(h.url, "serial", { sleepMs: 300 }), invoke(h.url, "serial", { sleepMs: 300 })]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect(a.body.container).toBe(b.body.container);
+    const [first, second] = [a.body, b.body].sort((x, y) => x.start - y.start);
+    expect(second.start).toBeGreaterThanOrEqual(first.end);
+    expect(await listContainers(h.invokerId, "serial")).toHaveLength(1);
+  });
+
+  it("runs concurrent requests at the same time in two containers when the limit allows two", async () => {
+    await deploy(h.url, "parallel", { runtime: "node", maxContainers: 2 }, { "index.js": probeHandler() });
+    const barrier = await startBarrier(2);
+    try {
+      const [a, b] = await Promise.all([invoke(h.url, "parallel", { barrier: barrier.url }), invoke(h.url, "parallel", { barrier: barrier.url })]);
+      expect([a.body.barrier, b.body.barrier]).toEqual(["together", "together"]);
+      expect(a.body.container).not.toBe(b.body.container);
+    } finally {
+      await barrier.close();
+    }
+  });
+
+  it("answers a handler error with 502, X-Function-Error and {errorMessage, errorType, stackTrace}", async () => {
+    const result = await invoke(h.url, "probe", { fail: "boom" });
+    expect(result.status).toBe(502);
+    expect(result.headers.get("x-function-error")).toBe("true");
+    expect(result.body).toMatchObject({ errorMessage: "boom", errorType: "TypeError" });
+    expect(result.body.stackTrace[0]).toContain("TypeError: boom");
+  });
+
+  it("answers bad requests with JSON errors: 404 unknown function, 400 malformed JSON, 413 over 6 MB", async () => {
+    const missing = await invoke(h.url, "no-such-function");
+    expect(missing.status).toBe(404);
+    expect(missing.body).toMatchObject({ errorType: "FunctionNotFound" });
+
+    const malformed = await fetch(`${h.url}/function/probe`, { method: "POST", body: "{not json" });
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toMatchObject({ errorType: "InvalidRequestContent" });
+
+    const huge = await fetch(`${h.url}/function/probe`, { method: "POST", body: JSON.stringify({ pad: "x".repeat(6 * 1024 * 1024) }) });
+    expect(huge.status).toBe(413);
+    expect(await huge.json()).toMatchObject({ errorType: "RequestTooLarge" });
+  });
+
+  it("stops a handler spinning in a CPU loop at its timeout with 504, and serves the next request from a fresh runtime", async () => {
+    await deploy(h.url, "spinner", { runtime: "node", timeout: 1, maxContainers: 1 }, { "index.js": probeHandler() });
+    const warmUp = await invoke(h.url, "spinner");
+    expect(warmUp.body.count).toBe(1);
+
+    const spun = await invoke(h.url, "spinner", { spin: true });
+    expect(spun.status).toBe(504);
+    expect(spun.body).toMatchObject({ errorType: "Sandbox.Timedout", errorMessage: "Task timed out after 1.00 seconds" });
+
+    const after = await invoke(h.url, "spinner");
+    expect(after.status).toBe(200);
+    // The spinning runtime process was killed: the module-level counter starts again.
+    expect(after.body.count).toBe(1);
+  });
+
+  it("after a redeploy, requests run the new code and the old container goes away", async () => {
+    await deploy(h.url, "versions", { runtime: "node" }, { "index.js": probeHandler("v1") });
+    const before = await invoke(h.url, "versions");
+    expect(before.body.label).toBe("v1");
+
+    const redeployed = await deploy(h.url, "versions", { runtime: "node" }, { "index.js": probeHandler("v2") });
+    expect(redeployed.status).toBe(200);
+    expect(await redeployed.json()).toMatchObject({ version: 2 });
+    for (let i = 0; i < 3; i += 1) {
+      const after = await invoke(h.url, "versions");
+      expect(after.body.label).toBe("v2");
+      expect(after.body.container).not.toBe(before.body.container);
+    }
+    await eventually(async () => ((await listContainers(h.invokerId, "versions")).length === 1 ? true : undefined), 20_000, "the old container to retire");
+  });
+
+  it("reports invocations, cold starts, containers and queue depth at /metrics", async () => {
+    const response = await fetch(`${h.url}/metrics`);
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    const value = (series: string): number => {
+      const line = text.split("\n").find((l) => l.startsWith(series + " "));
+      return line === undefined ? NaN : Number(line.slice(series.length + 1));
+    };
+    expect(value('hearth_invocation_duration_seconds_count{function="probe",status="200"}')).toBe(2);
+    expect(value('hearth_invocation_duration_seconds_count{function="probe",status="502"}')).toBe(1);
+    expect(value('hearth_invocation_duration_seconds_count{function="no-such-function",status="404"}')).toBe(1);
+    expect(value('hearth_invocation_duration_seconds_count{function="spinner",status="504"}')).toBe(1);
+    expect(value('hearth_cold_starts_total{function="probe"}')).toBe(1);
+    expect(value('hearth_cold_starts_total{function="parallel"}')).toBe(2);
+    expect(value('hearth_cold_start_duration_seconds_count{function="probe"}')).toBe(1);
+    expect(value('hearth_containers{function="probe",state="idle"}')).toBe(1);
+    expect(value('hearth_containers{function="probe",state="busy"}')).toBe(0);
+    expect(value('hearth_queue_depth{function="probe"}')).toBe(0);
+  });
+});

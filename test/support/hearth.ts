@@ -1,0 +1,106 @@
+// A real Hearth in the test process: its own redis-server, its own invoker id (so that tests only
+// ever touch containers they started), the real Docker engine.
+
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import Docker from "dockerode";
+import { configFromEnv, type HearthConfig } from "../../gateway/config.js";
+import { startHearth, type Hearth } from "../../gateway/hearth.js";
+import { LABELS } from "../../gateway/invoker/docker-backend.js";
+import { createLogger } from "../../gateway/logger.js";
+import { startEmbeddedRedis, type EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
+import type { Files } from "./packages.js";
+import { tarGz } from "./packages.js";
+
+export const docker = new Docker();
+
+export interface TestHearth {
+  url: string;
+  invokerId: string;
+  hearth: Hearth;
+  stop(): Promise<void>;
+}
+
+export function testConfig(overrides: Partial<HearthConfig> = {}): HearthConfig {
+  return {
+    ...configFromEnv({}),
+    port: 0,
+    invokerId: `test-${randomBytes(4).toString("hex")}`,
+    queueTimeoutMs: 20_000,
+    shutdownTimeoutMs: 15_000,
+    ...overrides,
+  };
+}
+
+/** Starts Hearth on a redis-server of the test's (shared by several Hearths when given). */
+export async function startTestHearth(redisUrl: string, overrides: Partial<HearthConfig> = {}): Promise<TestHearth> {
+  const config = testConfig({ redisUrl, ...overrides });
+  const hearth = await startHearth(config, createLogger("test-hearth"));
+  return {
+    url: hearth.url!,
+    invokerId: config.invokerId,
+    hearth,
+    stop: async () => {
+      await hearth.stop();
+      await removeContainers(config.invokerId);
+    },
+  };
+}
+
+/** A real redis-server on a free loopback port, its data in a temporary directory removed at stop. */
+export async function startTestRedis(): Promise<EmbeddedRedis> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "hearth-test-redis-"));
+  const redis = await startEmbeddedRedis(dir);
+  return {
+    url: redis.url,
+    stop: async () => {
+      await redis.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The containers a test's invoker started; a safety net removes them when the test ends. */
+export async function listContainers(invokerId: string, fn?: string): Promise<Docker.ContainerInfo[]> {
+  const labels = [`${LABELS.invoker}=${invokerId}`, ...(fn ? [`${LABELS.function}=${fn}`] : [])];
+  return docker.listContainers({ all: true, filters: { label: labels } });
+}
+
+async function removeContainers(invokerId: string): Promise<void> {
+  for (const info of await listContainers(invokerId)) {
+    await docker.getContainer(info.Id).remove({ force: true }).catch(() => undefined);
+  }
+}
+
+export async function deploy(url: string, name: string, config: object, files?: Files): Promise<Response> {
+  if (!files) {
+    return fetch(`${url}/system/functions/${name}`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(config) });
+  }
+  return deployPackage(url, name, config, await tarGz(files));
+}
+
+export async function deployPackage(url: string, name: string, config: object, code: Buffer): Promise<Response> {
+  const form = new FormData();
+  form.set("config", JSON.stringify(config));
+  form.set("code", new Blob([code]), "code.tgz");
+  return fetch(`${url}/system/functions/${name}`, { method: "PUT", body: form });
+}
+
+export async function invoke(url: string, name: string, event: unknown = {}): Promise<{ status: number; body: any; headers: Headers }> {
+  const response = await fetch(`${url}/function/${name}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(event) });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
+}
+
+/** Polls `check` until it returns a value other than undefined (for states that settle asynchronously). */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 20_000, what = "condition"): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -124,6 +124,14 @@ export class DockerBackend {
     }));
   }
 
+  async waitRemoved(dockerId: string): Promise<void> {
+    try {
+      await this.docker.getContainer(dockerId).wait({ condition: "removed" });
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+    }
+  }
+
   /** Kills and removes a container; one that is already gone is fine. */
   async remove(dockerId: string): Promise<void> {
     try {

@@ -50,6 +50,7 @@ export class Invoker {
   /** Stops taking work, lets busy containers finish their request, then stops everything it started. */
   async stop(timeoutMs: number): Promise<void> {
     this.draining = true;
+    const dockerIds = [...this.launched.values()].flatMap((container) => (container.dockerId ? [container.dockerId] : []));
     const byFunction = new Map<string, string[]>();
     for (const [containerId, { function: fn }] of this.launched) byFunction.set(fn, [...(byFunction.get(fn) ?? []), containerId]);
     for (const [fn, containerIds] of byFunction) {
@@ -68,6 +69,8 @@ export class Invoker {
       await this.release(container.function, containerId, "Hearth.InvokerStopped", "the invoker stopped while the request ran");
     }
     this.launched.clear();
+    // Exited is not yet removed: wait until Docker has removed them all.
+    await Promise.all(dockerIds.map((dockerId) => this.backend.waitRemoved(dockerId)));
   }
 
   private onEvent(event: HearthEvent): void {
@@ -121,6 +124,7 @@ export class Invoker {
     this.launched.set(spec.containerId, launched);
     try {
       launched.dockerId = await this.backend.start(spec);
+      if (this.draining) return await this.backend.remove(launched.dockerId);
       this.logger.debug({ function: spec.function, containerId: spec.containerId }, "container started");
     } catch (err) {
       this.logger.error({ err, function: spec.function }, "container failed to start");

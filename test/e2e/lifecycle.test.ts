@@ -1,0 +1,140 @@
+// Containers over their life on a real Docker engine: keep-alive reaping, death mid-request, orphans
+// of an earlier run, clean shutdown, two gateways on one Redis, connections under load.
+
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LABELS } from "../../gateway/invoker/docker-backend.js";
+import { formatContainerRecord } from "../../gateway/protocol/container-record.js";
+import { functionKeys } from "../../gateway/protocol/keys.js";
+import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
+import { probeHandler } from "../support/functions.js";
+import { deploy, docker, eventually, invoke, listContainers, startTestHearth, startTestRedis, type TestHearth } from "../support/hearth.js";
+
+let redis: EmbeddedRedis;
+let client: Redis;
+let h: TestHearth;
+
+beforeAll(async () => {
+  redis = await startTestRedis();
+  client = new Redis(redis.url);
+  h = await startTestHearth(redis.url);
+});
+
+afterAll(async () => {
+  await h?.stop();
+  client?.disconnect();
+  await redis?.stop();
+});
+
+async function functionStatus(url: string, name: string): Promise<{ queued: number; containers: Record<string, number> }> {
+  return (await fetch(`${url}/system/functions/${name}`)).json() as Promise<{ queued: number; containers: Record<string, number> }>;
+}
+
+describe("container lifecycle", () => {
+  it("stops a container that stays idle longer than the function's keep-alive", async () => {
+    await deploy(h.url, "brief", { runtime: "node", keepAlive: 1 }, { "index.js": probeHandler() });
+    expect((await invoke(h.url, "brief")).status).toBe(200);
+    await eventually(async () => ((await listContainers(h.invokerId, "brief")).length === 0 ? true : undefined), 20_000, "the idle container to be reaped");
+    expect((await functionStatus(h.url, "brief")).containers).toEqual({ starting: 0, idle: 0, busy: 0 });
+    // The next request starts a new container.
+    expect((await invoke(h.url, "brief")).status).toBe(200);
+  });
+
+  it("answers a request whose container is killed mid-request with 502 at once, then replaces the container", async () => {
+    await deploy(h.url, "victim", { runtime: "node", timeout: 60, maxContainers: 1 }, { "index.js": probeHandler() });
+    const started = Date.now();
+    const pending = invoke(h.url, "victim", { sleepMs: 50_000 });
+    await eventually(async () => ((await functionStatus(h.url, "victim")).containers.busy === 1 ? true : undefined), 20_000, "the request to run");
+    const [container] = await listContainers(h.invokerId, "victim");
+    await docker.getContainer(container!.Id).kill();
+
+    const result = await pending;
+    expect(result.status).toBe(502);
+    expect(result.body).toMatchObject({ errorType: "Hearth.ContainerExited" });
+    // Not the 50 s of the handler nor the 60 s timeout: the caller hears of the death when it happens.
+    expect(Date.now() - started).toBeLessThan(30_000);
+
+    const next = await invoke(h.url, "victim");
+    expect(next.status).toBe(200);
+    expect(next.body.container).not.toContain(container!.Labels[LABELS.container]);
+  });
+
+  it("removes the containers and Redis records an earlier run of the same invoker left behind", async () => {
+    const invokerId = `test-orphans-${Date.now()}`;
+    const keys = functionKeys("probe-orphan");
+    const orphan = await docker.createContainer({
+      Image: "hearth/runtime-node:latest",
+      Entrypoint: ["sleep", "300"],
+      Labels: { [LABELS.invoker]: invokerId, [LABELS.function]: "probe-orphan", [LABELS.container]: "orphan1" },
+      HostConfig: { NetworkMode: "none" },
+    });
+    await orphan.start();
+    await client.sadd("hearth:functions", "probe-orphan");
+    await client.hset(keys.containers, "orphan1", formatContainerRecord({ state: "busy", version: 1, invokerId, clientId: 0, since: Date.now() }));
+
+    const restarted = await startTestHearth(redis.url, { invokerId, roles: { api: false, invoker: true } });
+    try {
+      expect(await listContainers(invokerId)).toHaveLength(0);
+      expect(await client.hlen(keys.containers)).toBe(0);
+    } finally {
+      await restarted.stop();
+      await client.srem("hearth:functions", "probe-orphan");
+    }
+  });
+
+  it("on stop, finishes the request in flight, then stops its containers", async () => {
+    const own = await startTestHearth(redis.url);
+    try {
+      await deploy(own.url, "graceful", { runtime: "node" }, { "index.js": probeHandler() });
+      expect((await invoke(own.url, "graceful")).status).toBe(200);
+      const inFlight = invoke(own.url, "graceful", { sleepMs: 1500 });
+      await eventually(async () => ((await functionStatus(own.url, "graceful")).containers.busy === 1 ? true : undefined), 20_000, "the request to run");
+      await own.hearth.stop();
+      const result = await inFlight;
+      expect(result.status).toBe(200);
+      expect(result.body.count).toBe(2);
+      expect(await listContainers(own.invokerId)).toHaveLength(0);
+    } finally {
+      await own.stop().catch(() => undefined);
+    }
+  });
+
+  it("serves requests through two gateway processes on one Redis", async () => {
+    const second = await startTestHearth(redis.url, { roles: { api: true, invoker: false } });
+    try {
+      await deploy(h.url, "shared", { runtime: "node", maxContainers: 2 }, { "index.js": probeHandler() });
+      const results = await Promise.all([
+        invoke(h.url, "shared", { echo: "a" }),
+        invoke(second.url, "shared", { echo: "b" }),
+        invoke(second.url, "shared", { echo: "c" }),
+        invoke(h.url, "shared", { echo: "d" }),
+      ]);
+      expect(results.map((r) => [r.status, r.body.echo])).toEqual([
+        [200, "a"],
+        [200, "b"],
+        [200, "c"],
+        [200, "d"],
+      ]);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it("holds a fixed number of Redis connections however many requests are in flight", async () => {
+    await deploy(h.url, "crowd", { runtime: "node", maxContainers: 2 }, { "index.js": probeHandler() });
+    expect((await invoke(h.url, "crowd")).status).toBe(200);
+    const clientsBefore = await countClients();
+    const requests = Array.from({ length: 200 }, (_, i) => invoke(h.url, "crowd", { sleepMs: 20, echo: i }));
+    await eventually(async () => ((await functionStatus(h.url, "crowd")).queued > 50 ? true : undefined), 20_000, "requests to queue up");
+    const clientsDuring = await countClients();
+    const results = await Promise.all(requests);
+    expect(results.every((r, i) => r.status === 200 && r.body.echo === i)).toBe(true);
+    // At most the second container joined; 200 requests in flight opened no connection of their own.
+    expect(clientsDuring - clientsBefore).toBeLessThanOrEqual(1);
+  });
+});
+
+async function countClients(): Promise<number> {
+  const list = (await client.client("LIST")) as string;
+  return list.trim().split("\n").length;
+}

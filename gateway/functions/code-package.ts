@@ -48,18 +48,27 @@ export async function inspectPackage(data: Buffer): Promise<PackageSummary> {
         if (!entry.fileName.endsWith("/")) add(entry.fileName, entry.uncompressedSize);
       }
     } else {
+      // tar's entry callback runs inside its parser's event handlers: throwing there would escape
+      // this function, so the first problem is kept and raised once the archive has been read.
+      let problem: unknown;
       await pipeline(
         Readable.from([data]),
         tar.t({
           strict: true,
           onReadEntry: (entry) => {
-            if (path.isAbsolute(entry.path) || entry.path.split("/").includes("..")) {
-              throw new CodePackageError(`code package path escapes the package root: ${entry.path}`);
+            if (problem) return;
+            try {
+              if (path.isAbsolute(entry.path) || entry.path.split("/").includes("..")) {
+                throw new CodePackageError(`code package path escapes the package root: ${entry.path}`);
+              }
+              if (entry.type === "File" || entry.type === "OldFile") add(entry.path.replace(/^\.\//, ""), entry.size);
+            } catch (error) {
+              problem = error;
             }
-            if (entry.type === "File" || entry.type === "OldFile") add(entry.path.replace(/^\.\//, ""), entry.size);
           },
         }),
       );
+      if (problem) throw problem;
     }
   } catch (error) {
     if (error instanceof CodePackageError) throw error;

@@ -1,0 +1,146 @@
+// The Lua scripts on a real redis-server: the scaling decisions and state changes every invoker and
+// container rely on.
+
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { functionConfigSchema } from "../../gateway/functions/definition.js";
+import { deployFunction } from "../../gateway/functions/registry.js";
+import { formatContainerRecord, type ContainerState } from "../../gateway/protocol/container-record.js";
+import { decodeMessage, encodeMessage, type InvocationMeta } from "../../gateway/protocol/envelope.js";
+import { EVENTS_CHANNEL, functionKeys } from "../../gateway/protocol/keys.js";
+import { scripts } from "../../gateway/protocol/scripts.js";
+import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
+import { eventually, startTestRedis } from "../support/hearth.js";
+import { tarGz } from "../support/packages.js";
+
+let server: EmbeddedRedis;
+let redis: Redis;
+let subscriber: Redis;
+const events: string[] = [];
+const fn = "pool-fn";
+const keys = functionKeys(fn);
+
+beforeAll(async () => {
+  server = await startTestRedis();
+  redis = new Redis(server.url);
+  subscriber = new Redis(server.url);
+  subscriber.on("message", (_channel: string, message: string) => events.push(message));
+  await subscriber.subscribe(EVENTS_CHANNEL);
+});
+
+afterAll(async () => {
+  redis?.disconnect();
+  subscriber?.disconnect();
+  await server?.stop();
+});
+
+beforeEach(async () => {
+  await redis.flushall();
+  events.length = 0;
+  await deployFunction(redis, fn, { runtime: "node", maxContainers: 2 }, await tarGz({ "index.js": "exports.handler = () => 1" }));
+});
+
+function envelope(id: string, version = 1): Buffer {
+  const meta: InvocationMeta = { id, function: fn, version, replyTo: "gw", enqueuedAt: Date.now(), startBy: Date.now() + 10_000 };
+  return encodeMessage(meta, "{}");
+}
+
+const enqueue = (id: string, version = 1) => scripts.enqueueInvocation.run(redis, [keys.def, keys.queue, keys.containers], [envelope(id, version), version, fn]);
+const reserve = (containerId: string) => scripts.reserveContainer.run(redis, [keys.def, keys.queue, keys.containers], [containerId, "inv", Date.now()]);
+const setState = (containerId: string, state: ContainerState, version = 1) =>
+  redis.hset(keys.containers, containerId, formatContainerRecord({ state, version, invokerId: "inv", clientId: 0, since: Date.now() }));
+const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+
+describe("Lua scripts", () => {
+  it("queues for the current version only and asks for a container when nobody will take the work", async () => {
+    expect(await enqueue("a")).toEqual(["queued"]);
+    expect(await scripts.enqueueInvocation.run(redis, [keys.def, keys.queue, keys.containers], [envelope("b", 9), 9, fn])).toEqual(["stale", "1"]);
+    const missing = functionKeys("ghost");
+    expect(await scripts.enqueueInvocation.run(redis, [missing.def, missing.queue, missing.containers], [envelope("c"), 1, "ghost"])).toEqual(["missing"]);
+    await eventually(async () => (events.includes(`work ${fn}`) ? true : undefined), 10_000, "a work event");
+    expect(await redis.llen(keys.queue)).toBe(1);
+  });
+
+  it("does not ask for a container while an idle one will take the request", async () => {
+    await setState("c1", "idle");
+    await enqueue("a");
+    await settle();
+    expect(events.filter((e) => e.startsWith("work"))).toEqual([]);
+  });
+
+  it("reserves no more containers than queued work needs, and never more than the limit", async () => {
+    await enqueue("a");
+    expect(await reserve("c1")).toEqual(["1", expect.stringMatching(/^[0-9a-f]{64}$/), "node", "256"]);
+    expect(await reserve("c2")).toBeNull(); // one request, one starting container
+    await enqueue("b");
+    await enqueue("c");
+    expect(await reserve("c2")).not.toBeNull();
+    expect(await reserve("c3")).toBeNull(); // maxContainers: 2
+    expect(Object.keys(await redis.hgetall(keys.containers)).sort()).toEqual(["c1", "c2"]);
+  });
+
+  it("does not count containers of an old version against the limit", async () => {
+    await setState("old1", "busy", 0);
+    await setState("old2", "busy", 0);
+    await enqueue("a");
+    expect(await reserve("c1")).not.toBeNull();
+  });
+
+  it("retires a container after its request when the function was redeployed", async () => {
+    await setState("c1", "busy");
+    await redis.rpush(keys.running("c1"), envelope("a"));
+    const finish = () =>
+      scripts.finishInvocation.run(redis, [keys.def, keys.queue, keys.containers, keys.draining, keys.running("c1")], ["c1", 1, formatContainerRecord({ state: "idle", version: 1, invokerId: "inv", clientId: 0, since: 0 }), fn]);
+    expect(await finish()).toBe(1);
+    expect(await redis.exists(keys.running("c1"))).toBe(0);
+    await deployFunction(redis, fn, { runtime: "node" }, await tarGz({ "index.js": "exports.handler = () => 2" }));
+    expect(await finish()).toBe(0);
+    expect(await redis.hexists(keys.containers, "c1")).toBe(0);
+  });
+
+  it("keeps an unblocked idle container unless it is stale or draining, and retires it when its keep-alive ran out", async () => {
+    const retire = (expired: string) => scripts.retireContainer.run(redis, [keys.def, keys.queue, keys.containers, keys.draining], ["c1", 1, expired, fn]);
+    await setState("c1", "idle");
+    expect(await retire("0")).toBe(0);
+    await redis.sadd(keys.draining, "c1");
+    expect(await retire("0")).toBe(1);
+    await setState("c1", "idle");
+    expect(await retire("1")).toBe(1);
+    expect(await redis.hlen(keys.containers)).toBe(0);
+  });
+
+  it("puts a request meant for a newer version back at the head of the queue", async () => {
+    await enqueue("first");
+    await redis.rpush(keys.running("c1"), envelope("newer"));
+    await setState("c1", "busy");
+    await scripts.requeueInvocation.run(redis, [keys.def, keys.queue, keys.containers, keys.draining, keys.running("c1")], ["c1", fn]);
+    const head = (await redis.lindexBuffer(keys.queue, -1))!;
+    expect(decodeMessage<InvocationMeta>(head).meta.id).toBe("newer");
+    expect(await redis.hexists(keys.containers, "c1")).toBe(0);
+  });
+
+  it("hands back a released container's running request, and fails queued work after a failed start", async () => {
+    await setState("c1", "busy");
+    await redis.rpush(keys.running("c1"), envelope("running"));
+    await enqueue("waiting");
+    const release = (containerId: string, failQueued: string) =>
+      scripts.releaseContainer.runBuffer(redis, [keys.def, keys.queue, keys.containers, keys.draining, keys.running(containerId)], [containerId, fn, failQueued]) as Promise<[Buffer[], Buffer[]]>;
+    const [orphaned, failed] = await release("c1", "0");
+    expect(orphaned.map((raw) => decodeMessage<InvocationMeta>(raw).meta.id)).toEqual(["running"]);
+    expect(failed).toEqual([]);
+    expect(await redis.llen(keys.queue)).toBe(1);
+
+    await reserve("c2");
+    const [, failedAfterStart] = await release("c2", "1");
+    expect(failedAfterStart.map((raw) => decodeMessage<InvocationMeta>(raw).meta.id)).toEqual(["waiting"]);
+    expect(await redis.llen(keys.queue)).toBe(0);
+  });
+
+  it("never reuses a version after a function is deleted and created again", async () => {
+    const code = await tarGz({ "index.js": "exports.handler = () => 3" });
+    // The deploy in beforeEach was version 1.
+    await scripts.deleteFunction.run(redis, [keys.def, keys.queue], [fn, keys.codePrefix]);
+    const again = await deployFunction(redis, fn, functionConfigSchema.parse({ runtime: "node" }), code);
+    expect(again).toMatchObject({ created: true, definition: { version: 2 } });
+  });
+});

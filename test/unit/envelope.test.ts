@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { decodeMessage, encodeMessage, errorResult, type ResultMeta } from "../../gateway/protocol/envelope.js";
+import { parseEvent } from "../../gateway/protocol/events.js";
+import { formatContainerRecord, parseContainerRecord } from "../../gateway/protocol/container-record.js";
+
+describe("wire formats", () => {
+  it("keeps payload bytes exactly, newlines and binary included", () => {
+    const payload = Buffer.from([0x00, 0x0a, 0xff, 0x0a, 0x7b]);
+    const decoded = decodeMessage<{ id: string }>(encodeMessage({ id: "a\nb" }, payload));
+    expect(decoded.meta.id).toBe("a\nb");
+    expect(decoded.payload.equals(payload)).toBe(true);
+  });
+
+  it("rejects a message without its metadata line", () => {
+    expect(() => decodeMessage(Buffer.from("no newline"))).toThrow(/metadata/);
+  });
+
+  it("shapes Hearth's own errors like function errors", () => {
+    const { meta, payload } = decodeMessage<ResultMeta>(errorResult("id1", 503, "Hearth.X", "nope"));
+    expect(meta).toEqual({ id: "id1", status: 503 });
+    expect(JSON.parse(payload.toString())).toEqual({ errorMessage: "nope", errorType: "Hearth.X", stackTrace: [] });
+  });
+
+  it("parses the events Lua scripts publish and ignores unknown ones", () => {
+    expect(parseEvent("work fn-a")).toEqual({ type: "work", function: "fn-a" });
+    expect(parseEvent("deployed fn-a 7")).toEqual({ type: "deployed", function: "fn-a", version: 7 });
+    expect(parseEvent('ready fn-a c1 {"createdAt":1,"processStartedAt":2,"codeLoadedAt":3,"runtimeReadyAt":4}')).toMatchObject({
+      type: "ready",
+      containerId: "c1",
+      timings: { runtimeReadyAt: 4 },
+    });
+    expect(parseEvent("shrug fn-a")).toBeUndefined();
+  });
+
+  it("round-trips container records in the form pool.lua parses", () => {
+    const record = { state: "busy" as const, version: 3, invokerId: "host-1", clientId: 42, since: 1700000000000 };
+    expect(formatContainerRecord(record)).toBe("busy|3|host-1|42|1700000000000");
+    expect(parseContainerRecord(formatContainerRecord(record))).toEqual(record);
+  });
+});

@@ -1,4 +1,4 @@
-// Hearth's settings, all from the environment with embedded defaults: `node dist/hearth.js` with no
+// Hearth's settings, all from the environment with embedded defaults: `node dist/hearth.cjs` with no
 // variables set runs API + invoker on 127.0.0.1:8080 with its own redis-server.
 
 import os from "node:os";

@@ -1,4 +1,4 @@
-// `node dist/hearth.js`: runs Hearth with the settings of its environment (see config.ts).
+// `node dist/hearth.cjs`: runs Hearth with the settings of its environment (see config.ts).
 
 import { configFromEnv } from "./config.js";
 import { startHearth } from "./hearth.js";
@@ -6,7 +6,7 @@ import { createLogger } from "./logger.js";
 
 const logger = createLogger("hearth");
 
-try {
+async function main(): Promise<void> {
   const config = configFromEnv(process.env);
   const hearth = await startHearth(config, logger);
   logger.info({ url: hearth.url, redis: hearth.redisUrl, roles: config.roles, invoker: config.invokerId }, "Hearth is running");
@@ -25,7 +25,9 @@ try {
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
-} catch (err) {
+}
+
+main().catch((err: unknown) => {
   logger.error({ err }, "Hearth could not start");
   process.exit(1);
-}
+});

@@ -1,8 +1,9 @@
-// Builds the two programs: the gateway (dist/hearth.js, its packages from node_modules) and the
-// runtime adapter (dist/adapter.cjs, one self-contained file copied into every runtime image).
+// Builds the two programs, each one self-contained file that needs nothing but Node at run time:
+// the gateway (dist/hearth.cjs) and the runtime adapter (dist/adapter.cjs, copied into every runtime image).
 import { build } from "esbuild";
 
 const common = { bundle: true, platform: "node", target: "node20", loader: { ".lua": "text" }, sourcemap: true, logLevel: "warning" };
 
-await build({ ...common, entryPoints: ["gateway/main.ts"], outfile: "dist/hearth.js", format: "esm", packages: "external" });
+// dockerode's SSH transport has optional native parts; Hearth talks to Docker over its socket.
+await build({ ...common, entryPoints: ["gateway/main.ts"], outfile: "dist/hearth.cjs", format: "cjs", external: ["cpu-features", "*.node"] });
 await build({ ...common, entryPoints: ["gateway/adapter/main.ts"], outfile: "dist/adapter.cjs", format: "cjs", sourcemap: false, minify: true });

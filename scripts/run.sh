@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-exec node dist/hearth.js
+exec node dist/hearth.cjs

@@ -1,4 +1,4 @@
-// Hearth as a user runs it: `node dist/hearth.js` with no REDIS_URL starts its own redis-server,
+// Hearth as a user runs it: `node dist/hearth.cjs` with no REDIS_URL starts its own redis-server,
 // serves, and on SIGTERM finishes, stops its containers and its redis-server.
 
 import { spawn, type ChildProcess } from "node:child_process";
@@ -21,12 +21,12 @@ afterAll(async () => {
 
 describe("the hearth process", () => {
   it("runs on embedded defaults and shuts down cleanly on SIGTERM", async () => {
-    expect(existsSync("dist/hearth.js"), "dist/hearth.js is missing: run scripts/test.sh (it builds)").toBe(true);
+    expect(existsSync("dist/hearth.cjs"), "dist/hearth.cjs is missing: run scripts/test.sh (it builds)").toBe(true);
     dataDir = await mkdtemp(path.join(os.tmpdir(), "hearth-process-"));
     const invokerId = `test-process-${Date.now()}`;
     const env = { ...process.env, PORT: "0", HEARTH_DATA_DIR: dataDir, HEARTH_INVOKER_ID: invokerId, LOG_LEVEL: "info" };
     delete env.REDIS_URL;
-    child = spawn(process.execPath, ["dist/hearth.js"], { env, stdio: ["ignore", "pipe", "inherit"] });
+    child = spawn(process.execPath, ["dist/hearth.cjs"], { env, stdio: ["ignore", "pipe", "inherit"] });
     const running = await new Promise<{ url: string; redis: string }>((resolve, reject) => {
       let output = "";
       child!.stdout!.on("data", (chunk: Buffer) => {

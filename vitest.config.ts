@@ -12,6 +12,7 @@ export default defineConfig({
   plugins: [luaAsText],
   test: {
     include: ["test/**/*.test.ts"],
+    reporters: ["default", "./test/support/summary-reporter.ts"],
     // End-to-end files start containers; one file at a time keeps a 2-core machine responsive.
     fileParallelism: false,
     testTimeout: 60_000,

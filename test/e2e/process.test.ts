@@ -24,7 +24,7 @@ describe("the hearth process", () => {
     expect(existsSync("dist/hearth.cjs"), "dist/hearth.cjs is missing: run scripts/test.sh (it builds)").toBe(true);
     dataDir = await mkdtemp(path.join(os.tmpdir(), "hearth-process-"));
     const invokerId = `test-process-${Date.now()}`;
-    const env = { ...process.env, PORT: "0", HEARTH_DATA_DIR: dataDir, HEARTH_INVOKER_ID: invokerId, LOG_LEVEL: "info" };
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: "0", HEARTH_DATA_DIR: dataDir, HEARTH_INVOKER_ID: invokerId, LOG_LEVEL: "info" };
     delete env.REDIS_URL;
     child = spawn(process.execPath, ["dist/hearth.cjs"], { env, stdio: ["ignore", "pipe", "inherit"] });
     const running = await new Promise<{ url: string; redis: string }>((resolve, reject) => {

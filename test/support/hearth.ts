@@ -84,7 +84,7 @@ export async function deploy(url: string, name: string, config: object, files?: 
 export async function deployPackage(url: string, name: string, config: object, code: Buffer): Promise<Response> {
   const form = new FormData();
   form.set("config", JSON.stringify(config));
-  form.set("code", new Blob([code]), "code.tgz");
+  form.set("code", new Blob([new Uint8Array(code)]), "code.tgz");
   return fetch(`${url}/system/functions/${name}`, { method: "PUT", body: form });
 }
 

@@ -30,70 +30,77 @@ export interface Hearth {
 }
 
 export async function startHearth(config: HearthConfig, logger: Logger): Promise<Hearth> {
-  const embedded: EmbeddedRedis | undefined = config.redisUrl ? undefined : await startEmbeddedRedis(`${config.dataDir}/redis`);
-  const redisUrl = config.redisUrl ?? embedded!.url;
-  const commands = connectRedis(redisUrl, "hearth-commands");
-  const events = new EventBus(connectRedis(redisUrl, "hearth-events"), logger);
-  await events.start();
-  const metrics = new Metrics();
-  metrics.observePools(async () => {
-    const names = await commands.smembers(FUNCTIONS_INDEX);
-    return Promise.all(names.map(async (name) => ({ function: name, ...(await readPoolStatus(commands, name)) })));
-  });
-
-  const docker = new Docker();
-  let invoker: Invoker | undefined;
-  if (config.roles.invoker) {
-    const backend = new DockerBackend(docker, {
-      invokerId: config.invokerId,
-      images: config.images,
-      redisUrl: config.containerRedisUrl ?? redisUrl,
-      networkMode: config.containerNetwork,
-    });
-    invoker = new Invoker(commands, backend, metrics, logger.child({ component: "invoker" }), config.invokerId);
-    await invoker.start(events);
-  }
-
-  let server: Server | undefined;
-  let replies: ReplyRouter | undefined;
-  if (config.roles.api) {
-    replies = new ReplyRouter(connectRedis(redisUrl, "hearth-replies"), randomUUID(), logger);
-    replies.start();
-    const functions = new FunctionCache(commands);
-    events.on((event) => {
-      if (event.type === "deployed" || event.type === "deleted") functions.invalidate(event.function);
-    });
-    const app = createApp({
-      redis: commands,
-      invocations: new Invocations(commands, functions, replies, metrics, config.queueTimeoutMs),
-      metrics,
-      logger,
-      maxCodeBytes: config.maxCodeBytes,
-      maxPayloadBytes: config.maxPayloadBytes,
-      checkHealth: async () => {
-        await commands.ping();
-        if (invoker) await docker.ping();
-      },
-    });
-    server = await new Promise<Server>((resolve, reject) => {
-      const listening = app.listen(config.port, config.host, (error?: Error) => (error ? reject(error) : resolve(listening)));
-    });
-  }
-
-  const address = server?.address() as AddressInfo | undefined;
-  return {
-    url: address ? `http://${config.host}:${address.port}` : undefined,
-    redisUrl,
-    metrics,
-    stop: async () => {
-      if (server) await closeServer(server, config.shutdownTimeoutMs);
-      await invoker?.stop(config.shutdownTimeoutMs);
-      await replies?.stop();
-      await quit(commands);
-      await events.stop();
-      await embedded?.stop();
-    },
+  // Teardown steps in the order they were set up; run in reverse on stop, or on a failed start so
+  // that nothing (an embedded redis-server above all) outlives it.
+  const teardown: Array<() => Promise<void>> = [];
+  const stop = async (): Promise<void> => {
+    for (const step of teardown.splice(0).reverse()) await step();
   };
+  try {
+    const embedded: EmbeddedRedis | undefined = config.redisUrl ? undefined : await startEmbeddedRedis(`${config.dataDir}/redis`);
+    if (embedded) teardown.push(() => embedded.stop());
+    const redisUrl = config.redisUrl ?? embedded!.url;
+    const commands = connectRedis(redisUrl, "hearth-commands");
+    teardown.push(() => quit(commands));
+    const events = new EventBus(connectRedis(redisUrl, "hearth-events"), logger);
+    teardown.push(() => events.stop());
+    await events.start();
+    const metrics = new Metrics();
+    metrics.observePools(async () => {
+      const names = await commands.smembers(FUNCTIONS_INDEX);
+      return Promise.all(names.map(async (name) => ({ function: name, ...(await readPoolStatus(commands, name)) })));
+    });
+
+    const docker = new Docker();
+    let invoker: Invoker | undefined;
+    if (config.roles.invoker) {
+      const backend = new DockerBackend(docker, {
+        invokerId: config.invokerId,
+        images: config.images,
+        redisUrl: config.containerRedisUrl ?? redisUrl,
+        networkMode: config.containerNetwork,
+      });
+      const started = new Invoker(commands, backend, metrics, logger.child({ component: "invoker" }), config.invokerId);
+      teardown.push(() => started.stop(config.shutdownTimeoutMs));
+      await started.start(events);
+      invoker = started;
+    }
+
+    let server: Server | undefined;
+    if (config.roles.api) {
+      const replies = new ReplyRouter(connectRedis(redisUrl, "hearth-replies"), randomUUID(), logger);
+      teardown.push(() => replies.stop());
+      replies.start();
+      const functions = new FunctionCache(commands);
+      events.on((event) => {
+        if (event.type === "deployed" || event.type === "deleted") functions.invalidate(event.function);
+      });
+      const app = createApp({
+        redis: commands,
+        invocations: new Invocations(commands, functions, replies, metrics, config.queueTimeoutMs),
+        metrics,
+        logger,
+        maxCodeBytes: config.maxCodeBytes,
+        maxPayloadBytes: config.maxPayloadBytes,
+        checkHealth: async () => {
+          await commands.ping();
+          if (invoker) await docker.ping();
+        },
+      });
+      const listening = await new Promise<Server>((resolve, reject) => {
+        const created = app.listen(config.port, config.host, (error?: Error) => (error ? reject(error) : resolve(created)));
+      });
+      // Stopping starts here: no new requests, the ones in flight answered.
+      teardown.push(() => closeServer(listening, config.shutdownTimeoutMs));
+      server = listening;
+    }
+
+    const address = server?.address() as AddressInfo | undefined;
+    return { url: address ? `http://${config.host}:${address.port}` : undefined, redisUrl, metrics, stop };
+  } catch (error) {
+    await stop().catch((err: unknown) => logger.error({ err }, "cleaning up after a failed start failed"));
+    throw error;
+  }
 }
 
 /** Stops accepting connections and waits (bounded) for the requests in flight to be answered. */

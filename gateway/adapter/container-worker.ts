@@ -7,11 +7,11 @@ import { extractPackage } from "../functions/code-package.js";
 import { fromHash, type FunctionDefinition } from "../functions/definition.js";
 import type { Logger } from "../logger.js";
 import { formatContainerRecord, type ContainerState } from "../protocol/container-record.js";
-import { decodeMessage, encodeMessage, type ColdStartTimings, type InvocationMeta, type ResultMeta } from "../protocol/envelope.js";
+import { decodeMessage, encodeMessage, errorResult, type ColdStartTimings, type InvocationMeta, type ResultMeta } from "../protocol/envelope.js";
 import { functionKeys, type FunctionKeys } from "../protocol/keys.js";
 import { pushReplies } from "../protocol/replies.js";
 import { scripts } from "../protocol/scripts.js";
-import { RuntimeApi, type Readiness, type RuntimeOutcome } from "./runtime-api.js";
+import { RuntimeApi, type Readiness } from "./runtime-api.js";
 import { RuntimeProcess } from "./runtime-process.js";
 
 /** Like Lambda's init phase limit: a runtime that is not asking for work by then has failed. */
@@ -36,6 +36,8 @@ export class ContainerWorker {
   private runtimeEnv!: NodeJS.ProcessEnv;
   private runtime!: RuntimeProcess;
   private readiness!: Readiness;
+  /** The runtime process timed out or exited: it must be replaced before it serves again. */
+  private runtimeBroken = false;
   private clientId = 0;
 
   constructor(
@@ -96,14 +98,18 @@ export class ContainerWorker {
         await this.runScript(scripts.requeueInvocation, this.runningKeys(), [this.env.containerId, this.env.function]);
         return;
       }
-      // A request whose caller has given up is dropped, not run.
-      if (Date.now() <= meta.startBy) {
+      let result: Buffer;
+      if (Date.now() > meta.startBy) {
+        result = errorResult(meta.id, 504, "Hearth.QueueTimeout", "no container was free to start the request before its queue time ran out");
+      } else {
         this.runScript(scripts.startInvocation, [this.keys.def, this.keys.queue, this.keys.containers], [this.env.containerId, this.record("busy"), this.env.function]).catch((err) =>
           this.logger.error({ err }, "marking the container busy failed"),
         );
-        const result = await this.execute(meta, payload);
-        pushReplies(this.redis, meta.replyTo, [result]).catch((err) => this.logger.error({ err }, "sending a result failed"));
+        result = await this.execute(meta, payload);
       }
+      pushReplies(this.redis, meta.replyTo, [result]).catch((err) => this.logger.error({ err }, "sending a result failed"));
+      // The caller has its answer; a runtime that timed out or crashed is replaced before the next request.
+      if (this.runtimeBroken) await this.restartRuntime();
       const keep = await this.runScript(scripts.finishInvocation, this.runningKeys(), [this.env.containerId, this.env.version, this.record("idle"), this.env.function]);
       if (keep !== 1 || !this.readiness.ready) return;
       idleSince = Date.now();
@@ -115,16 +121,14 @@ export class ContainerWorker {
     const result = (status: number, body: Buffer | string, functionError = false): Buffer =>
       encodeMessage({ id: meta.id, status, functionError, containerId: this.env.containerId, startedAt, finishedAt: Date.now() } satisfies ResultMeta, body);
 
+    // The runtime exited while the container was idle.
+    if (this.runtimeBroken) await this.restartRuntime();
     // A runtime that failed to initialise answers the request that started it with its init error.
     if (!this.readiness.ready) return result(502, normalizeError(this.readiness.error, "Runtime.InitError"), true);
 
     const timeoutMs = this.definition.timeout * 1000;
-    let timer: NodeJS.Timeout | undefined;
-    const outcome = await Promise.race<RuntimeOutcome | { kind: "timeout" } | { kind: "exit"; how: string }>([
-      this.api.invoke({ id: meta.id, payload, deadlineMs: startedAt + timeoutMs, functionArn: this.functionArn() }),
-      this.runtime.exited.then((how) => ({ kind: "exit" as const, how })),
-      new Promise((resolve) => (timer = setTimeout(() => resolve({ kind: "timeout" }), timeoutMs))),
-    ]);
+    const timer = setTimeout(() => this.api.interrupt({ kind: "timeout" }), timeoutMs);
+    const outcome = await this.api.invoke({ id: meta.id, payload, deadlineMs: startedAt + timeoutMs, functionArn: this.functionArn() });
     clearTimeout(timer);
     switch (outcome.kind) {
       case "response":
@@ -134,20 +138,29 @@ export class ContainerWorker {
       case "response-too-large":
         return result(502, errorBody("Function.ResponseSizeTooLarge", `response payload of ${outcome.bytes} bytes exceeds the limit`), true);
       case "timeout":
-        await this.restartRuntime();
+        // Stop the handler now (it may be spinning); the replacement runtime starts after the reply.
+        this.runtimeBroken = true;
+        await this.runtime.kill();
         return result(504, errorBody("Sandbox.Timedout", `Task timed out after ${this.definition.timeout.toFixed(2)} seconds`), true);
       case "exit":
-        await this.restartRuntime();
         return result(502, errorBody("Runtime.ExitError", `Runtime exited with error: ${outcome.how}`), true);
     }
   }
 
   private async startRuntime(): Promise<void> {
-    this.runtime = new RuntimeProcess(this.env.bootstrap, this.runtimeEnv, this.env.taskRoot);
+    const runtime = new RuntimeProcess(this.env.bootstrap, this.runtimeEnv, this.env.taskRoot);
+    this.runtime = runtime;
+    this.runtimeBroken = false;
+    // One listener for the life of the process: it ends a running invocation when the runtime dies.
+    void runtime.exited.then((how) => {
+      if (this.runtime !== runtime) return;
+      this.runtimeBroken = true;
+      this.api.interrupt({ kind: "exit", how });
+    });
     let timer: NodeJS.Timeout | undefined;
     this.readiness = await Promise.race<Readiness>([
       this.api.waitReady(),
-      this.runtime.exited.then((how) => ({ ready: false, error: Buffer.from(errorBody("Runtime.ExitError", `Runtime exited during init: ${how}`)) })),
+      runtime.exited.then((how) => ({ ready: false, error: Buffer.from(errorBody("Runtime.ExitError", `Runtime exited during init: ${how}`)) })),
       new Promise((resolve) => (timer = setTimeout(() => resolve({ ready: false, error: Buffer.from(errorBody("Runtime.InitTimeout", `runtime did not start within ${INIT_TIMEOUT_MS / 1000} s`)) }), INIT_TIMEOUT_MS))),
     ]);
     clearTimeout(timer);
@@ -156,8 +169,8 @@ export class ContainerWorker {
 
   /** After a timeout or crash the container is reused only once a fresh runtime is initialised. */
   private async restartRuntime(): Promise<void> {
-    this.api.abandon();
     await this.runtime.kill();
+    this.api.reset();
     await this.startRuntime();
   }
 

@@ -19,7 +19,12 @@ export interface Invocation {
 export type RuntimeOutcome =
   | { kind: "response"; body: Buffer }
   | { kind: "error"; body: Buffer; errorType?: string }
-  | { kind: "response-too-large"; bytes: number };
+  | { kind: "response-too-large"; bytes: number }
+  | { kind: "timeout" }
+  | { kind: "exit"; how: string };
+
+/** How many answered ids are remembered to tell 403 from 400 (a runtime only ever repeats recent ones). */
+const FINISHED_IDS_KEPT = 100;
 
 export type Readiness = { ready: true } | { ready: false; error: Buffer };
 
@@ -30,7 +35,13 @@ interface Current {
 }
 
 export class RuntimeApi {
-  private readonly server = http.createServer((req, res) => void this.route(req, res));
+  private readonly server = http.createServer((req, res) =>
+    this.route(req, res).catch(() => {
+      // A runtime that died mid-POST, or a malformed request id: refuse it, never crash the adapter.
+      if (res.headersSent) res.destroy();
+      else reply(res, 400, { errorMessage: "malformed request", errorType: "InvalidRequest" });
+    }),
+  );
   private readonly heldNext: http.ServerResponse[] = [];
   private current?: Current;
   /** Ids already answered, to tell "wrong state" (403) from "unknown id" (400). */
@@ -39,6 +50,9 @@ export class RuntimeApi {
   private initError?: Buffer;
 
   async listen(): Promise<number> {
+    // The only client is the runtime, whose /next may wait as long as the keep-alive: no timeouts.
+    this.server.requestTimeout = 0;
+    this.server.keepAliveTimeout = 0;
     await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
     return (this.server.address() as AddressInfo).port;
   }
@@ -61,7 +75,7 @@ export class RuntimeApi {
         invocation,
         delivered: false,
         settle: (outcome) => {
-          this.finished.add(invocation.id);
+          this.rememberFinished(invocation.id);
           this.current = undefined;
           resolve(outcome);
         },
@@ -71,11 +85,21 @@ export class RuntimeApi {
     });
   }
 
-  /** Drops the running invocation and held requests: its runtime process is gone. */
-  abandon(): void {
-    if (this.current) this.finished.add(this.current.invocation.id);
+  /** Ends the running invocation from outside with `outcome` (timeout, runtime exit). */
+  interrupt(outcome: RuntimeOutcome): void {
+    this.current?.settle(outcome);
+  }
+
+  /** Forgets the state of a runtime process that is gone, before the next one starts. */
+  reset(): void {
     this.current = undefined;
+    this.initError = undefined;
     for (const res of this.heldNext.splice(0)) res.destroy();
+  }
+
+  private rememberFinished(id: string): void {
+    this.finished.add(id);
+    if (this.finished.size > FINISHED_IDS_KEPT) this.finished.delete(this.finished.values().next().value!);
   }
 
   private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

@@ -74,11 +74,11 @@ export class Invocations {
         enqueuedAt: now,
         startBy: now + this.queueTimeoutMs,
       };
-      const [outcome] = (await scripts.enqueueInvocation.run(
-        this.redis,
-        [keys.def, keys.queue, keys.containers],
-        [encodeMessage(meta, payload), definition.version, name],
-      )) as [string, string?];
+      const [outcome] = (await scripts.enqueueInvocation
+        .run(this.redis, [keys.def, keys.queue, keys.containers], [encodeMessage(meta, payload), definition.version, name])
+        .catch((error: Error) => {
+          throw new HearthError(503, "Hearth.Unavailable", `the request could not be queued: ${error.message}`);
+        })) as [string, string?];
       if (outcome === "queued") return;
       this.functions.invalidate(name);
       definition = await this.functions.get(name);

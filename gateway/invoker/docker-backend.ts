@@ -89,27 +89,60 @@ export class DockerBackend {
     return container.id;
   }
 
-  /** Calls onExit for every container of this invoker that stops; returns a function that stops watching. */
-  async watchExits(onExit: (exit: ContainerExit) => void): Promise<() => void> {
-    const stream = (await this.docker.getEvents({
-      filters: { type: ["container"], event: ["die"], label: [`${LABELS.invoker}=${this.options.invokerId}`] },
-    })) as NodeJS.ReadableStream & { destroy(): void };
-    let buffered = "";
-    stream.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString("utf8");
-      let newline: number;
-      while ((newline = buffered.indexOf("\n")) >= 0) {
-        const line = buffered.slice(0, newline).trim();
-        buffered = buffered.slice(newline + 1);
-        if (!line) continue;
-        const event = JSON.parse(line) as { Actor?: { Attributes?: Record<string, string> } };
-        const attributes = event.Actor?.Attributes ?? {};
-        const containerId = attributes[LABELS.container];
-        const fn = attributes[LABELS.function];
-        if (containerId && fn) onExit({ containerId, function: fn, exitCode: Number(attributes.exitCode ?? -1) });
-      }
-    });
-    return () => stream.destroy();
+  /**
+   * Calls onExit for every container of this invoker that stops; returns a function that stops
+   * watching. A lost event stream is resubscribed from the time of its last event, so no exit is
+   * missed (one may be reported twice).
+   */
+  async watchExits(onExit: (exit: ContainerExit) => void, onStreamLost: (error: unknown) => void): Promise<() => void> {
+    let stopped = false;
+    let since: number | undefined;
+    let current: (NodeJS.ReadableStream & { destroy(): void }) | undefined;
+    const subscribe = async (): Promise<void> => {
+      const stream = (await this.docker.getEvents({
+        ...(since === undefined ? {} : { since }),
+        filters: { type: ["container"], event: ["die"], label: [`${LABELS.invoker}=${this.options.invokerId}`] },
+      })) as NodeJS.ReadableStream & { destroy(): void };
+      current = stream;
+      let buffered = "";
+      stream.on("data", (chunk: Buffer) => {
+        buffered += chunk.toString("utf8");
+        let newline: number;
+        while ((newline = buffered.indexOf("\n")) >= 0) {
+          const line = buffered.slice(0, newline).trim();
+          buffered = buffered.slice(newline + 1);
+          if (!line) continue;
+          const event = JSON.parse(line) as { time?: number; Actor?: { Attributes?: Record<string, string> } };
+          since = event.time ?? since;
+          const attributes = event.Actor?.Attributes ?? {};
+          const containerId = attributes[LABELS.container];
+          const fn = attributes[LABELS.function];
+          if (containerId && fn) onExit({ containerId, function: fn, exitCode: Number(attributes.exitCode ?? -1) });
+        }
+      });
+      let lost = false;
+      const onLost = (error?: unknown): void => {
+        if (stopped || lost) return;
+        lost = true;
+        onStreamLost(error ?? new Error("event stream ended"));
+        since ??= Math.floor(Date.now() / 1000);
+        setTimeout(resubscribe, 1000);
+      };
+      stream.on("error", onLost);
+      stream.on("end", () => onLost());
+      stream.on("close", () => onLost());
+    };
+    const resubscribe = (): void => {
+      if (!stopped) subscribe().catch((error: unknown) => {
+        onStreamLost(error);
+        setTimeout(resubscribe, 1000);
+      });
+    };
+    await subscribe();
+    return () => {
+      stopped = true;
+      current?.destroy();
+    };
   }
 
   async listOwned(): Promise<OwnedContainer[]> {

@@ -15,7 +15,12 @@ import type { HearthEvent } from "../protocol/events.js";
 import { functionKeys, FUNCTIONS_INDEX } from "../protocol/keys.js";
 import { pushReplies } from "../protocol/replies.js";
 import { scripts } from "../protocol/scripts.js";
-import type { ContainerExit, DockerBackend } from "./docker-backend.js";
+import type { ContainerExit, ContainerSpec, DockerBackend } from "./docker-backend.js";
+
+/** How soon an UNBLOCK is repeated for a container that was between two requests. */
+const UNBLOCK_RETRY_MS = 250;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Launched {
   function: string;
@@ -27,6 +32,8 @@ export class Invoker {
   private readonly launched = new Map<string, Launched>();
   private readonly scaling = new Set<string>();
   private readonly scaleAgain = new Set<string>();
+  /** Container starts under way, awaited by stop() so that none outlives it. */
+  private readonly launches = new Set<Promise<void>>();
   private stopWatching?: () => void;
   private draining = false;
   private onAllExited?: () => void;
@@ -41,7 +48,10 @@ export class Invoker {
 
   async start(events: EventBus): Promise<void> {
     await this.removeOrphans();
-    this.stopWatching = await this.backend.watchExits((exit) => void this.onExit(exit).catch((err) => this.logger.error({ err }, "handling a container exit failed")));
+    this.stopWatching = await this.backend.watchExits(
+      (exit) => void this.onExit(exit).catch((err) => this.logger.error({ err }, "handling a container exit failed")),
+      (err) => this.logger.warn({ err }, "Docker event stream lost; resubscribing"),
+    );
     events.on((event) => this.onEvent(event));
     // Work queued while no invoker ran has had no signal yet.
     for (const name of await this.redis.smembers(FUNCTIONS_INDEX)) this.scaleUp(name);
@@ -50,18 +60,22 @@ export class Invoker {
   /** Stops taking work, lets busy containers finish their request, then stops everything it started. */
   async stop(timeoutMs: number): Promise<void> {
     this.draining = true;
+    await Promise.all(this.launches);
     const dockerIds = [...this.launched.values()].flatMap((container) => (container.dockerId ? [container.dockerId] : []));
     const byFunction = new Map<string, string[]>();
     for (const [containerId, { function: fn }] of this.launched) byFunction.set(fn, [...(byFunction.get(fn) ?? []), containerId]);
     for (const [fn, containerIds] of byFunction) {
-      await this.redis.sadd(functionKeys(fn).draining, ...containerIds);
-      await this.unblockIdle(fn, () => true);
+      const keys = functionKeys(fn);
+      await scripts.markDraining.run(this.redis, [keys.containers, keys.draining], containerIds);
     }
     if (this.launched.size > 0) {
-      await Promise.race([
-        new Promise<void>((resolve) => (this.onAllExited = resolve)),
-        new Promise((resolve) => setTimeout(resolve, timeoutMs)),
-      ]);
+      const allExited = new Promise<void>((resolve) => (this.onAllExited = resolve));
+      const deadline = Date.now() + timeoutMs;
+      // An idle container between two requests misses an UNBLOCK: repeat until all have exited.
+      while (this.launched.size > 0 && Date.now() < deadline) {
+        for (const fn of byFunction.keys()) await this.unblockIdle(fn, () => true);
+        await Promise.race([allExited, sleep(UNBLOCK_RETRY_MS)]);
+      }
     }
     this.stopWatching?.();
     for (const [containerId, container] of this.launched) {
@@ -78,9 +92,9 @@ export class Invoker {
       case "work":
         return this.scaleUp(event.function);
       case "deployed":
-        return void this.unblockIdle(event.function, (version) => version !== event.version).catch((err) => this.logger.error({ err }, "unblocking stale containers failed"));
+        return this.retireIdle(event.function, (version) => version !== event.version);
       case "deleted":
-        return void this.unblockIdle(event.function, () => true).catch((err) => this.logger.error({ err }, "unblocking containers failed"));
+        return this.retireIdle(event.function, () => true);
       case "ready":
         if (this.launched.has(event.containerId)) {
           this.metrics.observeColdStart(event.function, (event.timings.runtimeReadyAt - event.timings.createdAt) / 1000);
@@ -107,7 +121,7 @@ export class Invoker {
 
   private async reserveAndLaunch(fn: string): Promise<void> {
     const keys = functionKeys(fn);
-    for (;;) {
+    while (!this.draining) {
       const containerId = randomBytes(6).toString("hex");
       const createdAt = Date.now();
       const reserved = (await scripts.reserveContainer.run(this.redis, [keys.def, keys.queue, keys.containers], [containerId, this.invokerId, createdAt])) as
@@ -115,16 +129,22 @@ export class Invoker {
         | null;
       if (!reserved) return;
       const [version, codeSha, runtime, memory] = reserved;
-      void this.launch({ containerId, function: fn, version: Number(version), codeSha, runtime: runtime as Runtime, memoryMb: Number(memory), createdAt });
+      const launch = this.launch({ containerId, function: fn, version: Number(version), codeSha, runtime: runtime as Runtime, memoryMb: Number(memory), createdAt })
+        .catch((err) => this.logger.error({ err, function: fn }, "launching a container failed"))
+        .finally(() => this.launches.delete(launch));
+      this.launches.add(launch);
     }
   }
 
-  private async launch(spec: Parameters<DockerBackend["start"]>[0]): Promise<void> {
+  private async launch(spec: ContainerSpec): Promise<void> {
+    if (this.draining) {
+      await this.release(spec.function, spec.containerId, "Hearth.InvokerStopped", "the invoker is stopping");
+      return;
+    }
     const launched: Launched = { function: spec.function };
     this.launched.set(spec.containerId, launched);
     try {
       launched.dockerId = await this.backend.start(spec);
-      if (this.draining) return await this.backend.remove(launched.dockerId);
       this.logger.debug({ function: spec.function, containerId: spec.containerId }, "container started");
     } catch (err) {
       this.logger.error({ err, function: spec.function }, "container failed to start");
@@ -168,6 +188,16 @@ export class Invoker {
         return pushReplies(this.redis, meta.replyTo, [errorResult(meta.id, status, errorType, message)]);
       }),
     );
+  }
+
+  /**
+   * Wakes the idle containers that must retire after a deploy or delete; once more a moment later for
+   * one that was between two requests (not yet blocked) the first time.
+   */
+  private retireIdle(fn: string, stale: (version: number) => boolean): void {
+    const unblock = (): void => void this.unblockIdle(fn, stale).catch((err) => this.logger.error({ err, function: fn }, "unblocking idle containers failed"));
+    unblock();
+    setTimeout(unblock, UNBLOCK_RETRY_MS).unref();
   }
 
   /** Wakes this invoker's idle containers of a function whose version matches, so they retire. */

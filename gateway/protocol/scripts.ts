@@ -13,6 +13,7 @@ import finishInvocation from "./lua/finish-invocation.lua";
 import retireContainer from "./lua/retire-container.lua";
 import requeueInvocation from "./lua/requeue-invocation.lua";
 import releaseContainer from "./lua/release-container.lua";
+import markDraining from "./lua/mark-draining.lua";
 
 const includes: Record<string, string> = { pool };
 
@@ -76,4 +77,5 @@ export const scripts = {
   retireContainer: new LuaScript(retireContainer),
   requeueInvocation: new LuaScript(requeueInvocation),
   releaseContainer: new LuaScript(releaseContainer),
+  markDraining: new LuaScript(markDraining),
 };

@@ -21,12 +21,22 @@ export async function startEmbeddedRedis(dataDir: string): Promise<EmbeddedRedis
     { stdio: ["ignore", "ignore", "inherit"] },
   );
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  // Should Hearth itself die, its redis-server goes with it.
+  const killOnExit = (): void => void child.kill("SIGTERM");
+  process.once("exit", killOnExit);
   const spawnError = new Promise<never>((_, reject) => child.once("error", reject));
   const url = `redis://127.0.0.1:${port}`;
-  await Promise.race([waitForPing(url), spawnError, exited.then(() => Promise.reject(new Error("redis-server exited at start")))]);
+  try {
+    await Promise.race([waitForPing(url), spawnError, exited.then(() => Promise.reject(new Error("redis-server exited at start")))]);
+  } catch (error) {
+    child.kill("SIGKILL");
+    process.off("exit", killOnExit);
+    throw error;
+  }
   return {
     url,
     stop: async () => {
+      process.off("exit", killOnExit);
       if (child.exitCode === null) child.kill("SIGTERM");
       await exited;
     },

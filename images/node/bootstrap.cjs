@@ -25,9 +25,15 @@ function call(method, urlPath, body, headers = {}) {
   });
 }
 
-function post(urlPath, value, headers) {
+/** Posts a result, once more on a fresh connection if the first attempt fails: a result is never dropped for a reset socket. */
+async function post(urlPath, value, headers) {
   const body = Buffer.from(JSON.stringify(value === undefined ? null : value));
-  return call("POST", urlPath, body, { "Content-Type": "application/json", "Content-Length": body.length, ...headers });
+  const send = () => call("POST", urlPath, body, { "Content-Type": "application/json", "Content-Length": body.length, ...headers });
+  try {
+    return await send();
+  } catch {
+    return send();
+  }
 }
 
 function errorPayload(error) {
@@ -107,7 +113,13 @@ async function main() {
     process.exit(1);
   }
   for (;;) {
-    const next = await call("GET", `${PREFIX}/invocation/next`);
+    let next;
+    try {
+      next = await call("GET", `${PREFIX}/invocation/next`);
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      continue;
+    }
     const id = next.headers["lambda-runtime-aws-request-id"];
     const context = makeContext(next.headers);
     let event;
@@ -126,4 +138,7 @@ async function main() {
   }
 }
 
-main();
+main().catch((error) => {
+  console.error("runtime failed:", error);
+  process.exit(1);
+});

@@ -95,6 +95,31 @@ describe("sync invocation in Docker", () => {
     expect(after.body.count).toBe(1);
   });
 
+  it("answers a runtime that exits mid-request with 502 at once, and serves the next request", async () => {
+    const exited = await invoke(h.url, "spinner", { exit: 3 });
+    expect(exited.status).toBe(502);
+    expect(exited.body).toMatchObject({ errorType: "Runtime.ExitError", errorMessage: expect.stringContaining("exit status 3") });
+    const after = await invoke(h.url, "spinner");
+    expect(after).toMatchObject({ status: 200, body: { count: 1 } });
+  });
+
+  it("answers 504 at once when a request waited in the queue past its queue time", async () => {
+    const impatient = await startTestHearth(redis.url, { queueTimeoutMs: 500, roles: { api: true, invoker: false } });
+    try {
+      await deploy(h.url, "slowpoke", { runtime: "node", maxContainers: 1, timeout: 20 }, { "index.js": probeHandler() });
+      expect((await invoke(h.url, "slowpoke")).status).toBe(200);
+      const started = Date.now();
+      const [first, second] = await Promise.all([invoke(impatient.url, "slowpoke", { sleepMs: 2000 }), invoke(impatient.url, "slowpoke")]);
+      expect(first.status).toBe(200);
+      expect(second.status).toBe(504);
+      expect(second.body).toMatchObject({ errorType: "Hearth.QueueTimeout" });
+      // Answered when the container reached it, not after the whole wait (0.5 s queue + 20 s timeout + grace).
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      await impatient.stop();
+    }
+  });
+
   it("after a redeploy, requests run the new code and the old container goes away", async () => {
     await deploy(h.url, "versions", { runtime: "node" }, { "index.js": probeHandler("v1") });
     const before = await invoke(h.url, "versions");

@@ -17,6 +17,7 @@ exports.handler = async (event, context) => {
   if (event.sleepMs) await new Promise((resolve) => setTimeout(resolve, event.sleepMs));
   if (event.spin) for (;;) {}
   if (event.fail) throw new TypeError(event.fail);
+  if (event.exit !== undefined) process.exit(event.exit);
   const barrier = event.barrier ? await arrive(event.barrier) : undefined;
   return { label: ${JSON.stringify(label)}, container: context.logStreamName, count, start, end: Date.now(), barrier, echo: event.echo };
 };

@@ -73,6 +73,7 @@ describe("Lambda Runtime API", () => {
     const outcome = api.invoke(invocation("req-3"));
     await next();
     expect((await request("POST", "/2018-06-01/runtime/invocation/nope/response", "1")).status).toBe(400);
+    expect((await request("POST", "/2018-06-01/runtime/invocation/%E0%A4%A/response", "1")).status).toBe(400);
     expect((await request("POST", "/2018-06-01/runtime/invocation/req-3/response", "1")).status).toBe(202);
     await outcome;
     expect((await request("POST", "/2018-06-01/runtime/invocation/req-3/response", "2")).status).toBe(403);

@@ -1,42 +1,24 @@
-// What a user says about a function, validated; and how it is stored in the function's `def` hash.
-
-import { z } from "zod";
+// A function's settings and how they are stored in its `def` hash. The adapter reads them at every
+// cold start, so this file stays free of the validation library (config-schema.ts validates input).
 
 export const RUNTIMES = ["node"] as const;
 export type Runtime = (typeof RUNTIMES)[number];
 
 export const FUNCTION_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
-/** Variables the platform sets for the runtime; a function may not override them. */
-const RESERVED_ENV = /^(AWS_|LAMBDA_|HEARTH_|_HANDLER$|_X_AMZN_)/;
-
-export const functionConfigSchema = z
-  .object({
-    runtime: z.enum(RUNTIMES),
-    handler: z
-      .string()
-      .regex(/^[A-Za-z0-9_\-./]+\.[A-Za-z_$][\w$]*$/, "handler must look like file.export, for example index.handler")
-      .default("index.handler"),
-    environment: z
-      .record(
-        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "environment variable names are letters, digits and _"),
-        z.string(),
-      )
-      .refine((env) => Object.keys(env).every((name) => !RESERVED_ENV.test(name)), {
-        message: "environment variables starting with AWS_, LAMBDA_, HEARTH_ or named _HANDLER are reserved",
-      })
-      .default({}),
-    /** Seconds a single invocation may run. */
-    timeout: z.number().positive().max(900).default(30),
-    /** Memory limit of each container in MiB (no swap beyond it). */
-    memory: z.number().int().min(64).max(10240).default(256),
-    maxContainers: z.number().int().min(1).max(1000).default(10),
-    /** Seconds an idle container is kept warm. */
-    keepAlive: z.number().positive().max(86400).default(600),
-  })
-  .strict();
-
-export type FunctionConfig = z.output<typeof functionConfigSchema>;
+export interface FunctionConfig {
+  runtime: Runtime;
+  /** file.export, e.g. index.handler */
+  handler: string;
+  environment: Record<string, string>;
+  /** Seconds a single invocation may run. */
+  timeout: number;
+  /** Memory limit of each container in MiB (no swap beyond it). */
+  memory: number;
+  maxContainers: number;
+  /** Seconds an idle container is kept warm. */
+  keepAlive: number;
+}
 
 export interface FunctionDefinition extends FunctionConfig {
   name: string;
@@ -61,20 +43,18 @@ export function toHashFields(config: FunctionConfig, codeSize: number): string[]
   ];
 }
 
+/** The stored definition (validated when it was deployed), or undefined when there is none. */
 export function fromHash(name: string, hash: Record<string, string>): FunctionDefinition | undefined {
   if (!hash.version) return undefined;
-  const config = functionConfigSchema.parse({
-    runtime: hash.runtime,
-    handler: hash.handler,
-    environment: JSON.parse(hash.environment ?? "{}"),
+  return {
+    name,
+    runtime: hash.runtime as Runtime,
+    handler: hash.handler ?? "",
+    environment: JSON.parse(hash.environment ?? "{}") as Record<string, string>,
     timeout: Number(hash.timeout),
     memory: Number(hash.memory),
     maxContainers: Number(hash.maxContainers),
     keepAlive: Number(hash.keepAlive),
-  });
-  return {
-    name,
-    ...config,
     version: Number(hash.version),
     codeSha256: hash.codeSha ?? "",
     codeSize: Number(hash.codeSize),

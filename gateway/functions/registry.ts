@@ -10,10 +10,10 @@ import { parseContainerRecord, type ContainerState } from "../protocol/container
 import { pushReplies } from "../protocol/replies.js";
 import { scripts } from "../protocol/scripts.js";
 import { CodePackageError, inspectPackage } from "./code-package.js";
+import { functionConfigSchema } from "./config-schema.js";
 import {
   FUNCTION_NAME,
   fromHash,
-  functionConfigSchema,
   toHashFields,
   type FunctionConfig,
   type FunctionDefinition,

@@ -3,7 +3,7 @@
 
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { functionConfigSchema } from "../../gateway/functions/definition.js";
+import { functionConfigSchema } from "../../gateway/functions/config-schema.js";
 import { deployFunction } from "../../gateway/functions/registry.js";
 import { formatContainerRecord, type ContainerState } from "../../gateway/protocol/container-record.js";
 import { decodeMessage, encodeMessage, type InvocationMeta } from "../../gateway/protocol/envelope.js";

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { FUNCTION_NAME, fromHash, functionConfigSchema, toHashFields } from "../../gateway/functions/definition.js";
+import { functionConfigSchema } from "../../gateway/functions/config-schema.js";
+import { FUNCTION_NAME, fromHash, toHashFields } from "../../gateway/functions/definition.js";
 
 describe("function definitions", () => {
   it("fills in defaults a user would expect", () => {

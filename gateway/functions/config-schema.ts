@@ -1,0 +1,30 @@
+// Validation of the settings a user deploys a function with, defaults filled in.
+
+import { z } from "zod";
+import { RUNTIMES, type FunctionConfig } from "./definition.js";
+
+/** Variables the platform sets for the runtime; a function may not override them. */
+const RESERVED_ENV = /^(AWS_|LAMBDA_|HEARTH_|_HANDLER$|_X_AMZN_)/;
+
+export const functionConfigSchema = z
+  .object({
+    runtime: z.enum(RUNTIMES),
+    handler: z
+      .string()
+      .regex(/^[A-Za-z0-9_\-./]+\.[A-Za-z_$][\w$]*$/, "handler must look like file.export, for example index.handler")
+      .default("index.handler"),
+    environment: z
+      .record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "environment variable names are letters, digits and _"),
+        z.string(),
+      )
+      .refine((env) => Object.keys(env).every((name) => !RESERVED_ENV.test(name)), {
+        message: "environment variables starting with AWS_, LAMBDA_, HEARTH_ or named _HANDLER are reserved",
+      })
+      .default({}),
+    timeout: z.number().positive().max(900).default(30),
+    memory: z.number().int().min(64).max(10240).default(256),
+    maxContainers: z.number().int().min(1).max(1000).default(10),
+    keepAlive: z.number().positive().max(86400).default(600),
+  })
+  .strict() satisfies z.ZodType<FunctionConfig, unknown>;

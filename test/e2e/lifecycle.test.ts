@@ -120,16 +120,29 @@ describe("container lifecycle", () => {
     }
   });
 
+  it("runs containers as an unprivileged user with the function's memory limit and no swap beyond it", async () => {
+    await deploy(h.url, "confined", { runtime: "node", memory: 128 }, { "index.js": "exports.handler = async () => ({ uid: process.getuid() });" });
+    const result = await invoke(h.url, "confined");
+    expect(result.body).toEqual({ uid: 10001 });
+    const [info] = await listContainers(h.invokerId, "confined");
+    const inspected = await docker.getContainer(info!.Id).inspect();
+    expect(inspected.Config.User).toBe("10001:10001");
+    expect(inspected.HostConfig.Memory).toBe(128 * 1024 * 1024);
+    expect(inspected.HostConfig.MemorySwap).toBe(128 * 1024 * 1024);
+    expect(inspected.HostConfig.SecurityOpt).toContain("no-new-privileges");
+    expect(inspected.HostConfig.CapDrop).toContain("ALL");
+  });
+
   it("holds a fixed number of Redis connections however many requests are in flight", async () => {
     await deploy(h.url, "crowd", { runtime: "node", maxContainers: 2 }, { "index.js": probeHandler() });
     expect((await invoke(h.url, "crowd")).status).toBe(200);
     const clientsBefore = await countClients();
-    const requests = Array.from({ length: 200 }, (_, i) => invoke(h.url, "crowd", { sleepMs: 20, echo: i }));
-    await eventually(async () => ((await functionStatus(h.url, "crowd")).queued > 50 ? true : undefined), 20_000, "requests to queue up");
+    const requests = Array.from({ length: 1000 }, (_, i) => invoke(h.url, "crowd", { sleepMs: 5, echo: i }));
+    await eventually(async () => ((await functionStatus(h.url, "crowd")).queued > 500 ? true : undefined), 20_000, "requests to queue up");
     const clientsDuring = await countClients();
     const results = await Promise.all(requests);
     expect(results.every((r, i) => r.status === 200 && r.body.echo === i)).toBe(true);
-    // At most the second container joined; 200 requests in flight opened no connection of their own.
+    // At most the second container joined; 1,000 requests in flight opened no connection of their own.
     expect(clientsDuring - clientsBefore).toBeLessThanOrEqual(1);
   });
 });

@@ -24,6 +24,8 @@ const envSchema = z.object({
   HEARTH_MAX_PAYLOAD_BYTES: z.coerce.number().int().positive().default(6 * MiB),
   HEARTH_QUEUE_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   HEARTH_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
+  /** An invoker silent for three heartbeats is taken for dead and its containers are released. */
+  HEARTH_INVOKER_HEARTBEAT_MS: z.coerce.number().int().positive().default(5_000),
 });
 
 export interface HearthConfig {
@@ -40,6 +42,7 @@ export interface HearthConfig {
   maxPayloadBytes: number;
   queueTimeoutMs: number;
   shutdownTimeoutMs: number;
+  invokerHeartbeatMs: number;
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv): HearthConfig {
@@ -63,5 +66,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv): HearthConfig {
     maxPayloadBytes: e.HEARTH_MAX_PAYLOAD_BYTES,
     queueTimeoutMs: e.HEARTH_QUEUE_TIMEOUT_MS,
     shutdownTimeoutMs: e.HEARTH_SHUTDOWN_TIMEOUT_MS,
+    invokerHeartbeatMs: e.HEARTH_INVOKER_HEARTBEAT_MS,
   };
 }

@@ -60,7 +60,7 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
         redisUrl: config.containerRedisUrl ?? redisUrl,
         networkMode: config.containerNetwork,
       });
-      const started = new Invoker(commands, backend, metrics, logger.child({ component: "invoker" }), config.invokerId);
+      const started = new Invoker(commands, backend, metrics, logger.child({ component: "invoker" }), config.invokerId, config.invokerHeartbeatMs);
       teardown.push(() => started.stop(config.shutdownTimeoutMs));
       await started.start(events);
       invoker = started;

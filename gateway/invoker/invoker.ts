@@ -12,7 +12,7 @@ import { parseContainerRecord } from "../protocol/container-record.js";
 import { decodeMessage, errorResult, type InvocationMeta } from "../protocol/envelope.js";
 import type { EventBus } from "../protocol/event-bus.js";
 import type { HearthEvent } from "../protocol/events.js";
-import { functionKeys, FUNCTIONS_INDEX } from "../protocol/keys.js";
+import { functionKeys, FUNCTIONS_INDEX, invokerAliveKey } from "../protocol/keys.js";
 import { pushReplies } from "../protocol/replies.js";
 import { scripts } from "../protocol/scripts.js";
 import type { ContainerExit, ContainerSpec, DockerBackend } from "./docker-backend.js";
@@ -35,6 +35,7 @@ export class Invoker {
   /** Container starts under way, awaited by stop() so that none outlives it. */
   private readonly launches = new Set<Promise<void>>();
   private stopWatching?: () => void;
+  private heartbeat?: NodeJS.Timeout;
   private draining = false;
   private onAllExited?: () => void;
 
@@ -44,9 +45,16 @@ export class Invoker {
     private readonly metrics: Metrics,
     private readonly logger: Logger,
     readonly invokerId: string,
+    /** How often this invoker says it is alive and looks for containers of invokers that are not. */
+    private readonly heartbeatMs: number,
   ) {}
 
   async start(events: EventBus): Promise<void> {
+    await this.beat();
+    this.heartbeat = setInterval(
+      () => void this.beat().then(() => this.releaseContainersOfDeadInvokers()).catch((err) => this.logger.error({ err }, "heartbeat failed")),
+      this.heartbeatMs,
+    );
     await this.removeOrphans();
     this.stopWatching = await this.backend.watchExits(
       (exit) => void this.onExit(exit).catch((err) => this.logger.error({ err }, "handling a container exit failed")),
@@ -60,6 +68,7 @@ export class Invoker {
   /** Stops taking work, lets busy containers finish their request, then stops everything it started. */
   async stop(timeoutMs: number): Promise<void> {
     this.draining = true;
+    clearInterval(this.heartbeat);
     await Promise.all(this.launches);
     const dockerIds = [...this.launched.values()].flatMap((container) => (container.dockerId ? [container.dockerId] : []));
     const byFunction = new Map<string, string[]>();
@@ -85,6 +94,30 @@ export class Invoker {
     this.launched.clear();
     // Exited is not yet removed: wait until Docker has removed them all.
     await Promise.all(dockerIds.map((dockerId) => this.backend.waitRemoved(dockerId)));
+    await this.redis.del(invokerAliveKey(this.invokerId));
+  }
+
+  private async beat(): Promise<void> {
+    await this.redis.set(invokerAliveKey(this.invokerId), String(Date.now()), "PX", this.heartbeatMs * 3);
+  }
+
+  /**
+   * Containers recorded by an invoker that stopped beating (its host or process died): nobody will
+   * hear their exit, and their records would pass for capacity. Release them: their callers get 502,
+   * queued work gets new containers, and any of them still running retires (mustRetire).
+   */
+  private async releaseContainersOfDeadInvokers(): Promise<void> {
+    const alive = new Map<string, boolean>([[this.invokerId, true]]);
+    for (const fn of await this.redis.smembers(FUNCTIONS_INDEX)) {
+      for (const [containerId, value] of Object.entries(await this.redis.hgetall(functionKeys(fn).containers))) {
+        const { invokerId } = parseContainerRecord(value);
+        if (!alive.has(invokerId)) alive.set(invokerId, (await this.redis.exists(invokerAliveKey(invokerId))) === 1);
+        if (!alive.get(invokerId)) {
+          this.logger.warn({ function: fn, containerId, invokerId }, "releasing a container of an invoker that stopped answering");
+          await this.release(fn, containerId, "Hearth.InvokerLost", "the invoker running the function's container stopped answering");
+        }
+      }
+    }
   }
 
   private onEvent(event: HearthEvent): void {

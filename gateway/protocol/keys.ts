@@ -30,6 +30,11 @@ export function functionKeys(name: string): FunctionKeys {
   };
 }
 
+/** Exists while the invoker of that id is alive (refreshed with a TTL). */
+export function invokerAliveKey(invokerId: string): string {
+  return `hearth:invokers:${invokerId}`;
+}
+
 /** The list a gateway process reads its results from. */
 export function repliesKey(gatewayId: string): string {
   return `hearth:replies:{${gatewayId}}`;

@@ -82,6 +82,21 @@ describe("container lifecycle", () => {
     }
   });
 
+  it("releases the containers of an invoker that stopped answering, so queued work gets a container", async () => {
+    const watchful = await startTestHearth(redis.url, { invokerHeartbeatMs: 200 });
+    try {
+      await deploy(watchful.url, "ghosted", { runtime: "node", maxContainers: 1 }, { "index.js": probeHandler() });
+      // A container record left by an invoker that died with its host: it passes for the one idle container.
+      const keys = functionKeys("ghosted");
+      await client.hset(keys.containers, "ghost1", formatContainerRecord({ state: "idle", version: 1, invokerId: "dead-invoker", clientId: 0, since: Date.now() }));
+      const result = await invoke(watchful.url, "ghosted");
+      expect(result.status).toBe(200);
+      expect(await client.hexists(keys.containers, "ghost1")).toBe(0);
+    } finally {
+      await watchful.stop();
+    }
+  });
+
   it("on stop, finishes the request in flight, then stops its containers", async () => {
     const own = await startTestHearth(redis.url);
     try {

@@ -98,6 +98,15 @@ describe("Lua scripts", () => {
     expect(await redis.hexists(keys.containers, "c1")).toBe(0);
   });
 
+  it("retires a container whose record an invoker released, and does not bring the record back", async () => {
+    await redis.rpush(keys.running("c1"), envelope("a"));
+    await scripts.startInvocation.run(redis, [keys.def, keys.queue, keys.containers], ["c1", formatContainerRecord({ state: "busy", version: 1, invokerId: "inv", clientId: 0, since: 0 }), fn]);
+    expect(await redis.hexists(keys.containers, "c1")).toBe(0);
+    const keep = await scripts.finishInvocation.run(redis, [keys.def, keys.queue, keys.containers, keys.draining, keys.running("c1")], ["c1", 1, formatContainerRecord({ state: "idle", version: 1, invokerId: "inv", clientId: 0, since: 0 }), fn]);
+    expect(keep).toBe(0);
+    expect(await redis.hexists(keys.containers, "c1")).toBe(0);
+  });
+
   it("keeps an unblocked idle container unless it is stale or draining, and retires it when its keep-alive ran out", async () => {
     const retire = (expired: string) => scripts.retireContainer.run(redis, [keys.def, keys.queue, keys.containers, keys.draining], ["c1", 1, expired, fn]);
     await setState("c1", "idle");

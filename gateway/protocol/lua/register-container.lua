@@ -3,7 +3,7 @@
 -- ARGV: containerId, version, idleRecord, functionName, coldStartTimingsJson
 -- Returns 1 (serve) or 0 (exit).
 --@include pool
-if mustRetire(KEYS[1], KEYS[3], ARGV[1], ARGV[2]) then
+if mustRetire(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2]) then
   removeContainer(KEYS[2], KEYS[3], ARGV[1])
   return 0
 end

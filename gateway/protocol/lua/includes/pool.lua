@@ -30,9 +30,12 @@ local function signalWorkIfNeeded(defKey, queueKey, containersKey, functionName)
   end
 end
 
--- A container retires when its function was redeployed or deleted, or its invoker drains it.
-local function mustRetire(defKey, drainingKey, containerId, version)
-  return redis.call('HGET', defKey, 'version') ~= version or redis.call('SISMEMBER', drainingKey, containerId) == 1
+-- A container retires when its function was redeployed or deleted, when its invoker drains it, or when
+-- its record is gone (an invoker released it, believing it dead: its requests were answered already).
+local function mustRetire(defKey, containersKey, drainingKey, containerId, version)
+  return redis.call('HGET', defKey, 'version') ~= version
+    or redis.call('SISMEMBER', drainingKey, containerId) == 1
+    or redis.call('HEXISTS', containersKey, containerId) == 0
 end
 
 local function removeContainer(containersKey, drainingKey, containerId)

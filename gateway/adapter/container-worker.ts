@@ -107,10 +107,22 @@ export class ContainerWorker {
         );
         result = await this.execute(meta, payload);
       }
-      pushReplies(this.redis, meta.replyTo, [result]).catch((err) => this.logger.error({ err }, "sending a result failed"));
-      // The caller has its answer; a runtime that timed out or crashed is replaced before the next request.
-      if (this.runtimeBroken) await this.restartRuntime();
-      const keep = await this.runScript(scripts.finishInvocation, this.runningKeys(), [this.env.containerId, this.env.version, this.record("idle"), this.env.function]);
+      const reply = (): void => void pushReplies(this.redis, meta.replyTo, [result]).catch((err) => this.logger.error({ err }, "sending a result failed"));
+      const finish = () => this.runScript(scripts.finishInvocation, this.runningKeys(), [this.env.containerId, this.env.version, this.record("idle"), this.env.function]);
+      let keep: unknown;
+      if (this.runtimeBroken) {
+        // The caller has its answer first; the runtime that timed out or crashed is replaced before
+        // the container is idle again.
+        reply();
+        await this.restartRuntime();
+        keep = await finish();
+      } else {
+        // Sent together, idle first: the caller's next request finds this container idle, not busy
+        // (which would start another container for nothing), at no extra round trip.
+        const finished = finish();
+        reply();
+        keep = await finished;
+      }
       if (keep !== 1 || !this.readiness.ready) return;
       idleSince = Date.now();
     }

@@ -36,6 +36,12 @@ describe("sync invocation in Docker", () => {
     expect(await listContainers(h.invokerId, "probe")).toHaveLength(1);
   });
 
+  it("serves back-to-back requests from one warm container, starting no other", async () => {
+    await deploy(h.url, "steady", { runtime: "node", maxContainers: 10 }, { "index.js": probeHandler() });
+    for (let i = 0; i < 300; i += 1) expect((await invoke(h.url, "steady", { echo: i })).body.echo).toBe(i);
+    expect(await listContainers(h.invokerId, "steady")).toHaveLength(1);
+  });
+
   it("runs concurrent requests one after the other when the function is limited to one container", async () => {
     await deploy(h.url, "serial", { runtime: "node", maxContainers: 1 }, { "index.js": probeHandler() });
     const [a, b] = await Promise.all([invoke(h.url, "serial", { sleepMs: 300 }), invoke(h.url, "serial", { sleepMs: 300 })]);

@@ -1,14 +1,15 @@
 // The invoker keeps each function's containers on one Docker engine matched to its queued work:
 // it starts containers when work has nobody to take it (cold starts), answers the callers of
 // containers that die, and drains its containers on shutdown. Idle containers retire by themselves
-// after their keep-alive (the adapter's blocking read times out), so nothing here polls.
+// after their keep-alive (the adapter's blocking read times out), so nothing here polls for work;
+// the one timer is the heartbeat that lets invokers release the containers of a dead one.
 
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Runtime } from "../functions/definition.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics/metrics.js";
-import { parseContainerRecord } from "../protocol/container-record.js";
+import { parseContainerRecord, type ContainerRecord } from "../protocol/container-record.js";
 import { decodeMessage, errorResult, type InvocationMeta } from "../protocol/envelope.js";
 import type { EventBus } from "../protocol/event-bus.js";
 import type { HearthEvent } from "../protocol/events.js";
@@ -108,14 +109,24 @@ export class Invoker {
    */
   private async releaseContainersOfDeadInvokers(): Promise<void> {
     const alive = new Map<string, boolean>([[this.invokerId, true]]);
+    await this.releaseRecordsWhere(
+      async ({ invokerId }) => {
+        if (!alive.has(invokerId)) alive.set(invokerId, (await this.redis.exists(invokerAliveKey(invokerId))) === 1);
+        return !alive.get(invokerId);
+      },
+      "Hearth.InvokerLost",
+      "the invoker running the function's container stopped answering",
+    );
+  }
+
+  /** Releases the container records, of every function, that `select` picks. */
+  private async releaseRecordsWhere(select: (record: ContainerRecord) => Promise<boolean> | boolean, errorType: string, message: string): Promise<void> {
     for (const fn of await this.redis.smembers(FUNCTIONS_INDEX)) {
       for (const [containerId, value] of Object.entries(await this.redis.hgetall(functionKeys(fn).containers))) {
-        const { invokerId } = parseContainerRecord(value);
-        if (!alive.has(invokerId)) alive.set(invokerId, (await this.redis.exists(invokerAliveKey(invokerId))) === 1);
-        if (!alive.get(invokerId)) {
-          this.logger.warn({ function: fn, containerId, invokerId }, "releasing a container of an invoker that stopped answering");
-          await this.release(fn, containerId, "Hearth.InvokerLost", "the invoker running the function's container stopped answering");
-        }
+        const record = parseContainerRecord(value);
+        if (!(await select(record))) continue;
+        this.logger.warn({ function: fn, containerId, invokerId: record.invokerId, errorType }, "releasing a container record");
+        await this.release(fn, containerId, errorType, message);
       }
     }
   }
@@ -247,13 +258,10 @@ export class Invoker {
   /** Containers left by an earlier run of this invoker: remove them and forget their Redis records. */
   private async removeOrphans(): Promise<void> {
     for (const orphan of await this.backend.listOwned()) await this.backend.remove(orphan.dockerId);
-    for (const fn of await this.redis.smembers(FUNCTIONS_INDEX)) {
-      const records = await this.redis.hgetall(functionKeys(fn).containers);
-      for (const [containerId, value] of Object.entries(records)) {
-        if (parseContainerRecord(value).invokerId === this.invokerId) {
-          await this.release(fn, containerId, "Hearth.ContainerExited", "the invoker restarted while the request ran");
-        }
-      }
-    }
+    await this.releaseRecordsWhere(
+      ({ invokerId }) => invokerId === this.invokerId,
+      "Hearth.ContainerExited",
+      "the invoker restarted while the request ran",
+    );
   }
 }

@@ -7,6 +7,7 @@ import { LABELS } from "../../gateway/invoker/docker-backend.js";
 import { formatContainerRecord } from "../../gateway/protocol/container-record.js";
 import { functionKeys } from "../../gateway/protocol/keys.js";
 import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
+import { startGate } from "../support/barrier.js";
 import { probeHandler } from "../support/functions.js";
 import { deploy, docker, eventually, invoke, listContainers, startTestHearth, startTestRedis, type TestHearth } from "../support/hearth.js";
 
@@ -152,13 +153,21 @@ describe("container lifecycle", () => {
     await deploy(h.url, "crowd", { runtime: "node", maxContainers: 2 }, { "index.js": probeHandler() });
     expect((await invoke(h.url, "crowd")).status).toBe(200);
     const clientsBefore = await countClients();
-    const requests = Array.from({ length: 1000 }, (_, i) => invoke(h.url, "crowd", { sleepMs: 5, echo: i }));
-    await eventually(async () => ((await functionStatus(h.url, "crowd")).queued > 500 ? true : undefined), 20_000, "requests to queue up");
-    const clientsDuring = await countClients();
-    const results = await Promise.all(requests);
-    expect(results.every((r, i) => r.status === 200 && r.body.echo === i)).toBe(true);
-    // At most the second container joined; 1,000 requests in flight opened no connection of their own.
-    expect(clientsDuring - clientsBefore).toBeLessThanOrEqual(1);
+    // Both containers wait at the gate, so the other 998 requests stay queued while we count.
+    const gate = await startGate();
+    try {
+      const requests = Array.from({ length: 1000 }, (_, i) => invoke(h.url, "crowd", { barrier: gate.url, echo: i }));
+      await eventually(async () => ((await functionStatus(h.url, "crowd")).queued === 998 ? true : undefined), 60_000, "998 requests to queue up");
+      const clientsDuring = await countClients();
+      gate.open();
+      const results = await Promise.all(requests);
+      expect(results.every((r, i) => r.status === 200 && r.body.echo === i)).toBe(true);
+      // Only the second container joined; 1,000 requests in flight opened no connection of their own.
+      expect(clientsDuring - clientsBefore).toBeLessThanOrEqual(1);
+    } finally {
+      gate.open();
+      await gate.close();
+    }
   });
 });
 

@@ -20,3 +20,20 @@ export async function startBarrier(parties: number, timeoutMs = 20_000): Promise
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
+
+/** Holds every arriving request until open() is called; after that, answers at once. */
+export async function startGate(): Promise<{ url: string; open(): void; close(): Promise<void> }> {
+  const held: http.ServerResponse[] = [];
+  let opened = false;
+  const server = http.createServer((_req, res) => (opened ? res.end("open") : held.push(res)));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/gate`,
+    open: () => {
+      opened = true;
+      for (const res of held.splice(0)) res.end("open");
+    },
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}

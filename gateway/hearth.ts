@@ -17,6 +17,7 @@ import type { Logger } from "./logger.js";
 import { Metrics } from "./metrics/metrics.js";
 import { EventBus } from "./protocol/event-bus.js";
 import { FUNCTIONS_INDEX } from "./protocol/keys.js";
+import { loadScripts } from "./protocol/scripts.js";
 import { connectRedis } from "./redis/connections.js";
 import { startEmbeddedRedis, type EmbeddedRedis } from "./redis/embedded-redis.js";
 
@@ -42,6 +43,7 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
     const redisUrl = config.redisUrl ?? embedded!.url;
     const commands = connectRedis(redisUrl, "hearth-commands");
     teardown.push(() => quit(commands));
+    await loadScripts(commands);
     const events = new EventBus(connectRedis(redisUrl, "hearth-events"), logger);
     teardown.push(() => events.stop());
     await events.start();

@@ -10,7 +10,7 @@ import { formatContainerRecord, type ContainerState } from "../protocol/containe
 import { decodeMessage, encodeMessage, errorResult, type ColdStartTimings, type InvocationMeta, type ResultMeta } from "../protocol/envelope.js";
 import { functionKeys, type FunctionKeys } from "../protocol/keys.js";
 import { pushReplies } from "../protocol/replies.js";
-import { scripts } from "../protocol/scripts.js";
+import { loadScripts, scripts } from "../protocol/scripts.js";
 import { RuntimeApi, type Readiness } from "./runtime-api.js";
 import { RuntimeProcess } from "./runtime-process.js";
 
@@ -69,7 +69,10 @@ export class ContainerWorker {
   }
 
   private async loadCode(): Promise<boolean> {
-    const results = await this.redis.pipeline().hgetall(this.keys.def).getBuffer(this.keys.code(this.env.codeSha)).exec();
+    const [results] = await Promise.all([
+      this.redis.pipeline().hgetall(this.keys.def).getBuffer(this.keys.code(this.env.codeSha)).exec(),
+      loadScripts(this.redis),
+    ]);
     const definition = fromHash(this.env.function, (results?.[0]?.[1] ?? {}) as Record<string, string>);
     const code = results?.[1]?.[1] as Buffer | null;
     if (!definition || definition.version !== this.env.version || !code) {

@@ -41,6 +41,11 @@ export class LuaScript {
     this.sha = createHash("sha1").update(this.source).digest("hex");
   }
 
+  /** SCRIPT LOAD: after it, run() sends EVALSHA and never waits for a NOSCRIPT answer. */
+  async load(redis: Redis): Promise<void> {
+    await redis.script("LOAD", this.source);
+  }
+
   /** EVALSHA, loading the script with EVAL the first time a server has not seen it. */
   async run(redis: Redis, keys: string[], args: Arg[]): Promise<unknown> {
     try {
@@ -79,3 +84,12 @@ export const scripts = {
   releaseContainer: new LuaScript(releaseContainer),
   markDraining: new LuaScript(markDraining),
 };
+
+/**
+ * Loads every script, so that a script sent right before another command is run before it too
+ * (a NOSCRIPT answer would send the EVAL after the command that followed it). A Redis restart
+ * empties the script cache; run() still works then, by EVAL.
+ */
+export async function loadScripts(redis: Redis): Promise<void> {
+  await Promise.all(Object.values(scripts).map((script) => script.load(redis)));
+}

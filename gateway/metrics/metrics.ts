@@ -38,7 +38,7 @@ export class Metrics {
   });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: "hearth_process_" });
+    collectDefaultMetrics({ register: this.registry, prefix: "hearth_" });
   }
 
   observeInvocation(fn: string, status: number, startedAtMs: number): void {

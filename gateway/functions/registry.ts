@@ -61,12 +61,19 @@ export async function deployFunction(redis: Redis, name: string, input: unknown,
     if (!existing) throw new HearthError(400, "CodeRequired", "a new function needs a code package (multipart field 'code')");
     codeSha = existing.codeSha256;
     codeSize = existing.codeSize;
+    // A new handler must name a module the stored package has.
+    if (config.handler !== existing.handler || config.runtime !== existing.runtime) {
+      const stored = await redis.getBuffer(keys.code(codeSha));
+      if (stored) await checkPackage(config, stored);
+    }
   }
-  const [version, created] = (await scripts.deployFunction.run(
-    redis,
-    [keys.def, keys.versions, keys.code(codeSha)],
-    [codeSha, code ?? "", Date.now(), name, keys.codePrefix, ...toHashFields(config, codeSize)],
-  )) as [number, number];
+  const [version, created] = (await scripts.deployFunction
+    .run(redis, [keys.def, keys.versions, keys.code(codeSha)], [codeSha, code ?? "", Date.now(), name, keys.codePrefix, ...toHashFields(config, codeSize)])
+    .catch((error: Error) => {
+      // Another deploy replaced the code between our read and this write.
+      if (error.message.startsWith("NOCODE")) throw new HearthError(409, "ConcurrentChange", "the function's code changed during this update; try again");
+      throw error;
+    })) as [number, number];
   await redis.sadd(FUNCTIONS_INDEX, name);
   const definition = await getFunction(redis, name);
   if (!definition || definition.version < version) throw new HearthError(409, "ConcurrentChange", "the function changed while it was deployed");

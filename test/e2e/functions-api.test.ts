@@ -57,6 +57,8 @@ describe("functions admin API", () => {
     const updated = await deploy(h.url, "settings", { runtime: "node", environment: { MODE: "b" } });
     expect(updated.status).toBe(200);
     expect(await updated.json()).toMatchObject({ version: 2, codeSha256: created.codeSha256, environment: { MODE: "b" } });
+    // A new handler is checked against the stored package.
+    expect(await errorOf(await deploy(h.url, "settings", { runtime: "node", handler: "missing.handler" }))).toMatchObject({ status: 400, errorType: "HandlerModuleNotFound" });
   });
 
   it("gets, lists and deletes functions", async () => {

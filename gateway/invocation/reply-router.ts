@@ -8,7 +8,7 @@ import { repliesKey } from "../protocol/keys.js";
  * requests are in flight; each is handed to the request that waits for its id.
  */
 export class ReplyRouter {
-  private readonly waiting = new Map<string, (result: Message<ResultMeta>) => void>();
+  private readonly waiting = new Map<string, { deliver(result: Message<ResultMeta>): void; timer: NodeJS.Timeout }>();
   private stopped = false;
   private loop?: Promise<void>;
 
@@ -35,17 +35,23 @@ export class ReplyRouter {
         this.waiting.delete(id);
         resolve(undefined);
       }, timeoutMs);
-      this.waiting.set(id, (result) => {
-        clearTimeout(timer);
-        this.waiting.delete(id);
-        resolve(result);
+      this.waiting.set(id, {
+        timer,
+        deliver: (result) => {
+          clearTimeout(timer);
+          this.waiting.delete(id);
+          resolve(result);
+        },
       });
     });
   }
 
-  /** Stops waiting for `id` (its request was never queued). */
+  /** Stops waiting for `id` (its request was never queued); its waitFor promise is dropped unsettled. */
   cancel(id: string): void {
-    this.waiting.get(id)?.({ meta: { id, status: 0 }, payload: Buffer.alloc(0) });
+    const waiter = this.waiting.get(id);
+    if (!waiter) return;
+    clearTimeout(waiter.timer);
+    this.waiting.delete(id);
   }
 
   get inFlight(): number {
@@ -69,6 +75,6 @@ export class ReplyRouter {
   private deliver(raw: Buffer): void {
     const result = decodeMessage<ResultMeta>(raw);
     // No waiter: the caller already got a timeout.
-    this.waiting.get(result.meta.id)?.(result);
+    this.waiting.get(result.meta.id)?.deliver(result);
   }
 }

@@ -44,6 +44,9 @@ describe("ReplyRouter", () => {
     const next = router.waitFor("next", 20_000);
     await pushReplies(producer, "gw-b", [encodeMessage({ id: "next", status: 200 }, "2")]);
     expect((await next)?.payload.toString()).toBe("2");
+    void router.waitFor("never-queued", 20_000);
+    router.cancel("never-queued");
+    expect(router.inFlight).toBe(0);
     await router.stop();
   });
 

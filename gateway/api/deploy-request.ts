@@ -49,6 +49,7 @@ function readMultipart(req: Request, maxCodeBytes: number): Promise<DeployReques
       }
       resolve({ config: parsed, code: sawCode ? Buffer.concat(chunks) : undefined });
     });
+    req.on("aborted", () => reject(new HearthError(400, "InvalidRequest", "the upload was aborted")));
     req.pipe(parser);
   });
 }

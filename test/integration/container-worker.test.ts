@@ -34,32 +34,49 @@ afterAll(async () => {
   if (taskRoot) await rm(taskRoot, { recursive: true, force: true });
 });
 
+/** A worker for version 1 of `fn`, as an invoker would start it, running until it retires. */
+async function startWorker(fn: string, containerId: string, keepAlive: number): Promise<{ running: Promise<void>; stop(): Promise<void> }> {
+  const keys = functionKeys(fn);
+  const { definition } = await deployFunction(redis, fn, { runtime: "node", keepAlive }, await tarGz({ "index.js": probeHandler() }));
+  await redis.hset(keys.containers, containerId, formatContainerRecord({ state: "starting", version: 1, invokerId: "inv", clientId: 0, since: Date.now() }));
+  const workerRedis = new Redis(server.url);
+  const root = await mkdtemp(path.join(taskRoot, `${fn}-`));
+  const worker = new ContainerWorker(
+    workerRedis,
+    { function: fn, version: 1, codeSha: definition.codeSha256, containerId, invokerId: "inv", createdAt: Date.now(), taskRoot: root, bootstrap: path.resolve("images/node/bootstrap.cjs"), region: "local" },
+    createLogger("test-adapter"),
+  );
+  const running = worker.run();
+  return {
+    running,
+    stop: async () => {
+      await running;
+      workerRedis.disconnect();
+    },
+  };
+}
+
+function envelope(fn: string, id: string, version: number): Buffer {
+  const meta: InvocationMeta = { id, function: fn, version, replyTo: "gw-test", enqueuedAt: Date.now(), startBy: Date.now() + 20_000 };
+  return encodeMessage(meta, JSON.stringify({ echo: id }));
+}
+
 describe("ContainerWorker", () => {
   it("records itself idle before the caller hears back, and retires when its keep-alive runs out", async () => {
     const fn = "adapted";
     const keys = functionKeys(fn);
-    const { definition } = await deployFunction(redis, fn, { runtime: "node", keepAlive: 2 }, await tarGz({ "index.js": probeHandler() }));
     const containerId = "local1";
-    await redis.hset(keys.containers, containerId, formatContainerRecord({ state: "starting", version: 1, invokerId: "inv", clientId: 0, since: Date.now() }));
-
-    const workerRedis = new Redis(server.url);
-    const worker = new ContainerWorker(
-      workerRedis,
-      { function: fn, version: 1, codeSha: definition.codeSha256, containerId, invokerId: "inv", createdAt: Date.now(), taskRoot, bootstrap: path.resolve("images/node/bootstrap.cjs"), region: "local" },
-      createLogger("test-adapter"),
-    );
-    const running = worker.run();
+    const worker = await startWorker(fn, containerId, 2);
     const monitor = await redis.monitor();
     try {
       const commands: string[][] = [];
       monitor.on("monitor", (_time: string, args: string[]) => commands.push(args));
 
-      const meta: InvocationMeta = { id: "call-1", function: fn, version: 1, replyTo: "gw-test", enqueuedAt: Date.now(), startBy: Date.now() + 20_000 };
-      await scripts.enqueueInvocation.run(redis, [keys.def, keys.queue, keys.containers], [encodeMessage(meta, JSON.stringify({ echo: "hi" })), 1, fn]);
+      await scripts.enqueueInvocation.run(redis, [keys.def, keys.queue, keys.containers], [envelope(fn, "call-1", 1), 1, fn]);
       const popped = (await redis.blpopBuffer(repliesKey("gw-test"), 20))!;
       const result = decodeMessage<ResultMeta>(popped[1]);
       expect(result.meta).toMatchObject({ id: "call-1", status: 200, containerId });
-      expect(JSON.parse(result.payload.toString())).toMatchObject({ echo: "hi" });
+      expect(JSON.parse(result.payload.toString())).toMatchObject({ echo: "call-1" });
 
       // The monitor's feed comes on its own connection, maybe after the reply: wait until it shows the push.
       const replyAt = await eventually(async () => {
@@ -71,9 +88,26 @@ describe("ContainerWorker", () => {
       expect(replyAt).toBeGreaterThan(finishAt);
     } finally {
       monitor.disconnect();
-      await running;
-      workerRedis.disconnect();
+      await worker.stop();
     }
     expect(await redis.hexists(keys.containers, containerId)).toBe(0);
+  });
+
+  it("hands a request meant for a newer version back to the head of the queue and retires", async () => {
+    const fn = "outdated";
+    const keys = functionKeys(fn);
+    const worker = await startWorker(fn, "old1", 60);
+    try {
+      await eventually(async () => ((await redis.hget(keys.containers, "old1"))?.startsWith("idle") ? true : undefined), 10_000, "the worker to be ready");
+      // Redeployed while the worker waits (no invoker here to wake it): version 2 is current.
+      await deployFunction(redis, fn, { runtime: "node", keepAlive: 60 }, await tarGz({ "index.js": probeHandler("v2") }));
+      await scripts.enqueueInvocation.run(redis, [keys.def, keys.queue, keys.containers], [envelope(fn, "for-v2", 2), 2, fn]);
+    } finally {
+      await worker.stop();
+    }
+    const queued = await redis.lrangeBuffer(keys.queue, 0, -1);
+    expect(queued.map((raw) => decodeMessage<InvocationMeta>(raw).meta.id)).toEqual(["for-v2"]);
+    expect(await redis.hexists(keys.containers, "old1")).toBe(0);
+    expect(await redis.exists(keys.running("old1"))).toBe(0);
   });
 });

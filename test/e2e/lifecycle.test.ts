@@ -60,6 +60,22 @@ describe("container lifecycle", () => {
     expect(next.body.container).not.toContain(container!.Labels[LABELS.container]);
   });
 
+  it("answers 503 at once when no container can be started for the function", async () => {
+    // A Redis of its own: the suite's other invoker would start the container fine.
+    const ownRedis = await startTestRedis();
+    const broken = await startTestHearth(ownRedis.url, { images: { node: "hearth/no-such-image:latest" } });
+    try {
+      await deploy(broken.url, "unstartable", { runtime: "node" }, { "index.js": probeHandler() });
+      const result = await invoke(broken.url, "unstartable");
+      expect(result.status).toBe(503);
+      expect(result.body).toMatchObject({ errorType: "Hearth.ContainerStartFailed", errorMessage: expect.stringContaining("no-such-image") });
+      expect((await functionStatus(broken.url, "unstartable")).queued).toBe(0);
+    } finally {
+      await broken.stop();
+      await ownRedis.stop();
+    }
+  });
+
   it("removes the containers and Redis records an earlier run of the same invoker left behind", async () => {
     const invokerId = `test-orphans-${Date.now()}`;
     const keys = functionKeys("probe-orphan");

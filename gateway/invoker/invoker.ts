@@ -239,7 +239,10 @@ export class Invoker {
    * one that was between two requests (not yet blocked) the first time.
    */
   private retireIdle(fn: string, stale: (version: number) => boolean): void {
-    const unblock = (): void => void this.unblockIdle(fn, stale).catch((err) => this.logger.error({ err, function: fn }, "unblocking idle containers failed"));
+    const unblock = (): void => {
+      if (this.draining) return; // stop() wakes every container itself
+      this.unblockIdle(fn, stale).catch((err) => this.logger.error({ err, function: fn }, "unblocking idle containers failed"));
+    };
     unblock();
     setTimeout(unblock, UNBLOCK_RETRY_MS).unref();
   }

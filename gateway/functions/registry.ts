@@ -33,13 +33,13 @@ export interface PoolStatus {
   containers: Record<ContainerState, number>;
 }
 
-export function validateName(name: string): void {
+function validateName(name: string): void {
   if (!FUNCTION_NAME.test(name)) {
     throw new HearthError(400, "InvalidFunctionName", "function names are 1-63 lower-case letters, digits and dashes, starting and ending with a letter or digit");
   }
 }
 
-export function parseConfig(input: unknown): FunctionConfig {
+function parseConfig(input: unknown): FunctionConfig {
   const parsed = functionConfigSchema.safeParse(input);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "config"}: ${issue.message}`);

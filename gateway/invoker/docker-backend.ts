@@ -29,12 +29,6 @@ export interface ContainerExit {
   exitCode: number;
 }
 
-export interface OwnedContainer {
-  dockerId: string;
-  containerId: string;
-  function: string;
-}
-
 export interface DockerBackendOptions {
   invokerId: string;
   images: Record<Runtime, string>;
@@ -145,16 +139,13 @@ export class DockerBackend {
     };
   }
 
-  async listOwned(): Promise<OwnedContainer[]> {
+  /** Docker ids of every container labelled with this invoker, running or not. */
+  async listOwned(): Promise<string[]> {
     const containers = await this.docker.listContainers({
       all: true,
       filters: { label: [`${LABELS.invoker}=${this.options.invokerId}`] },
     });
-    return containers.map((info) => ({
-      dockerId: info.Id,
-      containerId: info.Labels[LABELS.container] ?? "",
-      function: info.Labels[LABELS.function] ?? "",
-    }));
+    return containers.map((info) => info.Id);
   }
 
   async waitRemoved(dockerId: string): Promise<void> {

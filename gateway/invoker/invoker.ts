@@ -260,7 +260,7 @@ export class Invoker {
 
   /** Containers left by an earlier run of this invoker: remove them and forget their Redis records. */
   private async removeOrphans(): Promise<void> {
-    for (const orphan of await this.backend.listOwned()) await this.backend.remove(orphan.dockerId);
+    for (const dockerId of await this.backend.listOwned()) await this.backend.remove(dockerId);
     await this.releaseRecordsWhere(
       ({ invokerId }) => invokerId === this.invokerId,
       "Hearth.ContainerExited",

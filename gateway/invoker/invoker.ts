@@ -26,6 +26,8 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 interface Launched {
   function: string;
   dockerId?: string;
+  /** Its runtime asked for work (the `ready` event): from then on an exit is a container dying, not a failed start. */
+  ready: boolean;
 }
 
 export class Invoker {
@@ -139,11 +141,13 @@ export class Invoker {
         return this.retireIdle(event.function, (version) => version !== event.version);
       case "deleted":
         return this.retireIdle(event.function, () => true);
-      case "ready":
-        if (this.launched.has(event.containerId)) {
-          this.metrics.observeColdStart(event.function, (event.timings.runtimeReadyAt - event.timings.createdAt) / 1000);
-        }
+      case "ready": {
+        const launched = this.launched.get(event.containerId);
+        if (!launched) return;
+        launched.ready = true;
+        this.metrics.observeColdStart(event.function, (event.timings.runtimeReadyAt - event.timings.createdAt) / 1000);
         return;
+      }
     }
   }
 
@@ -185,7 +189,7 @@ export class Invoker {
       await this.release(spec.function, spec.containerId, "Hearth.InvokerStopped", "the invoker is stopping");
       return;
     }
-    const launched: Launched = { function: spec.function };
+    const launched: Launched = { function: spec.function, ready: false };
     this.launched.set(spec.containerId, launched);
     try {
       launched.dockerId = await this.backend.start(spec);
@@ -199,8 +203,17 @@ export class Invoker {
   }
 
   private async onExit(exit: ContainerExit): Promise<void> {
-    if (!this.forget(exit.containerId)) return;
+    const launched = this.launched.get(exit.containerId);
+    if (!launched || !this.forget(exit.containerId)) return;
     const cause = exit.exitCode === 137 ? "was killed (out of memory, or stopped from outside)" : `exited with code ${exit.exitCode}`;
+    if (!launched.ready && exit.exitCode !== 0) {
+      // It failed before it could serve (it cannot reach Redis, its code does not unpack, …): starting
+      // another would fail the same way, so the queued callers hear it now instead of at their timeout.
+      // (Exit code 0 before ready is a container whose function was redeployed meanwhile.)
+      const message = `the function's container ${cause} before it was ready; see the invoker's and the container's logs`;
+      await this.release(exit.function, exit.containerId, "Hearth.ContainerStartFailed", message, { failQueued: true });
+      return;
+    }
     await this.release(exit.function, exit.containerId, "Hearth.ContainerExited", `the function's container ${cause} while it ran the request`);
   }
 

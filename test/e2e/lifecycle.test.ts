@@ -76,6 +76,21 @@ describe("container lifecycle", () => {
     }
   });
 
+  it("answers 503 at once, without starting containers in a loop, when containers die before they are ready", async () => {
+    const ownRedis = await startTestRedis();
+    // Containers told a Redis address where nothing listens: each adapter exits at start.
+    const misconfigured = await startTestHearth(ownRedis.url, { containerRedisUrl: "redis://127.0.0.1:1" });
+    try {
+      await deploy(misconfigured.url, "unreachable", { runtime: "node" }, { "index.js": probeHandler() });
+      const result = await invoke(misconfigured.url, "unreachable");
+      expect(result.status).toBe(503);
+      expect(result.body).toMatchObject({ errorType: "Hearth.ContainerStartFailed", errorMessage: expect.stringContaining("before it was ready") });
+    } finally {
+      await misconfigured.stop();
+      await ownRedis.stop();
+    }
+  });
+
   it("removes the containers and Redis records an earlier run of the same invoker left behind", async () => {
     const invokerId = `test-orphans-${Date.now()}`;
     const keys = functionKeys("probe-orphan");

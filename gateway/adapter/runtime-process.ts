@@ -10,20 +10,26 @@ export class RuntimeProcess {
 
   constructor(command: string, env: NodeJS.ProcessEnv, cwd: string) {
     this.child = spawn(command, [], { env, cwd, detached: true, stdio: ["ignore", "inherit", "inherit"] });
-    this.exited = new Promise((resolve) => {
+    // Its own process group outlives the adapter unless the adapter ends it on the way out.
+    const killOnExit = (): void => this.signalGroup();
+    process.once("exit", killOnExit);
+    this.exited = new Promise<string>((resolve) => {
       this.child.once("error", (error) => resolve(`could not start ${command}: ${error.message}`));
       this.child.once("exit", (code, signal) => resolve(signal ? `signal: ${signal}` : `exit status ${code}`));
-    });
+    }).finally(() => process.off("exit", killOnExit));
   }
 
   async kill(): Promise<void> {
-    if (this.child.pid !== undefined && this.child.exitCode === null && this.child.signalCode === null) {
-      try {
-        process.kill(-this.child.pid, "SIGKILL");
-      } catch {
-        // Already gone.
-      }
-    }
+    this.signalGroup();
     await this.exited;
+  }
+
+  private signalGroup(): void {
+    if (this.child.pid === undefined || this.child.exitCode !== null || this.child.signalCode !== null) return;
+    try {
+      process.kill(-this.child.pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
   }
 }

@@ -112,12 +112,15 @@ async function main() {
     await post(`${PREFIX}/init/error`, errorPayload(error), { "Lambda-Runtime-Function-Error-Type": error.name });
     process.exit(1);
   }
-  for (;;) {
+  for (let failures = 0; ; ) {
     let next;
     try {
       next = await call("GET", `${PREFIX}/invocation/next`);
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      failures = 0;
+    } catch (error) {
+      // A dropped connection is retried; a Runtime API that stays unreachable is gone, and so are we.
+      if (++failures > 20) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 10 * failures));
       continue;
     }
     const id = next.headers["lambda-runtime-aws-request-id"];

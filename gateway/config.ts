@@ -3,6 +3,7 @@
 
 import os from "node:os";
 import { z } from "zod";
+import type { Runtime } from "./functions/definition.js";
 
 const MiB = 1024 * 1024;
 
@@ -20,6 +21,10 @@ const envSchema = z.object({
   HEARTH_CONTAINER_REDIS_URL: z.string().optional(),
   HEARTH_CONTAINER_NETWORK: z.string().default("host"),
   HEARTH_IMAGE_NODE: z.string().default("hearth/runtime-node:latest"),
+  HEARTH_IMAGE_PYTHON: z.string().default("hearth/runtime-python:latest"),
+  HEARTH_IMAGE_GO: z.string().default("hearth/runtime-go:latest"),
+  /** Compiles Go source deploys (Yandex style) into a binary; see images/go/builder. */
+  HEARTH_IMAGE_GO_BUILDER: z.string().default("hearth/builder-go:latest"),
   HEARTH_MAX_CODE_BYTES: z.coerce.number().int().positive().default(50 * MiB),
   HEARTH_MAX_PAYLOAD_BYTES: z.coerce.number().int().positive().default(6 * MiB),
   HEARTH_QUEUE_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
@@ -37,7 +42,8 @@ export interface HearthConfig {
   invokerId: string;
   containerRedisUrl?: string;
   containerNetwork: string;
-  images: { node: string };
+  images: Record<Runtime, string>;
+  goBuilderImage: string;
   maxCodeBytes: number;
   maxPayloadBytes: number;
   queueTimeoutMs: number;
@@ -61,7 +67,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv): HearthConfig {
     invokerId: e.HEARTH_INVOKER_ID,
     containerRedisUrl: e.HEARTH_CONTAINER_REDIS_URL,
     containerNetwork: e.HEARTH_CONTAINER_NETWORK,
-    images: { node: e.HEARTH_IMAGE_NODE },
+    images: { node: e.HEARTH_IMAGE_NODE, python: e.HEARTH_IMAGE_PYTHON, go: e.HEARTH_IMAGE_GO },
+    goBuilderImage: e.HEARTH_IMAGE_GO_BUILDER,
     maxCodeBytes: e.HEARTH_MAX_CODE_BYTES,
     maxPayloadBytes: e.HEARTH_MAX_PAYLOAD_BYTES,
     queueTimeoutMs: e.HEARTH_QUEUE_TIMEOUT_MS,

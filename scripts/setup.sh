@@ -77,8 +77,15 @@ node_standin() {
   docker build -q -t node:22-bookworm-slim -f images/standins/node.Dockerfile "$dir/package" >/dev/null
 }
 
+# --network host lets apt-get inside a build reach the Debian mirror (there is no bridge network).
+build_image() {
+  local tag=$1 dockerfile=$2
+  docker build -q --network host -t "$tag" -f "$dockerfile" . >/dev/null
+}
+
 runtime_images() {
-  docker build -q -t hearth/runtime-node:latest -f images/node/Dockerfile . >/dev/null
+  build_image hearth/runtime-base:latest images/base/Dockerfile
+  build_image hearth/runtime-node:latest images/node/Dockerfile
 }
 
 check_node

@@ -1,7 +1,7 @@
 // A function's settings and how they are stored in its `def` hash. The adapter reads them at every
 // cold start, so this file stays free of the validation library (config-schema.ts validates input).
 
-export const RUNTIMES = ["node"] as const;
+export const RUNTIMES = ["node", "python", "go"] as const;
 export type Runtime = (typeof RUNTIMES)[number];
 
 export const FUNCTION_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;

@@ -21,7 +21,7 @@ import {
 } from "./definition.js";
 
 /** File endings a runtime loads a handler module from. */
-const MODULE_EXTENSIONS: Record<Runtime, string[]> = { node: [".js", ".mjs", ".cjs"] };
+const MODULE_EXTENSIONS: Record<Runtime, string[]> = { node: [".js", ".mjs", ".cjs"], python: [".py"], go: [".go"] };
 
 export interface DeployResult {
   definition: FunctionDefinition;

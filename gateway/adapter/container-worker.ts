@@ -11,7 +11,7 @@ import { decodeMessage, encodeMessage, errorResult, type ColdStartTimings, type 
 import { functionKeys, type FunctionKeys } from "../protocol/keys.js";
 import { pushReplies } from "../protocol/replies.js";
 import { loadScripts, scripts } from "../protocol/scripts.js";
-import { RuntimeApi, type Readiness } from "./runtime-api.js";
+import { RuntimeApi, type Readiness, type RuntimeFunction } from "./runtime-api.js";
 import { RuntimeProcess } from "./runtime-process.js";
 
 /** Like Lambda's init phase limit: a runtime that is not asking for work by then has failed. */
@@ -31,7 +31,7 @@ export interface AdapterEnv {
 
 export class ContainerWorker {
   private readonly keys: FunctionKeys;
-  private readonly api = new RuntimeApi();
+  private api!: RuntimeApi;
   private definition!: FunctionDefinition;
   private runtimeEnv!: NodeJS.ProcessEnv;
   private runtime!: RuntimeProcess;
@@ -53,6 +53,7 @@ export class ContainerWorker {
     const processStartedAt = Math.round(performance.timeOrigin);
     if (!(await this.loadCode())) return;
     const codeLoadedAt = Date.now();
+    this.api = new RuntimeApi(this.runtimeFunction());
     const port = await this.api.listen();
     this.runtimeEnv = this.buildRuntimeEnv(port);
     await this.startRuntime();
@@ -143,7 +144,7 @@ export class ContainerWorker {
 
     const timeoutMs = this.definition.timeout * 1000;
     const timer = setTimeout(() => this.api.interrupt({ kind: "timeout" }), timeoutMs);
-    const outcome = await this.api.invoke({ id: meta.id, payload, deadlineMs: startedAt + timeoutMs, functionArn: this.functionArn() });
+    const outcome = await this.api.invoke({ id: meta.id, payload, deadlineMs: startedAt + timeoutMs });
     clearTimeout(timer);
     switch (outcome.kind) {
       case "response":
@@ -201,13 +202,23 @@ export class ContainerWorker {
     return formatContainerRecord({ state, version: this.env.version, invokerId: this.env.invokerId, clientId: this.clientId, since: Date.now() });
   }
 
-  private functionArn(): string {
-    return `arn:aws:lambda:${this.env.region}:000000000000:function:${this.env.function}`;
+  private runtimeFunction(): RuntimeFunction {
+    const { definition, env } = this;
+    return {
+      name: env.function,
+      version: env.version,
+      handler: definition.handler,
+      memoryMb: definition.memory,
+      timeoutSeconds: definition.timeout,
+      region: env.region,
+      arn: `arn:aws:lambda:${env.region}:000000000000:function:${env.function}`,
+    };
   }
 
   private buildRuntimeEnv(port: number): NodeJS.ProcessEnv {
     const { definition, env } = this;
     const day = new Date().toISOString().slice(0, 10).replace(/-/g, "/");
+    const api = `127.0.0.1:${port}`;
     return {
       PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
       LANG: "C.UTF-8",
@@ -216,7 +227,7 @@ export class ContainerWorker {
       _HANDLER: definition.handler,
       LAMBDA_TASK_ROOT: env.taskRoot,
       LAMBDA_RUNTIME_DIR: path.dirname(env.bootstrap),
-      AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${port}`,
+      AWS_LAMBDA_RUNTIME_API: api,
       AWS_LAMBDA_FUNCTION_NAME: env.function,
       AWS_LAMBDA_FUNCTION_VERSION: String(env.version),
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(definition.memory),
@@ -225,6 +236,14 @@ export class ContainerWorker {
       AWS_LAMBDA_LOG_STREAM_NAME: `${day}/[${env.version}]${env.containerId}`,
       AWS_REGION: env.region,
       AWS_DEFAULT_REGION: env.region,
+      // The same server speaks Function Compute's runtime API, for runtimes built on FC's SDKs.
+      FC_RUNTIME_API: api,
+      FC_FUNCTION_NAME: env.function,
+      FC_FUNCTION_HANDLER: definition.handler,
+      FC_FUNCTION_MEMORY_SIZE: String(definition.memory),
+      FC_FUNC_CODE_PATH: env.taskRoot,
+      FC_REGION: env.region,
+      FC_INSTANCE_ID: env.containerId,
     };
   }
 }

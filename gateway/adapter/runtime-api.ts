@@ -1,20 +1,68 @@
-// The AWS Lambda Runtime API (2018-06-01), served on loopback inside the container to the language
-// runtime: it asks for the next event, then posts a response or an error. One invocation at a time;
-// a /next that arrives while one runs is held until the next invocation.
+// The runtime APIs the adapter serves on loopback inside the container to the language runtime:
+// the AWS Lambda Runtime API (2018-06-01) and the Alibaba Function Compute runtime API (2020-11-11).
+// Both ask for the next event, then post a response or an error; they differ in paths, headers and
+// the status of a post's answer. One invocation at a time: a /next that arrives while one runs
+// (FC's client does that) is held until the next invocation, and /next is never answered with an
+// error, since FC's client retries it in a tight loop.
 
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 
 /** Lambda's limit on a sync response payload. */
 export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024;
-const PREFIX = "/2018-06-01/runtime";
+
+/** What the runtime is told about the function it runs, the same for every invocation. */
+export interface RuntimeFunction {
+  name: string;
+  version: number;
+  handler: string;
+  memoryMb: number;
+  timeoutSeconds: number;
+  region: string;
+  arn: string;
+}
 
 export interface Invocation {
   id: string;
   payload: Buffer;
   deadlineMs: number;
-  functionArn: string;
 }
+
+interface Dialect {
+  prefix: string;
+  /** Status of the answer to a posted response or error (FC's clients treat 202 as a failure). */
+  acceptedStatus: number;
+  eventHeaders(fn: RuntimeFunction, invocation: Invocation): http.OutgoingHttpHeaders;
+}
+
+const LAMBDA: Dialect = {
+  prefix: "/2018-06-01/runtime",
+  acceptedStatus: 202,
+  eventHeaders: (fn, invocation) => ({
+    "Lambda-Runtime-Aws-Request-Id": invocation.id,
+    "Lambda-Runtime-Deadline-Ms": String(invocation.deadlineMs),
+    "Lambda-Runtime-Invoked-Function-Arn": fn.arn,
+    "Lambda-Runtime-Trace-Id": `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${invocation.id.replace(/-/g, "").slice(0, 24)};Sampled=0`,
+  }),
+};
+
+const FUNCTION_COMPUTE: Dialect = {
+  prefix: "/2020-11-11/runtime",
+  acceptedStatus: 200,
+  // FC's client waits forever for an event without the deadline and the timeout.
+  eventHeaders: (fn, invocation) => ({
+    "x-fc-request-id": invocation.id,
+    "x-fc-function-deadline": String(invocation.deadlineMs),
+    "x-fc-function-timeout": String(fn.timeoutSeconds),
+    "x-fc-function-name": fn.name,
+    "x-fc-function-handler": fn.handler,
+    "x-fc-function-memory": String(fn.memoryMb),
+    "x-fc-region": fn.region,
+    "x-fc-retry-count": "0",
+  }),
+};
+
+const DIALECTS = [LAMBDA, FUNCTION_COMPUTE];
 
 export type RuntimeOutcome =
   | { kind: "response"; body: Buffer }
@@ -27,6 +75,11 @@ export type RuntimeOutcome =
 const FINISHED_IDS_KEPT = 100;
 
 export type Readiness = { ready: true } | { ready: false; error: Buffer };
+
+interface HeldNext {
+  res: http.ServerResponse;
+  dialect: Dialect;
+}
 
 interface Current {
   invocation: Invocation;
@@ -42,12 +95,14 @@ export class RuntimeApi {
       else reply(res, 400, { errorMessage: "malformed request", errorType: "InvalidRequest" });
     }),
   );
-  private readonly heldNext: http.ServerResponse[] = [];
+  private readonly heldNext: HeldNext[] = [];
   private current?: Current;
   /** Ids already answered, to tell "wrong state" (403) from "unknown id" (400). */
   private readonly finished = new Set<string>();
   private readyWaiter?: (outcome: Readiness) => void;
   private initError?: Buffer;
+
+  constructor(private readonly fn: RuntimeFunction) {}
 
   async listen(): Promise<number> {
     // The only client is the runtime, whose /next may wait as long as the keep-alive: no timeouts.
@@ -81,7 +136,7 @@ export class RuntimeApi {
         },
       };
       const next = this.heldNext.shift();
-      if (next) this.deliver(next);
+      if (next) this.deliver(next.res, next.dialect);
     });
   }
 
@@ -94,7 +149,7 @@ export class RuntimeApi {
   reset(): void {
     this.current = undefined;
     this.initError = undefined;
-    for (const res of this.heldNext.splice(0)) res.destroy();
+    for (const held of this.heldNext.splice(0)) held.res.destroy();
   }
 
   private rememberFinished(id: string): void {
@@ -104,22 +159,28 @@ export class RuntimeApi {
 
   private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = req.url ?? "";
-    if (req.method === "GET" && url === `${PREFIX}/invocation/next`) return this.next(res);
-    if (req.method === "POST" && url === `${PREFIX}/init/error`) {
+    const dialect = DIALECTS.find((candidate) => url.startsWith(candidate.prefix + "/"));
+    const path = dialect ? url.slice(dialect.prefix.length) : url;
+    if (dialect && req.method === "GET" && path === "/invocation/next") return this.next(res, dialect);
+    if (dialect && req.method === "POST" && path === "/init/error") {
       this.initError = (await readBody(req, MAX_RESPONSE_BYTES)) ?? Buffer.from("{}");
-      reply(res, 202, { status: "OK" });
+      reply(res, dialect.acceptedStatus, { status: "OK" });
       return this.settleReadiness({ ready: false, error: this.initError });
     }
-    const match = /^\/2018-06-01\/runtime\/invocation\/([^/]+)\/(response|error)$/.exec(url);
-    if (req.method === "POST" && match) return this.result(req, res, decodeURIComponent(match[1]!), match[2] as "response" | "error");
+    const match = /^\/invocation\/([^/]+)\/(response|error)$/.exec(path);
+    if (dialect && req.method === "POST" && match) {
+      return this.result(req, res, dialect, decodeURIComponent(match[1]!), match[2] as "response" | "error");
+    }
+    req.resume();
     reply(res, 404, { errorMessage: `no route ${req.method} ${url}`, errorType: "InvalidRequest" });
   }
 
-  private next(res: http.ServerResponse): void {
-    if (this.current && !this.current.delivered) return this.deliver(res);
-    this.heldNext.push(res);
+  private next(res: http.ServerResponse, dialect: Dialect): void {
+    if (this.current && !this.current.delivered) return this.deliver(res, dialect);
+    const held = { res, dialect };
+    this.heldNext.push(held);
     res.on("close", () => {
-      const index = this.heldNext.indexOf(res);
+      const index = this.heldNext.indexOf(held);
       if (index >= 0) this.heldNext.splice(index, 1);
     });
     this.settleReadiness({ ready: true });
@@ -130,21 +191,14 @@ export class RuntimeApi {
     this.readyWaiter = undefined;
   }
 
-  private deliver(res: http.ServerResponse): void {
+  private deliver(res: http.ServerResponse, dialect: Dialect): void {
     const current = this.current!;
     current.delivered = true;
-    const { invocation } = current;
-    res.writeHead(200, {
-      "Content-Type": "application/json",
-      "Lambda-Runtime-Aws-Request-Id": invocation.id,
-      "Lambda-Runtime-Deadline-Ms": String(invocation.deadlineMs),
-      "Lambda-Runtime-Invoked-Function-Arn": invocation.functionArn,
-      "Lambda-Runtime-Trace-Id": `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${invocation.id.replace(/-/g, "").slice(0, 24)};Sampled=0`,
-    });
-    res.end(invocation.payload);
+    res.writeHead(200, { "Content-Type": "application/json", ...dialect.eventHeaders(this.fn, current.invocation) });
+    res.end(current.invocation.payload);
   }
 
-  private async result(req: http.IncomingMessage, res: http.ServerResponse, id: string, kind: "response" | "error"): Promise<void> {
+  private async result(req: http.IncomingMessage, res: http.ServerResponse, dialect: Dialect, id: string, kind: "response" | "error"): Promise<void> {
     const current = this.current;
     if (!current || current.invocation.id !== id || !current.delivered) {
       req.resume();
@@ -157,7 +211,7 @@ export class RuntimeApi {
       current.settle({ kind: "response-too-large", bytes: Number(req.headers["content-length"] ?? 0) });
       return;
     }
-    reply(res, 202, { status: "OK" });
+    reply(res, dialect.acceptedStatus, { status: "OK" });
     const errorType = req.headers["lambda-runtime-function-error-type"];
     current.settle(kind === "response" ? { kind, body } : { kind, body, errorType: typeof errorType === "string" ? errorType : undefined });
   }

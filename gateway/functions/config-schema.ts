@@ -4,7 +4,7 @@ import { z } from "zod";
 import { RUNTIMES, type FunctionConfig } from "./definition.js";
 
 /** Variables the platform sets for the runtime; a function may not override them. */
-const RESERVED_ENV = /^(AWS_|LAMBDA_|HEARTH_|_HANDLER$|_X_AMZN_)/;
+const RESERVED_ENV = /^(AWS_|LAMBDA_|FC_|HEARTH_|_HANDLER$|_X_AMZN_)/;
 
 export const functionConfigSchema = z
   .object({
@@ -19,7 +19,7 @@ export const functionConfigSchema = z
         z.string(),
       )
       .refine((env) => Object.keys(env).every((name) => !RESERVED_ENV.test(name)), {
-        message: "environment variables starting with AWS_, LAMBDA_, HEARTH_ or named _HANDLER are reserved",
+        message: "environment variables starting with AWS_, LAMBDA_, FC_, HEARTH_ or named _HANDLER are reserved",
       })
       .default({}),
     timeout: z.number().positive().max(900).default(30),

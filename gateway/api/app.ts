@@ -5,7 +5,7 @@ import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { errorHandler, notFound, sendError } from "./errors.js";
 import { functionsRoutes } from "./functions-routes.js";
-import { invokeRoutes } from "./invoke-routes.js";
+import { invokeRoutes, proxyRoutes } from "./invoke-routes.js";
 
 export interface ApiDependencies {
   redis: Redis;
@@ -37,6 +37,7 @@ export function createApp(deps: ApiDependencies): express.Express {
 
   app.use("/system/functions", functionsRoutes(deps.redis, deps.maxCodeBytes));
   app.use("/function", invokeRoutes(deps.invocations, deps.maxPayloadBytes));
+  app.use("/http", proxyRoutes(deps.invocations, deps.maxPayloadBytes));
   app.use(notFound);
   app.use(errorHandler(deps.logger));
   return app;

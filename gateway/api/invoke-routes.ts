@@ -1,25 +1,70 @@
-import express, { Router } from "express";
-import { HearthError } from "../errors.js";
-import type { Invocations } from "../invocation/invocations.js";
+// HTTP triggers. The formats themselves live in invocation/http-events.ts; these handlers only move
+// bytes between express and Invocations.
 
-/** Sync HTTP trigger: POST /function/:name, the JSON body is the event, the result the response. */
+import express, { Router, type Request, type Response } from "express";
+import { HearthError } from "../errors.js";
+import { jsonEvent, proxyEvent, proxyResponse, rawResponse } from "../invocation/http-events.js";
+import type { InvocationResult, Invocations } from "../invocation/invocations.js";
+
+/** POST /function/:name: the JSON body is the event; with ?integration=raw the body goes as it is. */
 export function invokeRoutes(invocations: Invocations, maxPayloadBytes: number): Router {
   const router = Router();
-  router.post("/:name", express.raw({ type: () => true, limit: maxPayloadBytes }), async (req, res) => {
-    const result = await invocations.invokeSync(req.params.name, jsonEvent(req.body as Buffer | undefined));
-    if (result.functionError) res.setHeader("X-Function-Error", "true");
-    res.status(result.status).type("application/json").send(result.body);
+  router.post("/:name", readBody(maxPayloadBytes), async (req, res) => {
+    const integration = req.query.integration;
+    if (integration !== undefined && integration !== "raw") {
+      throw new HearthError(400, "InvalidIntegration", `integration must be "raw" or left out, got ${JSON.stringify(integration)}`);
+    }
+    const body = bodyOf(req);
+    const result = await invocations.invokeSync(String(req.params.name), integration === "raw" ? body : jsonEvent(body));
+    if (integration === "raw" && result.status === 200) {
+      const raw = rawResponse(result.body);
+      return sendResult(res, result, raw.contentType, raw.body);
+    }
+    sendResult(res, result, "application/json", result.body);
   });
   return router;
 }
 
-/** The request body, checked to be JSON; an empty body is the empty event {}. */
-function jsonEvent(body: Buffer | undefined): Buffer {
-  if (!body || body.length === 0) return Buffer.from("{}");
-  try {
-    JSON.parse(body.toString("utf8"));
-  } catch (error) {
-    throw new HearthError(400, "InvalidRequestContent", `request body is not valid JSON: ${(error as Error).message}`);
-  }
-  return body;
+/** Any method on /http/:name and every path under it: an HTTP-proxy event; the result is the response. */
+export function proxyRoutes(invocations: Invocations, maxPayloadBytes: number): Router {
+  const router = Router();
+  router.all("/:name{/*path}", readBody(maxPayloadBytes), async (req, res) => {
+    const name = String(req.params.name);
+    const [path = "", query = ""] = splitOnce(req.url, "?");
+    const event = proxyEvent({
+      method: req.method,
+      path: path.slice(1 + name.length) || "/",
+      query,
+      headers: req.headers,
+      body: bodyOf(req),
+      sourceIp: req.socket.remoteAddress ?? "",
+    });
+    const result = await invocations.invokeSync(name, event);
+    if (result.status !== 200) return sendResult(res, result, "application/json", result.body);
+    const response = proxyResponse(result.body);
+    res.setHeader("X-Call-Id", result.id);
+    res.status(response.status).set(response.headers);
+    if (response.cookies.length > 0) res.append("Set-Cookie", response.cookies);
+    res.end(response.body);
+  });
+  return router;
+}
+
+function readBody(maxPayloadBytes: number): express.RequestHandler {
+  return express.raw({ type: () => true, limit: maxPayloadBytes });
+}
+
+function bodyOf(req: Request): Buffer {
+  return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+}
+
+function sendResult(res: Response, result: InvocationResult, contentType: string, body: Buffer): void {
+  res.setHeader("X-Call-Id", result.id);
+  if (result.functionError) res.setHeader("X-Function-Error", "true");
+  res.status(result.status).type(contentType).send(body);
+}
+
+function splitOnce(text: string, separator: string): [string, string] {
+  const index = text.indexOf(separator);
+  return index < 0 ? [text, ""] : [text.slice(0, index), text.slice(index + 1)];
 }

@@ -15,6 +15,8 @@ import type { ReplyRouter } from "./reply-router.js";
 const TIMEOUT_GRACE_MS = 2000;
 
 export interface InvocationResult {
+  /** The request id the function saw (Lambda's awsRequestId), sent to the caller as X-Call-Id. */
+  id: string;
   status: number;
   functionError: boolean;
   body: Buffer;
@@ -57,7 +59,7 @@ export class Invocations {
     if (!result) {
       throw new HearthError(504, "Hearth.Timeout", `function ${name} did not answer within ${(waitMs / 1000).toFixed(1)} s (queued and running)`);
     }
-    return { status: result.meta.status, functionError: result.meta.functionError === true, body: result.payload };
+    return { id, status: result.meta.status, functionError: result.meta.functionError === true, body: result.payload };
   }
 
   /** Queues the request; retries once with a fresh definition when a deploy happened meanwhile. */

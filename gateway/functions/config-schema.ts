@@ -1,18 +1,21 @@
 // Validation of the settings a user deploys a function with, defaults filled in.
 
 import { z } from "zod";
-import { RUNTIMES, type FunctionConfig } from "./definition.js";
+import { RUNTIMES, type FunctionConfig, type Runtime } from "./definition.js";
 
 /** Variables the platform sets for the runtime; a function may not override them. */
 const RESERVED_ENV = /^(AWS_|LAMBDA_|FC_|HEARTH_|_HANDLER$|_X_AMZN_)/;
+
+/** The handler a runtime loads when none is given (Go's is Yandex Cloud Functions' entry point form). */
+const DEFAULT_HANDLER: Record<Runtime, string> = { node: "index.handler", python: "index.handler", go: "index.Handler" };
 
 export const functionConfigSchema = z
   .object({
     runtime: z.enum(RUNTIMES),
     handler: z
       .string()
-      .regex(/^[A-Za-z0-9_\-./]+\.[A-Za-z_$][\w$]*$/, "handler must look like file.export, for example index.handler")
-      .default("index.handler"),
+      .regex(/^(?!\/)(?!.*\.\.)[A-Za-z0-9_\-./]+$/, "handler is a path inside the package: letters, digits, _ - . /, not absolute, no ..")
+      .optional(),
     environment: z
       .record(
         z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "environment variable names are letters, digits and _"),
@@ -27,4 +30,9 @@ export const functionConfigSchema = z
     maxContainers: z.number().int().min(1).max(1000).default(10),
     keepAlive: z.number().positive().max(86400).default(600),
   })
-  .strict() satisfies z.ZodType<FunctionConfig, unknown>;
+  .strict()
+  .transform(({ handler, ...config }) => ({ ...config, handler: handler ?? DEFAULT_HANDLER[config.runtime] }))
+  .refine((config) => config.runtime === "go" || /\.[A-Za-z_$][\w$]*$/.test(config.handler), {
+    message: "handler must look like file.export, for example index.handler",
+    path: ["handler"],
+  }) satisfies z.ZodType<FunctionConfig, unknown>;

@@ -9,7 +9,6 @@ import { functionKeys, FUNCTIONS_INDEX } from "../protocol/keys.js";
 import { parseContainerRecord, type ContainerState } from "../protocol/container-record.js";
 import { pushReplies } from "../protocol/replies.js";
 import { scripts } from "../protocol/scripts.js";
-import { CodePackageError, inspectPackage } from "./code-package.js";
 import { functionConfigSchema } from "./config-schema.js";
 import {
   FUNCTION_NAME,
@@ -17,11 +16,8 @@ import {
   toHashFields,
   type FunctionConfig,
   type FunctionDefinition,
-  type Runtime,
 } from "./definition.js";
-
-/** File endings a runtime loads a handler module from. */
-const MODULE_EXTENSIONS: Record<Runtime, string[]> = { node: [".js", ".mjs", ".cjs"], python: [".py"], go: [".go"] };
+import { preparePackage, type GoBuilder } from "./runtime-packages.js";
 
 export interface DeployResult {
   definition: FunctionDefinition;
@@ -46,14 +42,14 @@ function parseConfig(input: unknown): FunctionConfig {
   throw new HearthError(400, "InvalidFunctionConfig", problems.join("; "));
 }
 
-export async function deployFunction(redis: Redis, name: string, input: unknown, code?: Buffer): Promise<DeployResult> {
+export async function deployFunction(redis: Redis, name: string, input: unknown, upload?: Buffer, buildGo?: GoBuilder): Promise<DeployResult> {
   validateName(name);
   const config = parseConfig(input);
   const keys = functionKeys(name);
   let codeSha: string;
   let codeSize: number;
+  const code = upload && (await preparePackage(config, upload, buildGo));
   if (code) {
-    await checkPackage(config, code);
     codeSha = createHash("sha256").update(code).digest("hex");
     codeSize = code.length;
   } else {
@@ -64,7 +60,7 @@ export async function deployFunction(redis: Redis, name: string, input: unknown,
     // A new handler must name a module the stored package has.
     if (config.handler !== existing.handler || config.runtime !== existing.runtime) {
       const stored = await redis.getBuffer(keys.code(codeSha));
-      if (stored) await checkPackage(config, stored);
+      if (stored) await preparePackage(config, stored);
     }
   }
   const [version, created] = (await scripts.deployFunction
@@ -78,25 +74,6 @@ export async function deployFunction(redis: Redis, name: string, input: unknown,
   const definition = await getFunction(redis, name);
   if (!definition || definition.version < version) throw new HearthError(409, "ConcurrentChange", "the function changed while it was deployed");
   return { definition, created: created === 1 };
-}
-
-async function checkPackage(config: FunctionConfig, code: Buffer): Promise<void> {
-  let files: string[];
-  try {
-    files = (await inspectPackage(code)).files;
-  } catch (error) {
-    if (error instanceof CodePackageError) throw new HearthError(400, "InvalidCodePackage", error.message);
-    throw error;
-  }
-  const modulePath = config.handler.slice(0, config.handler.lastIndexOf("."));
-  const candidates = MODULE_EXTENSIONS[config.runtime].map((extension) => modulePath + extension);
-  if (!candidates.some((file) => files.includes(file))) {
-    throw new HearthError(
-      400,
-      "HandlerModuleNotFound",
-      `handler ${config.handler} needs ${candidates.join(" or ")} at the package root; the package holds ${files.slice(0, 10).join(", ") || "no files"}`,
-    );
-  }
 }
 
 export async function getFunction(redis: Redis, name: string): Promise<FunctionDefinition | undefined> {

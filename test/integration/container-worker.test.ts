@@ -6,17 +6,15 @@ import os from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ContainerWorker } from "../../gateway/adapter/container-worker.js";
 import { deployFunction } from "../../gateway/functions/registry.js";
-import { createLogger } from "../../gateway/logger.js";
-import { formatContainerRecord } from "../../gateway/protocol/container-record.js";
-import { decodeMessage, encodeMessage, type InvocationMeta, type ResultMeta } from "../../gateway/protocol/envelope.js";
+import { decodeMessage, type InvocationMeta, type ResultMeta } from "../../gateway/protocol/envelope.js";
 import { functionKeys, repliesKey } from "../../gateway/protocol/keys.js";
 import { scripts } from "../../gateway/protocol/scripts.js";
 import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import { probeHandler } from "../support/functions.js";
 import { eventually, startTestRedis } from "../support/hearth.js";
 import { tarGz } from "../support/packages.js";
+import { envelope, startWorker, type TestWorker } from "../support/worker.js";
 
 let server: EmbeddedRedis;
 let redis: Redis;
@@ -34,31 +32,10 @@ afterAll(async () => {
   if (taskRoot) await rm(taskRoot, { recursive: true, force: true });
 });
 
-/** A worker for version 1 of `fn`, as an invoker would start it, running until it retires. */
-async function startWorker(fn: string, containerId: string, keepAlive: number): Promise<{ running: Promise<void>; stop(): Promise<void> }> {
-  const keys = functionKeys(fn);
-  const { definition } = await deployFunction(redis, fn, { runtime: "node", keepAlive }, await tarGz({ "index.js": probeHandler() }));
-  await redis.hset(keys.containers, containerId, formatContainerRecord({ state: "starting", version: 1, invokerId: "inv", clientId: 0, since: Date.now() }));
-  const workerRedis = new Redis(server.url);
-  const root = await mkdtemp(path.join(taskRoot, `${fn}-`));
-  const worker = new ContainerWorker(
-    workerRedis,
-    { function: fn, version: 1, codeSha: definition.codeSha256, containerId, invokerId: "inv", createdAt: Date.now(), taskRoot: root, bootstrap: path.resolve("images/node/bootstrap.cjs"), region: "local" },
-    createLogger("test-adapter"),
-  );
-  const running = worker.run();
-  return {
-    running,
-    stop: async () => {
-      await running;
-      workerRedis.disconnect();
-    },
-  };
-}
+const bootstrap = path.resolve("images/node/bootstrap.cjs");
 
-function envelope(fn: string, id: string, version: number): Buffer {
-  const meta: InvocationMeta = { id, function: fn, version, replyTo: "gw-test", enqueuedAt: Date.now(), startBy: Date.now() + 20_000 };
-  return encodeMessage(meta, JSON.stringify({ echo: id }));
+function startProbeWorker(fn: string, containerId: string, keepAlive: number): Promise<TestWorker> {
+  return startWorker(server.url, taskRoot, { fn, containerId, config: { runtime: "node", keepAlive }, files: { "index.js": probeHandler() }, bootstrap });
 }
 
 describe("ContainerWorker", () => {
@@ -66,13 +43,13 @@ describe("ContainerWorker", () => {
     const fn = "adapted";
     const keys = functionKeys(fn);
     const containerId = "local1";
-    const worker = await startWorker(fn, containerId, 2);
+    const worker = await startProbeWorker(fn, containerId, 2);
     const monitor = await redis.monitor();
     try {
       const commands: string[][] = [];
       monitor.on("monitor", (_time: string, args: string[]) => commands.push(args));
 
-      await scripts.enqueueInvocation.run(redis, [keys.def, keys.queue, keys.containers], [envelope(fn, "call-1", 1), 1, fn]);
+      await scripts.enqueueInvocation.run(redis, [keys.def, keys.queue, keys.containers], [envelope(fn, "call-1", 1, { echo: "call-1" }), 1, fn]);
       const popped = (await redis.blpopBuffer(repliesKey("gw-test"), 20))!;
       const result = decodeMessage<ResultMeta>(popped[1]);
       expect(result.meta).toMatchObject({ id: "call-1", status: 200, containerId });
@@ -96,12 +73,12 @@ describe("ContainerWorker", () => {
   it("hands a request meant for a newer version back to the head of the queue and retires", async () => {
     const fn = "outdated";
     const keys = functionKeys(fn);
-    const worker = await startWorker(fn, "old1", 60);
+    const worker = await startProbeWorker(fn, "old1", 60);
     try {
       await eventually(async () => ((await redis.hget(keys.containers, "old1"))?.startsWith("idle") ? true : undefined), 10_000, "the worker to be ready");
       // Redeployed while the worker waits (no invoker here to wake it): version 2 is current.
       await deployFunction(redis, fn, { runtime: "node", keepAlive: 60 }, await tarGz({ "index.js": probeHandler("v2") }));
-      await scripts.enqueueInvocation.run(redis, [keys.def, keys.queue, keys.containers], [envelope(fn, "for-v2", 2), 2, fn]);
+      await scripts.enqueueInvocation.run(redis, [keys.def, keys.queue, keys.containers], [envelope(fn, "for-v2", 2, { echo: "for-v2" }), 2, fn]);
     } finally {
       await worker.stop();
     }

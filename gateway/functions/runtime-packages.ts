@@ -1,0 +1,61 @@
+// What each runtime needs in a code package to load its handler, checked at deploy time so that a
+// broken deploy is a 400 then, not an init error at the first invoke. Go source (Yandex style) is
+// compiled here into the package that is stored: one static binary named as the handler.
+
+import { HearthError } from "../errors.js";
+import { CodePackageError, inspectPackage } from "./code-package.js";
+import type { FunctionConfig } from "./definition.js";
+
+/** Compiles a Go source package into a package holding one executable named as the handler. */
+export type GoBuilder = (source: Buffer, handler: string) => Promise<Buffer>;
+
+/** The package to store for `config`: checked, and for Go source compiled. */
+export async function preparePackage(config: FunctionConfig, code: Buffer, buildGo?: GoBuilder): Promise<Buffer> {
+  const files = await listFiles(code);
+  const { runtime, handler } = config;
+  if (runtime === "go" && files.some((file) => file.endsWith(".go"))) {
+    if (!/^[A-Za-z_]\w*\.[A-Z]\w*$/.test(handler)) {
+      throw new HearthError(400, "InvalidHandler", `a Go source handler is file.Function with an exported function, for example index.Handler; got ${handler}`);
+    }
+    requireOneOf(handler, files, [`${handler.slice(0, handler.indexOf("."))}.go`]);
+    if (!buildGo) throw new HearthError(503, "Go.BuilderUnavailable", "this gateway cannot compile Go source (no Docker engine); deploy a prebuilt binary instead");
+    return buildGo(code, handler);
+  }
+  requireOneOf(handler, files, candidateFiles(config));
+  return code;
+}
+
+/** Files one of which must be in the package for the handler to load. */
+function candidateFiles({ runtime, handler }: FunctionConfig): string[] {
+  const dot = handler.lastIndexOf(".");
+  switch (runtime) {
+    case "node":
+      return [".js", ".mjs", ".cjs"].map((extension) => handler.slice(0, dot) + extension);
+    case "python": {
+      // Python names modules in sub-packages with dots or slashes: app/main.handler or app.main.handler.
+      const module = handler.slice(0, dot).replace(/\./g, "/");
+      return [`${module}.py`, `${module}/__init__.py`];
+    }
+    case "go":
+      // A prebuilt binary (Function Compute style) whose file name is the handler.
+      return [handler];
+  }
+}
+
+function requireOneOf(handler: string, files: string[], candidates: string[]): void {
+  if (candidates.some((file) => files.includes(file))) return;
+  throw new HearthError(
+    400,
+    "HandlerModuleNotFound",
+    `handler ${handler} needs ${candidates.join(" or ")} in the package; the package holds ${files.slice(0, 10).join(", ") || "no files"}`,
+  );
+}
+
+async function listFiles(code: Buffer): Promise<string[]> {
+  try {
+    return (await inspectPackage(code)).files;
+  } catch (error) {
+    if (error instanceof CodePackageError) throw new HearthError(400, "InvalidCodePackage", error.message);
+    throw error;
+  }
+}

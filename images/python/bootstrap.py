@@ -24,8 +24,8 @@ NEXT_ATTEMPTS = 20
 CLIENT_FIELDS = ("installation_id", "app_title", "app_version_name", "app_version_code", "app_package_name")
 
 
-class RuntimeApiGone(Exception):
-    """The adapter's Runtime API no longer answers: nothing is left to serve."""
+class RuntimeApiError(Exception):
+    """The Runtime API is gone, or answers what no runtime can serve: this runtime exits."""
 
 
 class Fault(Exception):
@@ -44,9 +44,9 @@ class RuntimeApiClient:
         self.address = address
         self.connection = http.client.HTTPConnection(address)
 
-    def _request(self, method, path, body=None, headers={}):
+    def _request(self, method, path, body=None, headers=None):
         try:
-            self.connection.request(method, path, body, headers)
+            self.connection.request(method, path, body, headers or {})
             response = self.connection.getresponse()
             return response, response.read()
         except (OSError, http.client.HTTPException):
@@ -63,21 +63,21 @@ class RuntimeApiClient:
                 time.sleep(0.01 * attempt)
                 continue
             if response.status != 200:
-                raise RuntimeApiGone(f"/next answered {response.status}: {body[:200]!r}")
+                raise RuntimeApiError(f"/next answered {response.status}: {body[:200]!r}")
             return response.headers, body
-        raise RuntimeApiGone(f"the Runtime API at {self.address} does not answer: {failure!r}")
+        raise RuntimeApiError(f"the Runtime API at {self.address} does not answer: {failure!r}")
 
-    def post(self, path, body, headers={}):
+    def post(self, path, body, headers=None):
         """Posts a result, once more on a fresh connection if the first attempt fails: a result is
         never dropped for a reset socket."""
-        headers = {"Content-Type": "application/json", **headers}
+        headers = {"Content-Type": "application/json", **(headers or {})}
         try:
             self._request("POST", path, body, headers)
         except (OSError, http.client.HTTPException):
             try:
                 self._request("POST", path, body, headers)
             except (OSError, http.client.HTTPException) as error:
-                raise RuntimeApiGone(f"posting to {path} failed: {error!r}") from error
+                raise RuntimeApiError(f"posting to {path} failed: {error!r}") from error
 
 
 class LambdaContext:
@@ -267,6 +267,6 @@ def main():
 if __name__ == "__main__":
     try:
         sys.exit(main())
-    except RuntimeApiGone as gone:
-        print(f"hearth python runtime: {gone}", file=sys.stderr)
+    except RuntimeApiError as error:
+        print(f"hearth python runtime: {error}", file=sys.stderr)
         sys.exit(1)

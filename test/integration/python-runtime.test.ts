@@ -2,8 +2,10 @@
 // real Lambda Runtime API, with the environment the adapter gives it: what a handler sees, and what
 // its caller gets back.
 
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +19,7 @@ const PYTHON = "/usr/bin/python3";
 const HANDLERS: Record<string, string> = {
   "app.py": `
 import logging
+import os
 import sys
 import time
 from decimal import Decimal
@@ -32,6 +35,13 @@ def handler(event, context):
         return {"items": {1, 2}}
     if isinstance(event, dict) and event.get("nothing"):
         return None
+    if isinstance(event, dict) and event.get("callerContext"):
+        return {
+            "identity": vars(context.identity),
+            "client": vars(context.client_context.client),
+            "custom": context.client_context.custom,
+            "env": context.client_context.env,
+        }
     if isinstance(event, dict) and event.get("log"):
         print("printed", event["log"])
         logging.getLogger().warning("logged %s", event["log"])
@@ -53,6 +63,7 @@ def handler(event, context):
         "log_stream_name": context.log_stream_name,
         "identity": context.identity,
         "client_context": context.client_context,
+        "trace_id": os.environ.get("_X_AMZN_TRACE_ID"),
     }
 `,
   "pkg/nested.py": `
@@ -96,22 +107,14 @@ afterAll(async () => {
   if (taskRoot) await rm(taskRoot, { recursive: true, force: true });
 });
 
-interface Runtime {
-  api: RuntimeApi;
-  child: ChildProcess;
-  readiness: Readiness;
-  /** ms from spawn to the first /next (or init error). */
-  startMs: number;
+interface Bootstrap {
   exited: Promise<number | null>;
   output(): string;
-  stop(): Promise<void>;
+  kill(): Promise<void>;
 }
 
-/** Starts the runtime for `handler` as the adapter does (see ContainerWorker.buildRuntimeEnv). */
-async function startRuntime(handler: string): Promise<Runtime> {
-  const api = new RuntimeApi();
-  const port = await api.listen();
-  const startedAt = performance.now();
+/** Spawns the runtime for `handler` with the environment the adapter gives it (ContainerWorker.buildRuntimeEnv). */
+function spawnBootstrap(handler: string, apiPort: number): Bootstrap {
   const child = spawn(PYTHON, [BOOTSTRAP], {
     cwd: taskRoot,
     stdio: ["ignore", "pipe", "pipe"],
@@ -122,7 +125,7 @@ async function startRuntime(handler: string): Promise<Runtime> {
       _HANDLER: handler,
       LAMBDA_TASK_ROOT: taskRoot,
       LAMBDA_RUNTIME_DIR: path.dirname(BOOTSTRAP),
-      AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${port}`,
+      AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${apiPort}`,
       AWS_LAMBDA_FUNCTION_NAME: "py-test",
       AWS_LAMBDA_FUNCTION_VERSION: "3",
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "256",
@@ -136,19 +139,41 @@ async function startRuntime(handler: string): Promise<Runtime> {
   child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  // A runtime that exits before it asks for work would leave waitReady pending: the test fails instead.
-  const readiness = await Promise.race([api.waitReady(), exited.then((code): Readiness => ({ ready: false, error: Buffer.from(`exited with ${code} during init: ${output}`) }))]);
-  const startMs = performance.now() - startedAt;
   return {
-    api,
-    child,
-    readiness,
-    startMs,
     exited,
     output: () => output,
-    stop: async () => {
+    kill: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
       await exited;
+    },
+  };
+}
+
+interface Runtime extends Bootstrap {
+  api: RuntimeApi;
+  readiness: Readiness;
+  /** ms from spawn to the first /next (or init error). */
+  startMs: number;
+  stop(): Promise<void>;
+}
+
+/** The runtime for `handler`, served by the adapter's RuntimeApi, once it is ready or has failed to be. */
+async function startRuntime(handler: string): Promise<Runtime> {
+  const api = new RuntimeApi();
+  const port = await api.listen();
+  const startedAt = performance.now();
+  const bootstrap = spawnBootstrap(handler, port);
+  // A runtime that exits before it asks for work would leave waitReady pending: the test fails instead.
+  const exitedEarly = bootstrap.exited.then((code): Readiness => ({ ready: false, error: Buffer.from(`exited with ${code} during init: ${bootstrap.output()}`) }));
+  const readiness = await Promise.race([api.waitReady(), exitedEarly]);
+  const startMs = performance.now() - startedAt;
+  return {
+    ...bootstrap,
+    api,
+    readiness,
+    startMs,
+    stop: async () => {
+      await bootstrap.kill();
       api.close();
     },
   };
@@ -168,7 +193,7 @@ function json(outcome: RuntimeOutcome): any {
 }
 
 /** Waits for output to contain `text` (a child's pipe may deliver it just after the result). */
-async function outputContaining(runtime: Runtime, text: string): Promise<string> {
+async function outputContaining(runtime: Bootstrap, text: string): Promise<string> {
   for (let waited = 0; waited < 2000 && !runtime.output().includes(text); waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
   return runtime.output();
 }
@@ -200,6 +225,51 @@ describe("Python runtime, a working handler", () => {
     });
     expect(result.remaining).toBeGreaterThan(4000);
     expect(result.remaining).toBeLessThanOrEqual(5000);
+    expect(result.trace_id).toMatch(/^Root=1-/);
+  });
+
+  it("builds identity and client_context from the Cognito and client context headers", async () => {
+    // The adapter sends neither header yet: a one-event Runtime API of the test's own sends both.
+    let posted!: (path: string, body: string) => void;
+    const response = new Promise<[string, string]>((resolve) => (posted = (path, body) => resolve([path, body])));
+    let served = false;
+    const server = http.createServer((req, res) => {
+      if (req.method === "POST") {
+        let body = "";
+        req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+        req.on("end", () => {
+          res.writeHead(202).end();
+          posted(req.url!, body);
+        });
+      } else if (!served) {
+        served = true;
+        res.writeHead(200, {
+          "Lambda-Runtime-Aws-Request-Id": "caller-1",
+          "Lambda-Runtime-Deadline-Ms": String(Date.now() + 5000),
+          "Lambda-Runtime-Invoked-Function-Arn": "arn:aws:lambda:local:000000000000:function:py-test",
+          "Lambda-Runtime-Cognito-Identity": JSON.stringify({ cognitoIdentityId: "id-1", cognitoIdentityPoolId: "pool-1" }),
+          "Lambda-Runtime-Client-Context": JSON.stringify({ client: { installation_id: "install-1", app_title: "Demo" }, custom: { tier: "gold" }, env: { platform: "test" } }),
+        });
+        res.end(JSON.stringify({ callerContext: true }));
+      }
+      // Any later /next is left open: there is no more work.
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const bootstrap = spawnBootstrap("app.handler", (server.address() as AddressInfo).port);
+    try {
+      const [path, body] = await response;
+      expect(path).toBe("/2018-06-01/runtime/invocation/caller-1/response");
+      expect(JSON.parse(body)).toEqual({
+        identity: { cognito_identity_id: "id-1", cognito_identity_pool_id: "pool-1" },
+        client: { installation_id: "install-1", app_title: "Demo", app_version_name: null, app_version_code: null, app_package_name: null },
+        custom: { tier: "gold" },
+        env: { platform: "test" },
+      });
+    } finally {
+      await bootstrap.kill();
+      server.closeAllConnections();
+      server.close();
+    }
   });
 
   it("keeps the module loaded between invocations (one warm process)", async () => {

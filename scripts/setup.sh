@@ -86,6 +86,7 @@ build_image() {
 runtime_images() {
   build_image hearth/runtime-base:latest images/base/Dockerfile
   build_image hearth/runtime-node:latest images/node/Dockerfile
+  build_image hearth/runtime-python:latest images/python/Dockerfile
 }
 
 check_node

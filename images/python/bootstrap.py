@@ -84,11 +84,11 @@ class LambdaContext:
     """The `context` a Lambda handler receives, for one invocation."""
 
     def __init__(self, request_id, headers):
-        memory = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
         self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
         self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION")
         self.invoked_function_arn = headers.get("Lambda-Runtime-Invoked-Function-Arn")
-        self.memory_limit_in_mb = int(memory) if memory else None
+        # A string, as in Lambda's own Python runtime (handlers concatenate it).
+        self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
         self.aws_request_id = request_id
         self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
         self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME")

@@ -3,6 +3,7 @@
 // its caller gets back.
 
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -14,7 +15,7 @@ import { RuntimeApi, type Readiness, type RuntimeOutcome } from "../../gateway/a
 const BOOTSTRAP = path.resolve("images/python/bootstrap.py");
 // Debian's python3, as in the image: a python3 earlier on the PATH may be a pyenv shim, which alone
 // takes ~100 ms to start.
-const PYTHON = "/usr/bin/python3";
+const PYTHON = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 
 const HANDLERS: Record<string, string> = {
   "app.py": `
@@ -159,7 +160,7 @@ interface Runtime extends Bootstrap {
 
 /** The runtime for `handler`, served by the adapter's RuntimeApi, once it is ready or has failed to be. */
 async function startRuntime(handler: string): Promise<Runtime> {
-  const api = new RuntimeApi();
+  const api = new RuntimeApi({ name: "py-test", version: 3, handler, memoryMb: 256, timeoutSeconds: 30, region: "local", arn: "arn:aws:lambda:local:000000000000:function:py-test" });
   const port = await api.listen();
   const startedAt = performance.now();
   const bootstrap = spawnBootstrap(handler, port);
@@ -184,7 +185,7 @@ let invocations = 0;
 function invoke(runtime: Runtime, payload: string, timeoutMs = 5000): Promise<{ id: string; outcome: RuntimeOutcome }> {
   const id = `req-${++invocations}-${process.pid}`;
   const deadlineMs = Date.now() + timeoutMs;
-  return runtime.api.invoke({ id, payload: Buffer.from(payload), deadlineMs, functionArn: "arn:aws:lambda:local:000000000000:function:py-test" }).then((outcome) => ({ id, outcome }));
+  return runtime.api.invoke({ id, payload: Buffer.from(payload), deadlineMs }).then((outcome) => ({ id, outcome }));
 }
 
 function json(outcome: RuntimeOutcome): any {
@@ -216,7 +217,7 @@ describe("Python runtime, a working handler", () => {
       function_name: "py-test",
       function_version: "3",
       invoked_function_arn: "arn:aws:lambda:local:000000000000:function:py-test",
-      memory_limit_in_mb: 256,
+      memory_limit_in_mb: "256",
       aws_request_id: id,
       log_group_name: "/aws/lambda/py-test",
       log_stream_name: "2026/01/01/[3]container1",

@@ -1,6 +1,6 @@
 // Code packages built in memory for tests: tar.gz through node-tar, zip through yazl.
 
-import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import * as tar from "tar";
@@ -33,4 +33,15 @@ export function zip(files: Files, modes: Record<string, number> = {}): Promise<B
     archive.outputStream.on("end", () => resolve(Buffer.concat(chunks)));
     archive.outputStream.on("error", reject);
   });
+}
+
+/** Every file under `dir` (an example of examples/, say), keyed by its path inside it. */
+export async function filesOf(dir: string): Promise<Files> {
+  const files: Files = {};
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const full = path.join(entry.parentPath, entry.name);
+    files[path.relative(dir, full)] = await readFile(full, "utf8");
+  }
+  return files;
 }

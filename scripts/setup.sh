@@ -86,6 +86,8 @@ build_image() {
 runtime_images() {
   build_image hearth/runtime-base:latest images/base/Dockerfile
   build_image hearth/runtime-node:latest images/node/Dockerfile
+  build_image hearth/runtime-go:latest images/go/Dockerfile
+  build_image hearth/builder-go:latest images/go/builder/Dockerfile
 }
 
 check_node

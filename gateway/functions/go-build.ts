@@ -227,7 +227,7 @@ function compilerMessage(output: string): string {
   const message = output
     .split("\n")
     .filter((line) => line.trim() && !line.startsWith("# "))
-    .map((line) => line.replace(/^\.\//, ""))
+    .map((line) => line.replace(/^(\s*)\.\//, "$1"))
     .join("\n");
   if (!message) return "the Go build failed without a message";
   return message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS)}\n…` : message;

@@ -15,7 +15,7 @@ import * as tar from "tar";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { HearthError } from "../../gateway/errors.js";
 import { extractPackage } from "../../gateway/functions/code-package.js";
-import { compileGoSource } from "../../gateway/functions/go-build.js";
+import { compileGoSource, type GoBuildOptions } from "../../gateway/functions/go-build.js";
 import { LABELS } from "../../gateway/invoker/docker-backend.js";
 import { startFakeFcApi, type FakeFcApi } from "../support/fake-fc-api.js";
 import { eventually } from "../support/hearth.js";
@@ -42,7 +42,7 @@ afterEach(async () => {
   expect(left, "build containers left behind").toEqual([]);
 });
 
-function compile(files: Record<string, string>, handler = "index.Handler", options: { timeoutMs?: number } = {}, image = BUILDER): Promise<Buffer> {
+function compile(files: Record<string, string>, handler = "index.Handler", options: Omit<GoBuildOptions, "labels"> = {}, image = BUILDER): Promise<Buffer> {
   return tarGz(files).then((source) => compileGoSource(docker, image, source, handler, { ...options, labels: runLabel }));
 }
 
@@ -170,6 +170,11 @@ describe("compileGoSource", () => {
     const error = await hearthError(compile(await example("struct-event"), "index.Handler", {}, "hearth/builder-go:no-such-tag"));
     expect(error).toMatchObject({ status: 503, errorType: "Go.BuilderUnavailable" });
     expect(error.message).toContain("hearth/builder-go:no-such-tag");
+  });
+
+  it("says so when the compiler runs out of memory", async () => {
+    const error = await hearthError(compile(await example("struct-event"), "index.Handler", { memoryMb: 20 }));
+    expect(error).toMatchObject({ status: 400, errorType: "Go.CompileError", message: "the Go compiler ran out of memory (20 MiB)" });
   });
 
   it("answers 504 for a compile past its time limit, and removes its container", async () => {

@@ -10,7 +10,8 @@
 // # Handler signatures
 //
 // Start accepts exactly these forms, where In and Out are any types encoding/json can decode and
-// encode; anything else stops the program at Start with an init error that names the signature:
+// encode. Anything else stops the program at Start: the message, naming the signature, is posted to
+// /runtime/init/error (errorType "Runtime.InvalidHandler") and printed to stderr, and it exits 1.
 //
 //	func()
 //	func() error
@@ -31,6 +32,8 @@
 //
 // An Out of type []byte is the response body as it is. Any other Out, string included, is encoded
 // with json.Marshal ("Runtime.MarshalError" if that fails); a handler without Out answers null.
+// The POST of a response says which: Content-Type application/octet-stream for raw bytes,
+// application/json otherwise.
 //
 // # Errors
 //

@@ -87,6 +87,8 @@ runtime_images() {
   build_image hearth/runtime-base:latest images/base/Dockerfile
   build_image hearth/runtime-node:latest images/node/Dockerfile
   build_image hearth/runtime-python:latest images/python/Dockerfile
+  build_image hearth/runtime-go:latest images/go/Dockerfile
+  build_image hearth/builder-go:latest images/go/builder/Dockerfile
 }
 
 check_node

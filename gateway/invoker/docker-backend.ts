@@ -8,6 +8,8 @@ export const LABELS = {
   invoker: "io.hearth.invoker",
   function: "io.hearth.function",
   container: "io.hearth.container",
+  /** On deploy-time compiler containers (gateway/functions/go-build.ts): the language built. */
+  build: "io.hearth.build",
 } as const;
 
 /** The user function code runs as this unprivileged user (the runtime images own /var/task for it). */

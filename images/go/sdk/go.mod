@@ -1,0 +1,3 @@
+module hearth.dev/hearth
+
+go 1.19

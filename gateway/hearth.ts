@@ -6,12 +6,13 @@ import type { AddressInfo } from "node:net";
 import Docker from "dockerode";
 import type { Redis } from "ioredis";
 import { createApp } from "./api/app.js";
+import { compileGoSource } from "./functions/go-build.js";
 import type { HearthConfig } from "./config.js";
 import { FunctionCache } from "./functions/function-cache.js";
 import { readPoolStatus } from "./functions/registry.js";
 import { Invocations } from "./invocation/invocations.js";
 import { ReplyRouter } from "./invocation/reply-router.js";
-import { DockerBackend } from "./invoker/docker-backend.js";
+import { DockerBackend, LABELS } from "./invoker/docker-backend.js";
 import { Invoker } from "./invoker/invoker.js";
 import type { Logger } from "./logger.js";
 import { Metrics } from "./metrics/metrics.js";
@@ -83,6 +84,8 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
         metrics,
         logger,
         maxCodeBytes: config.maxCodeBytes,
+        // Labelled with the invoker id too, so that an invoker's start-up sweep removes builds a crash left.
+        buildGo: (source, handler) => compileGoSource(docker, config.goBuilderImage, source, handler, { labels: { [LABELS.invoker]: config.invokerId } }),
         maxPayloadBytes: config.maxPayloadBytes,
         checkHealth: async () => {
           await commands.ping();

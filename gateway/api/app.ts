@@ -1,5 +1,6 @@
 import express from "express";
 import type { Redis } from "ioredis";
+import type { GoBuilder } from "../functions/runtime-packages.js";
 import type { Invocations } from "../invocation/invocations.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics/metrics.js";
@@ -13,6 +14,8 @@ export interface ApiDependencies {
   metrics: Metrics;
   logger: Logger;
   maxCodeBytes: number;
+  /** Compiles Go source deploys. */
+  buildGo: GoBuilder;
   maxPayloadBytes: number;
   /** Resolves when everything this process depends on answers; rejects with what does not. */
   checkHealth(): Promise<void>;
@@ -35,7 +38,7 @@ export function createApp(deps: ApiDependencies): express.Express {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
-  app.use("/system/functions", functionsRoutes(deps.redis, deps.maxCodeBytes));
+  app.use("/system/functions", functionsRoutes(deps.redis, deps.maxCodeBytes, deps.buildGo));
   app.use("/function", invokeRoutes(deps.invocations, deps.maxPayloadBytes));
   app.use("/http", proxyRoutes(deps.invocations, deps.maxPayloadBytes));
   app.use(notFound);

@@ -2,11 +2,12 @@ import express, { Router } from "express";
 import type { Redis } from "ioredis";
 import { HearthError } from "../errors.js";
 import type { FunctionDefinition } from "../functions/definition.js";
+import type { GoBuilder } from "../functions/runtime-packages.js";
 import { deleteFunction, deployFunction, getFunction, listFunctions, readPoolStatus } from "../functions/registry.js";
 import { readDeployRequest } from "./deploy-request.js";
 
 /** The admin API: /system/functions. */
-export function functionsRoutes(redis: Redis, maxCodeBytes: number): Router {
+export function functionsRoutes(redis: Redis, maxCodeBytes: number, buildGo: GoBuilder): Router {
   const router = Router();
 
   router.get("/", async (_req, res) => {
@@ -21,7 +22,7 @@ export function functionsRoutes(redis: Redis, maxCodeBytes: number): Router {
 
   router.put("/:name", express.json({ limit: "1mb" }), async (req, res) => {
     const { config, code } = await readDeployRequest(req, maxCodeBytes);
-    const { definition, created } = await deployFunction(redis, req.params.name, config, code);
+    const { definition, created } = await deployFunction(redis, req.params.name, config, code, buildGo);
     res.status(created ? 201 : 200).json(describe(definition));
   });
 

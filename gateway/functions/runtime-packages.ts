@@ -14,11 +14,8 @@ export async function preparePackage(config: FunctionConfig, code: Buffer, build
   const files = await listFiles(code);
   const { runtime, handler } = config;
   if (runtime === "go" && files.some((file) => file.endsWith(".go"))) {
-    if (!/^[A-Za-z_]\w*\.[A-Z]\w*$/.test(handler)) {
-      throw new HearthError(400, "InvalidHandler", `a Go source handler is file.Function with an exported function, for example index.Handler; got ${handler}`);
-    }
-    requireOneOf(handler, files, [`${handler.slice(0, handler.indexOf("."))}.go`]);
-    if (!buildGo) throw new HearthError(503, "Go.BuilderUnavailable", "this gateway cannot compile Go source (no Docker engine); deploy a prebuilt binary instead");
+    // The builder checks the entry point itself, against the source it reads.
+    if (!buildGo) throw new HearthError(503, "Go.BuilderUnavailable", "this gateway cannot compile Go source; deploy a prebuilt binary instead");
     return buildGo(code, handler);
   }
   requireOneOf(handler, files, candidateFiles(config));

@@ -6,7 +6,7 @@ import path from "node:path";
 import * as tar from "tar";
 import yazl from "yazl";
 
-export type Files = Record<string, string>;
+export type Files = Record<string, string | Buffer>;
 
 export async function tarGz(files: Files): Promise<Buffer> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "hearth-pkg-"));

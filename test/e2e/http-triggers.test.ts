@@ -1,12 +1,10 @@
 // The HTTP trigger formats end to end: JSON events, raw bodies (?integration=raw) and HTTP-proxy
 // events on /http/:name, through a real gateway, Redis and a Node function in Docker.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
-import { deploy, startTestHearth, startTestRedis, type TestHearth } from "../support/hearth.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { deploy, useTestHearth } from "../support/hearth.js";
 
-let redis: EmbeddedRedis;
-let h: TestHearth;
+const h = useTestHearth();
 
 const rawHandler = `
 exports.handler = async (event, context) => {
@@ -31,15 +29,8 @@ exports.handler = async (event) => {
 };`;
 
 beforeAll(async () => {
-  redis = await startTestRedis();
-  h = await startTestHearth(redis.url);
   expect((await deploy(h.url, "raw", { runtime: "node" }, { "index.js": rawHandler })).status).toBe(201);
   expect((await deploy(h.url, "site", { runtime: "node" }, { "index.js": proxyHandler })).status).toBe(201);
-});
-
-afterAll(async () => {
-  await h?.stop();
-  await redis?.stop();
 });
 
 describe("HTTP triggers", () => {

@@ -1,24 +1,12 @@
 // The core path on a real redis-server and a real Docker engine: deploy, cold and warm invocations,
 // concurrency limits, errors, timeouts, redeploys, and the metrics they leave.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
+import { describe, expect, it } from "vitest";
 import { startBarrier } from "../support/barrier.js";
 import { probeHandler } from "../support/functions.js";
-import { deploy, eventually, invoke, listContainers, startTestHearth, startTestRedis, type TestHearth } from "../support/hearth.js";
+import { deploy, eventually, invoke, listContainers, startTestHearth, useTestHearth } from "../support/hearth.js";
 
-let redis: EmbeddedRedis;
-let h: TestHearth;
-
-beforeAll(async () => {
-  redis = await startTestRedis();
-  h = await startTestHearth(redis.url);
-});
-
-afterAll(async () => {
-  await h?.stop();
-  await redis?.stop();
-});
+const h = useTestHearth();
 
 describe("sync invocation in Docker", () => {
   it("deploys a Node function, invokes it cold, then warm in the same container", async () => {
@@ -110,7 +98,7 @@ describe("sync invocation in Docker", () => {
   });
 
   it("answers 504 at once when a request waited in the queue past its queue time", async () => {
-    const impatient = await startTestHearth(redis.url, { queueTimeoutMs: 500, roles: { api: true, invoker: false } });
+    const impatient = await startTestHearth(h.redisUrl, { queueTimeoutMs: 500, roles: { api: true, invoker: false } });
     try {
       await deploy(h.url, "slowpoke", { runtime: "node", maxContainers: 1, timeout: 20 }, { "index.js": probeHandler() });
       expect((await invoke(h.url, "slowpoke")).status).toBe(200);

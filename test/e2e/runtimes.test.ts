@@ -4,26 +4,14 @@
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import * as tar from "tar";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { configFromEnv } from "../../gateway/config.js";
 import { compileGoSource } from "../../gateway/functions/go-build.js";
 import { LABELS } from "../../gateway/invoker/docker-backend.js";
-import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
-import { deploy, deployPackage, docker, invoke, startTestHearth, startTestRedis, type TestHearth } from "../support/hearth.js";
+import { deploy, deployPackage, docker, invoke, useTestHearth } from "../support/hearth.js";
 import { filesOf, zip, type Files } from "../support/packages.js";
 
-let redis: EmbeddedRedis;
-let h: TestHearth;
-
-beforeAll(async () => {
-  redis = await startTestRedis();
-  h = await startTestHearth(redis.url);
-});
-
-afterAll(async () => {
-  await h?.stop();
-  await redis?.stop();
-});
+const h = useTestHearth();
 
 async function deployed(name: string, config: object, files: Files): Promise<void> {
   const response = await deploy(h.url, name, config, files);

@@ -1,41 +1,23 @@
 // The runtime adapter on a real redis-server with the real Node bootstrap, outside Docker: the order
 // of its Redis writes, and its retirement at the end of the keep-alive.
 
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { deployFunction } from "../../gateway/functions/registry.js";
 import { decodeMessage, type InvocationMeta, type ResultMeta } from "../../gateway/protocol/envelope.js";
 import { functionKeys, repliesKey } from "../../gateway/protocol/keys.js";
 import { scripts } from "../../gateway/protocol/scripts.js";
-import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import { probeHandler } from "../support/functions.js";
-import { eventually, startTestRedis } from "../support/hearth.js";
+import { eventually } from "../support/hearth.js";
 import { tarGz } from "../support/packages.js";
-import { envelope, startWorker, type TestWorker } from "../support/worker.js";
+import { envelope, startWorker, type TestWorker, useWorkerSetting } from "../support/worker.js";
 
-let server: EmbeddedRedis;
-let redis: Redis;
-let taskRoot: string;
-
-beforeAll(async () => {
-  server = await startTestRedis();
-  redis = new Redis(server.url);
-  taskRoot = await mkdtemp(path.join(os.tmpdir(), "hearth-task-"));
-});
-
-afterAll(async () => {
-  redis?.disconnect();
-  await server?.stop();
-  if (taskRoot) await rm(taskRoot, { recursive: true, force: true });
-});
+const setting = useWorkerSetting();
 
 const bootstrap = path.resolve("images/node/bootstrap.cjs");
 
 function startProbeWorker(fn: string, containerId: string, keepAlive: number): Promise<TestWorker> {
-  return startWorker(server.url, taskRoot, { fn, containerId, config: { runtime: "node", keepAlive }, files: { "index.js": probeHandler() }, bootstrap });
+  return startWorker(setting, { fn, containerId, config: { runtime: "node", keepAlive }, files: { "index.js": probeHandler() }, bootstrap });
 }
 
 describe("ContainerWorker", () => {
@@ -44,13 +26,13 @@ describe("ContainerWorker", () => {
     const keys = functionKeys(fn);
     const containerId = "local1";
     const worker = await startProbeWorker(fn, containerId, 2);
-    const monitor = await redis.monitor();
+    const monitor = await setting.redis.monitor();
     try {
       const commands: string[][] = [];
       monitor.on("monitor", (_time: string, args: string[]) => commands.push(args));
 
-      await scripts.enqueueInvocation.run(redis, [keys.def, keys.queue, keys.containers], [envelope(fn, "call-1", 1, { echo: "call-1" }), 1, fn]);
-      const popped = (await redis.blpopBuffer(repliesKey("gw-test"), 20))!;
+      await scripts.enqueueInvocation.run(setting.redis, [keys.def, keys.queue, keys.containers], [envelope(fn, "call-1", 1, { echo: "call-1" }), 1, fn]);
+      const popped = (await setting.redis.blpopBuffer(repliesKey("gw-test"), 20))!;
       const result = decodeMessage<ResultMeta>(popped[1]);
       expect(result.meta).toMatchObject({ id: "call-1", status: 200, containerId });
       expect(JSON.parse(result.payload.toString())).toMatchObject({ echo: "call-1" });
@@ -67,7 +49,7 @@ describe("ContainerWorker", () => {
       monitor.disconnect();
       await worker.stop();
     }
-    expect(await redis.hexists(keys.containers, containerId)).toBe(0);
+    expect(await setting.redis.hexists(keys.containers, containerId)).toBe(0);
   });
 
   it("hands a request meant for a newer version back to the head of the queue and retires", async () => {
@@ -75,16 +57,16 @@ describe("ContainerWorker", () => {
     const keys = functionKeys(fn);
     const worker = await startProbeWorker(fn, "old1", 60);
     try {
-      await eventually(async () => ((await redis.hget(keys.containers, "old1"))?.startsWith("idle") ? true : undefined), 10_000, "the worker to be ready");
+      await eventually(async () => ((await setting.redis.hget(keys.containers, "old1"))?.startsWith("idle") ? true : undefined), 10_000, "the worker to be ready");
       // Redeployed while the worker waits (no invoker here to wake it): version 2 is current.
-      await deployFunction(redis, fn, { runtime: "node", keepAlive: 60 }, await tarGz({ "index.js": probeHandler("v2") }));
-      await scripts.enqueueInvocation.run(redis, [keys.def, keys.queue, keys.containers], [envelope(fn, "for-v2", 2, { echo: "for-v2" }), 2, fn]);
+      await deployFunction(setting.redis, fn, { runtime: "node", keepAlive: 60 }, await tarGz({ "index.js": probeHandler("v2") }));
+      await scripts.enqueueInvocation.run(setting.redis, [keys.def, keys.queue, keys.containers], [envelope(fn, "for-v2", 2, { echo: "for-v2" }), 2, fn]);
     } finally {
       await worker.stop();
     }
-    const queued = await redis.lrangeBuffer(keys.queue, 0, -1);
+    const queued = await setting.redis.lrangeBuffer(keys.queue, 0, -1);
     expect(queued.map((raw) => decodeMessage<InvocationMeta>(raw).meta.id)).toEqual(["for-v2"]);
-    expect(await redis.hexists(keys.containers, "old1")).toBe(0);
-    expect(await redis.exists(keys.running("old1"))).toBe(0);
+    expect(await setting.redis.hexists(keys.containers, "old1")).toBe(0);
+    expect(await setting.redis.exists(keys.running("old1"))).toBe(0);
   });
 });

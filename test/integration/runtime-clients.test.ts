@@ -3,38 +3,19 @@
 // real redis-server: events in, results out, chunked posts, and FC's habit of asking for the next
 // event while one still runs, which must not break one-request-at-a-time.
 
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { decodeMessage, type ResultMeta } from "../../gateway/protocol/envelope.js";
 import { functionKeys, repliesKey } from "../../gateway/protocol/keys.js";
 import { scripts } from "../../gateway/protocol/scripts.js";
-import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
-import { startTestRedis } from "../support/hearth.js";
-import { envelope, startWorker } from "../support/worker.js";
+import { envelope, startWorker, useWorkerSetting } from "../support/worker.js";
 
-let server: EmbeddedRedis;
-let redis: Redis;
-let taskRoot: string;
-
-beforeAll(async () => {
-  server = await startTestRedis();
-  redis = new Redis(server.url);
-  taskRoot = await mkdtemp(path.join(os.tmpdir(), "hearth-task-"));
-});
-
-afterAll(async () => {
-  redis?.disconnect();
-  await server?.stop();
-  if (taskRoot) await rm(taskRoot, { recursive: true, force: true });
-});
+const setting = useWorkerSetting();
 
 async function collect(replyTo: string, count: number): Promise<{ meta: ResultMeta; body: any }[]> {
   const results = [];
   while (results.length < count) {
-    const popped = await redis.blpopBuffer(repliesKey(replyTo), 20);
+    const popped = await setting.redis.blpopBuffer(repliesKey(replyTo), 20);
     if (!popped) throw new Error("no result within 20 s");
     const { meta, payload } = decodeMessage<ResultMeta>(popped[1]);
     results.push({ meta, body: JSON.parse(payload.toString()) });
@@ -49,7 +30,7 @@ describe.each([
   it("gets each event with its headers, posts results and errors chunked, one request at a time", async () => {
     const fn = `foreign-${client}`;
     const keys = functionKeys(fn);
-    const worker = await startWorker(server.url, taskRoot, {
+    const worker = await startWorker(setting, {
       fn,
       containerId: `${client}1`,
       // A keep-alive of 2 s ends the worker once the requests are done.
@@ -59,7 +40,7 @@ describe.each([
     });
     try {
       for (const [id, event] of [["a", { n: 1 }], ["b", { fail: "client said no" }], ["c", { n: 3 }]] as const) {
-        await scripts.enqueueInvocation.run(redis, [keys.def, keys.queue, keys.containers], [envelope(fn, `${client}-${id}`, 1, event, `gw-${client}`), 1, fn]);
+        await scripts.enqueueInvocation.run(setting.redis, [keys.def, keys.queue, keys.containers], [envelope(fn, `${client}-${id}`, 1, event, `gw-${client}`), 1, fn]);
       }
       const [a, b, c] = await collect(`gw-${client}`, 3);
       expect(a!.meta).toMatchObject({ id: `${client}-a`, status: 200 });

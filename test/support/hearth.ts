@@ -6,6 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import Docker from "dockerode";
+import { afterAll, beforeAll } from "vitest";
 import { configFromEnv, type HearthConfig } from "../../gateway/config.js";
 import { startHearth, type Hearth } from "../../gateway/hearth.js";
 import { LABELS } from "../../gateway/invoker/docker-backend.js";
@@ -32,6 +33,24 @@ export function testConfig(overrides: Partial<HearthConfig> = {}): HearthConfig 
     shutdownTimeoutMs: 15_000,
     ...overrides,
   };
+}
+
+/**
+ * A Hearth on a redis-server of its own for the tests of one file: started before them, stopped (with
+ * its containers) after them. Its fields are there once the file's first beforeAll has run.
+ */
+export function useTestHearth(overrides: Partial<HearthConfig> = {}): TestHearth & { redisUrl: string } {
+  const context = {} as TestHearth & { redisUrl: string };
+  let redis: EmbeddedRedis | undefined;
+  beforeAll(async () => {
+    redis = await startTestRedis();
+    Object.assign(context, await startTestHearth(redis.url, overrides), { redisUrl: redis.url });
+  });
+  afterAll(async () => {
+    await context.stop?.();
+    await redis?.stop();
+  });
+  return context;
 }
 
 /** Starts Hearth on a redis-server of the test's (shared by several Hearths when given). */

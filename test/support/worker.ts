@@ -1,15 +1,19 @@
 // A runtime adapter (ContainerWorker) run in the test process outside Docker, on a real redis-server,
 // with any runtime bootstrap: the adapter's protocol without the cost of containers.
 
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
+import { afterAll, beforeAll } from "vitest";
 import { ContainerWorker } from "../../gateway/adapter/container-worker.js";
 import { deployFunction } from "../../gateway/functions/registry.js";
 import { createLogger } from "../../gateway/logger.js";
 import { formatContainerRecord } from "../../gateway/protocol/container-record.js";
 import { encodeMessage, type InvocationMeta } from "../../gateway/protocol/envelope.js";
 import { functionKeys } from "../../gateway/protocol/keys.js";
+import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
+import { startTestRedis } from "./hearth.js";
 import { tarGz, type Files } from "./packages.js";
 
 export interface WorkerOptions {
@@ -28,8 +32,34 @@ export interface TestWorker {
   stop(): Promise<void>;
 }
 
+export interface WorkerSetting {
+  redisUrl: string;
+  /** A client for the test's own commands. */
+  redis: Redis;
+  /** Each worker unpacks its function's code in a folder of its own under this one. */
+  taskRoot: string;
+}
+
+/** A redis-server and a task folder for the workers of one test file, made before its tests and removed after. */
+export function useWorkerSetting(): WorkerSetting {
+  const setting = {} as WorkerSetting;
+  let server: EmbeddedRedis | undefined;
+  beforeAll(async () => {
+    server = await startTestRedis();
+    setting.redisUrl = server.url;
+    setting.redis = new Redis(server.url);
+    setting.taskRoot = await mkdtemp(path.join(os.tmpdir(), "hearth-task-"));
+  });
+  afterAll(async () => {
+    setting.redis?.disconnect();
+    await server?.stop();
+    if (setting.taskRoot) await rm(setting.taskRoot, { recursive: true, force: true });
+  });
+  return setting;
+}
+
 /** Deploys `files` and starts a worker for the deployed version, as an invoker would. */
-export async function startWorker(redisUrl: string, taskRoot: string, options: WorkerOptions): Promise<TestWorker> {
+export async function startWorker({ redisUrl, taskRoot }: WorkerSetting, options: WorkerOptions): Promise<TestWorker> {
   const redis = new Redis(redisUrl);
   const { definition } = await deployFunction(redis, options.fn, options.config, await tarGz(options.files));
   await redis.hset(

@@ -184,6 +184,14 @@ function isEsModule(file) {
   }
 }
 
+function isFile(file) {
+  try {
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
 async function importFile(file) {
   return import(require("node:url").pathToFileURL(file).href);
 }
@@ -208,7 +216,7 @@ async function loadHandler() {
   const exportName = spec.slice(dot + 1);
 
   const candidates = [".js", ".mjs", ".cjs"].map((extension) => path.resolve(root, modulePath + extension));
-  const file = candidates.find((candidate) => fs.statSync(candidate, { throwIfNoEntry: false })?.isFile());
+  const file = candidates.find(isFile);
   if (!file) throw new InitError("Runtime.ImportModuleError", `Cannot find module '${modulePath}': there is no ${modulePath}.js, ${modulePath}.mjs or ${modulePath}.cjs in ${root}`);
   const shortName = path.relative(root, file);
 
@@ -225,10 +233,10 @@ async function loadHandler() {
     throw new InitError("Runtime.ImportModuleError", `Error loading ${shortName}: ${errorType}: ${errorMessage}`, trace);
   }
 
-  // `export default { handler }` is found too; an ES module namespace has no prototype to guard.
+  // `export default { handler }` (or a transpiler's exports.default) is found too.
   const handler = loaded?.[exportName] ?? loaded?.default?.[exportName];
   if (typeof handler !== "function") {
-    const exported = loaded && typeof loaded === "object" ? Object.keys(loaded).join(", ") || "nothing" : typeof loaded;
+    const exported = (loaded !== null && loaded !== undefined && Object.keys(loaded).join(", ")) || "none";
     const what = handler === undefined ? "is undefined or not exported" : `is a ${typeof handler}, not a function`;
     throw new InitError("Runtime.HandlerNotFound", `${spec} ${what} (${shortName} exports: ${exported})`);
   }

@@ -5,7 +5,7 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
@@ -457,5 +457,24 @@ describe("crashes", () => {
     });
     expect(await runtime.invoke({})).toMatchObject({ kind: "error", errorType: "RangeError", body: { errorMessage: "thrown in a timer" } });
     expect(await runtime.exited).toBe(129);
+  });
+});
+
+describe("examples/node", () => {
+  it("callback: greets, counts warm invocations and answers a ValidationError", async () => {
+    const runtime = await readyRuntime({ "index.js": await readFile("examples/node/callback/index.js", "utf8") });
+    expect(await runtime.invoke({ name: "Ada" }, { id: "req-1" })).toEqual({ kind: "response", body: { message: "Hello, Ada!", requestId: "req-1", invocation: 1 } });
+    expect((await runtime.invoke({ name: "Grace" })).body).toMatchObject({ message: "Hello, Grace!", invocation: 2 });
+    expect(await runtime.invoke({})).toMatchObject({ kind: "error", body: { errorType: "ValidationError", errorMessage: "name is required" } });
+  });
+
+  it("async: totals an order and answers a TypeError for a malformed one", async () => {
+    const runtime = await readyRuntime({ "index.mjs": await readFile("examples/node/async/index.mjs", "utf8") });
+    const order = { items: [{ name: "tea", price: 3.5, quantity: 2 }, { name: "cake", price: 4, quantity: 1 }] };
+    expect(await runtime.invoke(order, { id: "req-2" })).toEqual({
+      kind: "response",
+      body: { items: 2, subtotal: 11, tax: 2.2, total: 13.2, currency: "EUR", requestId: "req-2" },
+    });
+    expect(await runtime.invoke({})).toMatchObject({ kind: "error", body: { errorType: "TypeError", errorMessage: "items must be an array of {name, price, quantity}" } });
   });
 });

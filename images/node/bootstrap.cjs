@@ -144,10 +144,11 @@ function unhandledRejectionPayload(reason) {
  * then the process exits and the adapter starts a fresh runtime, as Lambda does.
  */
 async function failAndExit(payload, label, exitCode) {
-  writeLog(true, "ERROR", `${label}\t${JSON.stringify(payload)}`);
+  // The first such error decides; another one on the way out (a closed stderr, say) must not loop.
   if (exiting) return;
   exiting = true;
   try {
+    writeLog(true, "ERROR", `${label}\t${JSON.stringify(payload)}`);
     if (initializing) await postError("/init/error", payload);
     else if (current) await answer(current, { error: payload });
   } finally {

@@ -281,8 +281,12 @@ function runHandler(handler, event, context) {
     const decide = (outcome, whenLoopEmpty = false) => {
       if (decided) return;
       decided = true;
-      onEmptyLoop = whenLoopEmpty ? () => setImmediate(resolve, outcome) : undefined;
-      if (!whenLoopEmpty) resolve(outcome);
+      if (whenLoopEmpty) {
+        onEmptyLoop = () => setImmediate(resolve, outcome);
+      } else {
+        onEmptyLoop = undefined;
+        resolve(outcome);
+      }
     };
     const succeed = (result) => decide({ response: result });
     const fail = (error) => decide({ error: toErrorPayload(error) });
@@ -321,7 +325,7 @@ function answer(invocation, outcome) {
       try {
         body = JSON.stringify(outcome.response) ?? "null";
       } catch (cause) {
-        error = errorPayload("Runtime.MarshalError", `Unable to stringify the handler's result: ${cause.message}`);
+        error = errorPayload("Runtime.MarshalError", `Unable to stringify the handler's result: ${toErrorPayload(cause).errorMessage}`);
       }
       if (body !== undefined) return post(`/invocation/${id}/response`, body);
     }

@@ -282,6 +282,12 @@ exports.handler = async (event) => {
     expect(await runtime.invoke({ kind: "bigint" })).toMatchObject({ kind: "error", errorType: "Runtime.MarshalError" });
     expect((await runtime.invoke({ kind: "ok" })).body).toBe("fine");
   });
+  it("keeps serving after the Runtime API refuses a result over 6 MB", async () => {
+    const runtime = await readyRuntime({ "index.js": "exports.handler = async (event) => (event.big ? 'x'.repeat(7 * 1024 * 1024) : 'small');" });
+    expect((await runtime.invoke({ big: true })).kind).toBe("response-too-large");
+    expect(await runtime.waitForLog(/answered 413/)).toMatch(/\tERROR\t/);
+    expect((await runtime.invoke({})).body).toBe("small");
+  });
 });
 
 describe("the event loop", () => {

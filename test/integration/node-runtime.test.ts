@@ -104,7 +104,7 @@ function spawnBootstrap(root: string, handler: string, apiPort: number) {
 /** Starts the runtime on `files` with `handler`, as the adapter would, without waiting for it to be ready. */
 async function startRuntime(files: Files, handler = "index.handler"): Promise<Runtime> {
   const root = await taskRoot(files);
-  const api = new RuntimeApi();
+  const api = new RuntimeApi({ name: "fn", version: 1, handler, memoryMb: 256, timeoutSeconds: 60, region: "local", arn: ARN });
   const port = await api.listen();
   cleanups.push(async () => api.close());
   const spawned = spawnBootstrap(root, handler, port);
@@ -112,7 +112,7 @@ async function startRuntime(files: Files, handler = "index.handler"): Promise<Ru
   const invoke = async (event: unknown, options: { id?: string; timeoutMs?: number } = {}): Promise<Answer> => {
     // Like ContainerWorker.execute: past the timeout, the invocation ends and the runtime is killed.
     const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => api.interrupt({ kind: "timeout" }), options.timeoutMs);
-    const outcome = await api.invoke({ id: options.id ?? randomUUID(), payload: Buffer.from(JSON.stringify(event)), deadlineMs: Date.now() + 60_000, functionArn: ARN });
+    const outcome = await api.invoke({ id: options.id ?? randomUUID(), payload: Buffer.from(JSON.stringify(event)), deadlineMs: Date.now() + 60_000 });
     clearTimeout(timer);
     if (outcome.kind === "timeout") spawned.child.kill("SIGKILL");
     if (outcome.kind === "response") return { kind: outcome.kind, body: JSON.parse(outcome.body.toString()) };

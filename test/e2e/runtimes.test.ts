@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { configFromEnv } from "../../gateway/config.js";
 import { compileGoSource } from "../../gateway/functions/go-build.js";
 import { LABELS } from "../../gateway/invoker/docker-backend.js";
-import { deploy, deployPackage, docker, invoke, useTestHearth } from "../support/hearth.js";
+import { deploy, deployPackage, docker, eventually, invoke, listContainers, useTestHearth } from "../support/hearth.js";
 import { filesOf, zip, type Files } from "../support/packages.js";
 
 const h = useTestHearth();
@@ -17,6 +17,38 @@ async function deployed(name: string, config: object, files: Files): Promise<voi
   const response = await deploy(h.url, name, config, files);
   expect(response.status, await response.clone().text()).toBe(201);
 }
+
+describe("Node runtime", () => {
+  it("runs the callback example, with its console.log line in the container's log under the request id", async () => {
+    await deployed("node-callback", { runtime: "node" }, await filesOf("examples/node/callback"));
+    const first = await invoke(h.url, "node-callback", { name: "Ada" });
+    expect(first).toMatchObject({ status: 200, body: { message: "Hello, Ada!", requestId: first.headers.get("x-call-id"), invocation: 1 } });
+    expect((await invoke(h.url, "node-callback", { name: "Bo" })).body).toMatchObject({ message: "Hello, Bo!", invocation: 2 });
+    const refused = await invoke(h.url, "node-callback", {});
+    expect(refused).toMatchObject({ status: 502, body: { errorType: "ValidationError", errorMessage: "name is required" } });
+
+    const [container] = await listContainers(h.invokerId, "node-callback");
+    const logs = await eventually(async () => {
+      const text = (await docker.getContainer(container!.Id).logs({ stdout: true, stderr: true })).toString();
+      return text.includes("greeting Ada") ? text : undefined;
+    }, 10_000, "the log line");
+    expect(logs).toMatch(new RegExp(`\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\t${first.headers.get("x-call-id")}\\tINFO\\tgreeting Ada`));
+  });
+
+  it("runs the async ES module example with its environment", async () => {
+    await deployed("node-async", { runtime: "node", environment: { CURRENCY: "NOK" } }, await filesOf("examples/node/async"));
+    const order = { items: [{ name: "tea", price: 3.5, quantity: 2 }, { name: "cake", price: 4, quantity: 1 }] };
+    expect(await invoke(h.url, "node-async", order)).toMatchObject({ status: 200, body: { items: 2, subtotal: 11, tax: 2.2, total: 13.2, currency: "NOK" } });
+    expect(await invoke(h.url, "node-async", {})).toMatchObject({ status: 502, body: { errorType: "TypeError" } });
+  });
+
+  it("answers a handler the module does not export with Runtime.HandlerNotFound", async () => {
+    await deployed("node-nohandler", { runtime: "node", handler: "index.main" }, { "index.js": "exports.handler = async () => 1;\n" });
+    const result = await invoke(h.url, "node-nohandler");
+    expect(result).toMatchObject({ status: 502, body: { errorType: "Runtime.HandlerNotFound", errorMessage: expect.stringContaining("index.main") } });
+    expect(result.headers.get("x-function-error")).toBe("true");
+  });
+});
 
 describe("Python runtime", () => {
   it("runs examples/python/hello with Lambda's context", async () => {

@@ -53,7 +53,7 @@ export class ContainerWorker {
     const processStartedAt = Math.round(performance.timeOrigin);
     if (!(await this.loadCode())) return;
     const codeLoadedAt = Date.now();
-    this.api = new RuntimeApi(this.runtimeFunction());
+    this.api = new RuntimeApi(this.runtimeFunction(), () => this.runtime.freeze());
     const port = await this.api.listen();
     this.runtimeEnv = this.buildRuntimeEnv(port);
     await this.startRuntime();
@@ -144,6 +144,7 @@ export class ContainerWorker {
 
     const timeoutMs = this.definition.timeout * 1000;
     const timer = setTimeout(() => this.api.interrupt({ kind: "timeout" }), timeoutMs);
+    this.runtime.thaw();
     const outcome = await this.api.invoke({ id: meta.id, payload, deadlineMs: startedAt + timeoutMs });
     clearTimeout(timer);
     switch (outcome.kind) {

@@ -102,7 +102,14 @@ export class RuntimeApi {
   private readyWaiter?: (outcome: Readiness) => void;
   private initError?: Buffer;
 
-  constructor(private readonly fn: RuntimeFunction) {}
+  /**
+   * `onIdle` is called whenever the runtime waits for work with nothing running: the adapter freezes
+   * the runtime then, as Lambda does, so that what a handler left running waits for the next invocation.
+   */
+  constructor(
+    private readonly fn: RuntimeFunction,
+    private readonly onIdle: () => void = () => {},
+  ) {}
 
   async listen(): Promise<number> {
     // The only client is the runtime, whose /next may wait as long as the keep-alive: no timeouts.
@@ -132,6 +139,8 @@ export class RuntimeApi {
         settle: (outcome) => {
           this.rememberFinished(invocation.id);
           this.current = undefined;
+          // A runtime that asked for its next event early (FC's clients do) is idle from now on.
+          if (this.heldNext.length > 0) this.onIdle();
           resolve(outcome);
         },
       };
@@ -184,6 +193,7 @@ export class RuntimeApi {
       if (index >= 0) this.heldNext.splice(index, 1);
     });
     this.settleReadiness({ ready: true });
+    if (!this.current) this.onIdle();
   }
 
   private settleReadiness(readiness: Readiness): void {

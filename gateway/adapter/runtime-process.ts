@@ -11,7 +11,7 @@ export class RuntimeProcess {
   constructor(command: string, env: NodeJS.ProcessEnv, cwd: string) {
     this.child = spawn(command, [], { env, cwd, detached: true, stdio: ["ignore", "inherit", "inherit"] });
     // Its own process group outlives the adapter unless the adapter ends it on the way out.
-    const killOnExit = (): void => this.signalGroup();
+    const killOnExit = (): void => this.signalGroup("SIGKILL");
     process.once("exit", killOnExit);
     this.exited = new Promise<string>((resolve) => {
       this.child.once("error", (error) => resolve(`could not start ${command}: ${error.message}`));
@@ -19,15 +19,30 @@ export class RuntimeProcess {
     }).finally(() => process.off("exit", killOnExit));
   }
 
+  private frozen = false;
+
   async kill(): Promise<void> {
-    this.signalGroup();
+    this.signalGroup("SIGKILL");
     await this.exited;
   }
 
-  private signalGroup(): void {
+  /** Stops the whole group between invocations: no timer or thread of the handler runs until thaw(). */
+  freeze(): void {
+    if (this.frozen) return;
+    this.frozen = true;
+    this.signalGroup("SIGSTOP");
+  }
+
+  thaw(): void {
+    if (!this.frozen) return;
+    this.frozen = false;
+    this.signalGroup("SIGCONT");
+  }
+
+  private signalGroup(signal: NodeJS.Signals): void {
     if (this.child.pid === undefined || this.child.exitCode !== null || this.child.signalCode !== null) return;
     try {
-      process.kill(-this.child.pid, "SIGKILL");
+      process.kill(-this.child.pid, signal);
     } catch {
       // Already gone.
     }

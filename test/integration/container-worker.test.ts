@@ -69,4 +69,33 @@ describe("ContainerWorker", () => {
     expect(await setting.redis.hexists(keys.containers, "old1")).toBe(0);
     expect(await setting.redis.exists(keys.running("old1"))).toBe(0);
   });
+
+  it("freezes the runtime between invocations: a timer a handler leaves behind runs only once the next invocation comes", async () => {
+    const fn = "frozen";
+    const keys = functionKeys(fn);
+    const handler = `
+let firedAt = null;
+exports.handler = (event, context, callback) => {
+  context.callbackWaitsForEmptyEventLoop = false;
+  const seen = firedAt;
+  if (event.arm) setTimeout(() => { firedAt = Date.now(); }, 100);
+  callback(null, { firedAt: seen });
+};`;
+    const worker = await startWorker(setting, { fn, containerId: "cold1", config: { runtime: "node", keepAlive: 3 }, files: { "index.js": handler }, bootstrap });
+    const call = async (id: string, event: object): Promise<{ firedAt: number | null }> => {
+      await scripts.enqueueInvocation.run(setting.redis, [keys.def, keys.queue, keys.containers], [envelope(fn, id, 1, event), 1, fn]);
+      const popped = (await setting.redis.blpopBuffer(repliesKey("gw-test"), 20))!;
+      return JSON.parse(decodeMessage<ResultMeta>(popped[1]).payload.toString()) as { firedAt: number | null };
+    };
+    try {
+      await call("arm", { arm: true });
+      // Unfrozen, the timer would fire 100 ms after the first call, long before the second.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const secondSentAt = Date.now();
+      const { firedAt } = await call("look", {});
+      if (firedAt !== null) expect(firedAt).toBeGreaterThanOrEqual(secondSentAt);
+    } finally {
+      await worker.stop();
+    }
+  });
 });

@@ -14,6 +14,7 @@ export async function describeMachine(stack: Stack, options: BenchOptions): Prom
   return {
     startedAt: new Date().toISOString(),
     mode: options.mode,
+    invokerId: stack.invokerId,
     plan: options.plan,
     gitCommit: git(["rev-parse", "--short", "HEAD"]),
     gitDirty: git(["status", "--porcelain", "--untracked-files=no"]) !== "",

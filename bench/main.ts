@@ -2,12 +2,13 @@
 // one table and writes the run as JSON. See BENCHMARKS.md.
 
 import { existsSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readdir, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import Docker from "dockerode";
-import { parseOptions, type BenchOptions, type Section } from "./options.js";
+import { parseOptions, UsageError, type BenchOptions, type Section } from "./options.js";
 import { HEARTH_ENTRY, LOAD_WORKER_ENTRY } from "./paths.js";
+import { summarizeProfile } from "./profile/cpuprofile.js";
 import { describeMachine } from "./report/machine.js";
 import { renderTable } from "./report/table.js";
 import { checkTargets } from "./report/targets.js";
@@ -15,6 +16,7 @@ import type { BenchResult } from "./results.js";
 import { asyncInvocation } from "./scenarios/async.js";
 import { coldStart } from "./scenarios/cold-start.js";
 import { footprint } from "./scenarios/footprint.js";
+import { profileWarmPath } from "./scenarios/profile.js";
 import { throughput } from "./scenarios/throughput.js";
 import { warmOverhead } from "./scenarios/warm-overhead.js";
 import { WarmPool } from "./services/pool.js";
@@ -32,7 +34,7 @@ async function preflight(options: BenchOptions): Promise<void> {
 }
 
 /** Sections in the order they run: the pool's containers serve 1, 2 and 5, then go before 5's count. */
-const ORDER: Section[] = ["warm", "throughput", "footprint", "async", "cold"];
+const ORDER: Section[] = ["warm", "throughput", "footprint", "async", "cold", "profile"];
 
 async function runSections(stack: Stack, options: BenchOptions, result: BenchResult): Promise<void> {
   const pool = new WarmPool(stack);
@@ -45,6 +47,7 @@ async function runSections(stack: Stack, options: BenchOptions, result: BenchRes
       else if (section === "footprint") result.footprint = await footprint(stack, pool, plan.footprint, log);
       else if (section === "async") result.async = await asyncInvocation(stack, plan.async, log);
       else if (section === "cold") result.cold = await coldStart(stack, plan.cold, log);
+      else if (section === "profile") result.profile = await profileWarmPath(stack, pool, plan.profile.requests, options.profileDir, log);
     } catch (error) {
       log(`section ${section} failed: ${(error as Error).stack ?? error}`);
       result.errors.push({ section, message: (error as Error).message });
@@ -53,9 +56,19 @@ async function runSections(stack: Stack, options: BenchOptions, result: BenchRes
   await pool.clear();
 }
 
+/** The gateway wrote its CPU profile when it exited: the newest one in the directory is this run's. */
+async function addGatewayProfile(result: BenchResult, dir: string): Promise<void> {
+  const profiles = (await readdir(dir)).filter((file) => file.endsWith(".cpuprofile"));
+  const newest = (await Promise.all(profiles.map(async (file) => ({ file, at: (await stat(path.join(dir, file))).mtimeMs })))).sort((a, b) => b.at - a.at)[0];
+  if (!newest || !result.profile) return log(`no gateway CPU profile in ${dir}`);
+  result.profile.gatewayCpu = await summarizeProfile(path.join(dir, newest.file), `${HEARTH_ENTRY}.map`, result.profile.window, result.profile.requests);
+  log(`gateway CPU profile: ${path.join(dir, newest.file)}`);
+}
+
 async function main(): Promise<number> {
   const options = parseOptions(process.argv.slice(2), process.env);
   await preflight(options);
+  for (const dir of [options.profileDir, options.cpuProfileDir]) if (dir) await mkdir(dir, { recursive: true });
   log(`${options.mode} run, image ${options.image}, sections ${options.sections.join(", ")}`);
   const stack = await startStack(options, log);
   let stopping: Promise<void> | undefined;
@@ -76,6 +89,7 @@ async function main(): Promise<number> {
     log("stopping");
     await stop();
   }
+  if (result.profile && options.cpuProfileDir) await addGatewayProfile(result, options.cpuProfileDir);
   result.targets = checkTargets(result);
   const table = renderTable(result);
   await mkdir(path.dirname(options.out), { recursive: true });
@@ -90,6 +104,10 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
     log(`failed: ${(error as Error).stack ?? error}`);
     process.exit(1);
   },

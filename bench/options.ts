@@ -1,11 +1,15 @@
-// Command line: `npm run bench -- [--smoke] [--out FILE] [--image TAG] [--only a,b] [--profile DIR]`.
+// Command line: `npm run bench -- [--smoke] [--out FILE] [--image TAG] [--only a,b] [--profile] [--cpu-prof DIR]`.
+// --profile runs the profile section (alone, unless --only names others too); --cpu-prof DIR runs the
+// gateway under V8's sampling profiler, whose own signals and threads then count in every number.
 // The full plan takes a few minutes; --smoke runs every section with tiny counts (CI keeps the
 // harness working with it; its numbers mean nothing).
 
 import path from "node:path";
 import { ROOT } from "./paths.js";
 
-export const SECTIONS = ["warm", "throughput", "cold", "async", "footprint"] as const;
+export const SECTIONS = ["warm", "throughput", "cold", "async", "footprint", "profile"] as const;
+/** What a run measures unless told otherwise: the profile runs only when asked for (--profile DIR). */
+const DEFAULT_SECTIONS: Section[] = ["warm", "throughput", "cold", "async", "footprint"];
 export type Section = (typeof SECTIONS)[number];
 
 export interface Plan {
@@ -14,6 +18,7 @@ export interface Plan {
   cold: { samples: number };
   async: { count: number; concurrency: number; containers: number };
   footprint: { inFlight: number; idleContainers: number };
+  profile: { requests: number };
 }
 
 export interface BenchOptions {
@@ -23,8 +28,10 @@ export interface BenchOptions {
   /** The Node runtime image Hearth starts (HEARTH_IMAGE_NODE). */
   image: string;
   sections: Section[];
-  /** When set, Hearth's gateway runs with --cpu-prof and writes its profile here. */
-  profileDir?: string;
+  /** Where the profile section leaves strace's summaries. */
+  profileDir: string;
+  /** When set, the gateway runs with --cpu-prof and writes its profile here (summarized by the profile section). */
+  cpuProfileDir?: string;
 }
 
 const FULL: Plan = {
@@ -33,6 +40,7 @@ const FULL: Plan = {
   cold: { samples: 30 },
   async: { count: 5000, concurrency: 16, containers: 4 },
   footprint: { inFlight: 1000, idleContainers: 4 },
+  profile: { requests: 5000 },
 };
 
 const SMOKE: Plan = {
@@ -41,32 +49,42 @@ const SMOKE: Plan = {
   cold: { samples: 2 },
   async: { count: 20, concurrency: 4, containers: 1 },
   footprint: { inFlight: 40, idleContainers: 4 },
+  profile: { requests: 200 },
 };
+
+/** A bad command line: its message is all the user needs. */
+export class UsageError extends Error {}
 
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptions {
   let smoke = env.HEARTH_BENCH_SMOKE === "1";
   let out = path.join(ROOT, "bench", "results", "latest.json");
   let image = env.HEARTH_IMAGE_NODE ?? "hearth/runtime-node:latest";
-  let sections: Section[] = [...SECTIONS];
-  let profileDir: string | undefined;
+  let sections: Section[] = [...DEFAULT_SECTIONS];
+  let only = false;
+  let profile = false;
+  let cpuProfileDir: string | undefined;
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i]!;
     const value = (): string => {
       const next = argv[++i];
-      if (next === undefined) throw new Error(`${arg} needs a value`);
+      if (next === undefined) throw new UsageError(`${arg} needs a value`);
       return next;
     };
     if (arg === "--smoke") smoke = true;
     else if (arg === "--out") out = path.resolve(value());
     else if (arg === "--image") image = value();
-    else if (arg === "--profile") profileDir = path.resolve(value());
+    else if (arg === "--profile") profile = true;
+    else if (arg === "--cpu-prof") cpuProfileDir = path.resolve(value());
     else if (arg === "--only") {
+      only = true;
       sections = value().split(",") as Section[];
       const unknown = sections.filter((s) => !SECTIONS.includes(s));
-      if (unknown.length) throw new Error(`unknown section(s) ${unknown.join(", ")}; sections: ${SECTIONS.join(", ")}`);
+      if (unknown.length) throw new UsageError(`unknown section(s) ${unknown.join(", ")}; sections: ${SECTIONS.join(", ")}`);
     } else if (arg === "--help" || arg === "-h") {
-      throw new Error(`usage: npm run bench -- [--smoke] [--out FILE] [--image TAG] [--only ${SECTIONS.join(",")}] [--profile DIR]`);
-    } else throw new Error(`unknown argument ${arg}`);
+      throw new UsageError(`usage: npm run bench -- [--smoke] [--out FILE] [--image TAG] [--only ${SECTIONS.join(",")}] [--profile] [--cpu-prof DIR]`);
+    } else throw new UsageError(`unknown argument ${arg} (--help lists them)`);
   }
-  return { mode: smoke ? "smoke" : "full", plan: smoke ? SMOKE : FULL, out, image, sections, profileDir };
+  if (profile && !sections.includes("profile")) sections = only ? [...sections, "profile"] : ["profile"];
+  const profileDir = path.join(path.dirname(out), "profile");
+  return { mode: smoke ? "smoke" : "full", plan: smoke ? SMOKE : FULL, out, image, sections, profileDir, cpuProfileDir };
 }

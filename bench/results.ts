@@ -3,6 +3,7 @@
 import { summarize, type LatencySummary } from "./load/stats.js";
 import type { LoadResult } from "./load/spec.js";
 import type { CpuPerRequest } from "./services/cpu.js";
+import type { ProfileResult } from "./scenarios/profile.js";
 
 export interface LoadRow {
   requests: number;
@@ -78,6 +79,7 @@ export interface BenchResult {
   cold?: ColdStartResult;
   async?: AsyncResult;
   footprint?: FootprintResult;
+  profile?: ProfileResult;
   targets: TargetCheck[];
   errors: Array<{ section: string; message: string }>;
 }

@@ -64,6 +64,7 @@ export function renderTable(result: BenchResult): string {
     rows.push(["5 footprint", `gateway RSS, idle → ${int(f.requests)} in flight`, int(f.requests), "", "", "", "", `${ms(f.gatewayRssMiB.idle, 0)} → ${ms(f.gatewayRssMiB.inFlight, 0)} MiB (after: ${ms(f.gatewayRssMiB.after, 0)}); ${f.held} running, ${f.queued} queued; fds ${f.gatewayOpenFds.idle} → ${f.gatewayOpenFds.inFlight}`]);
     rows.push(["5 footprint", `Redis connections, idle → ${int(f.requests)} in flight`, int(f.requests), "", "", "", "", `gateway ${c.gatewayIdle} → ${c.gatewayInFlight}; all clients ${c.idle} → ${c.inFlight} (${Object.entries(c.byNameInFlight).map(([n, k]) => `${n} ${k}`).join(", ")})`]);
   }
+  if (result.profile) rows.push(...profileRows(result));
   for (const target of result.targets) {
     rows.push(["targets", target.name, "", "", "", "", "", `${target.met === null ? "–" : target.met ? "met" : "MISSED"}: ${target.measured} (target ${target.target})`]);
   }
@@ -76,4 +77,30 @@ function markdown(rows: Row[]): string {
   const line = (row: string[]): string => `| ${row.map((cell, i) => (i >= 2 && i <= 6 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join(" | ")} |`;
   const rule = `|${widths.map((w, i) => (i >= 2 && i <= 6 ? `${"-".repeat(w + 1)}:` : "-".repeat(w + 2))).join("|")}|`;
   return [line(rows[0]!), rule, ...rows.slice(1).map(line)].join("\n");
+}
+
+function profileRows(result: BenchResult): Row[] {
+  const p = result.profile!;
+  const section = "6 profile c=1";
+  const summary = (s: { p50: number; p90: number; p99: number }): [string, string, string] => [ms(s.p50, 3), ms(s.p90, 3), ms(s.p99, 3)];
+  const rows: Row[] = [
+    [section, "Hearth, 1 warm container", int(p.requests), ...summary(p.latencyMs), "", "the run whose CPU is split below"],
+    [section, "direct express", "", ...summary(p.directLatencyMs), "", ""],
+    [section, "hop: Redis PING (ioredis)", "", ...summary(p.hopsMs.redisPing), "", "one round trip from Node"],
+    [section, "hop: Redis queue skeleton", "", ...summary(p.hopsMs.redisQueueHop), "", "LPUSH → BLMOVE wakes consumer → RPUSH → BLMPOP wakes producer (no Lua, no HTTP)"],
+    [section, "hop: Runtime API", "", ...summary(p.hopsMs.runtimeApiHop), "", "adapter's RuntimeApi.invoke ↔ Node runtime (bootstrap.cjs, host Node): /next answered, /response posted"],
+  ];
+  for (const [process, cpu] of Object.entries(p.cpuUsPerRequest)) {
+    const calls = p.syscallsPerRequest?.[process];
+    const syscalls = calls ? `; ${calls.perRequest.toFixed(1)} syscalls/req (${calls.top.map((t) => `${t.syscall} ${t.perRequest.toFixed(1)}`).join(", ")})` : "";
+    const kernel = Number.isFinite(cpu.system) ? `, kernel ${cpu.system.toFixed(0)}` : "";
+    rows.push([section, `CPU: ${process}`, "", "", "", "", "", `µs/req: user ${cpu.user.toFixed(0)}${kernel}${syscalls}`]);
+  }
+  if (p.gatewayCpu) {
+    rows.push([section, "gateway profile: busy", "", "", "", "", "", `${p.gatewayCpu.busyUsPerRequest.toFixed(0)} µs/req on the main thread (V8 sampling profile)`]);
+    for (const group of p.gatewayCpu.groups.slice(0, 10)) {
+      rows.push([section, `gateway profile: ${group.group}`, "", "", "", "", "", `${group.usPerRequest.toFixed(0)} µs/req (${(group.share * 100).toFixed(0)}%): ${group.topFunctions.join(", ")}`]);
+    }
+  }
+  return rows;
 }

@@ -66,3 +66,10 @@ function parseStat(text: string): Record<string, number> {
   }
   return values;
 }
+
+/** User and system (kernel) CPU time of a process so far, ms (10 ms resolution). */
+export async function processCpuSplitMs(pid: number): Promise<{ userMs: number; systemMs: number }> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return { userMs: (Number(fields[11]) * 1000) / CLOCK_TICKS_PER_SECOND, systemMs: (Number(fields[12]) * 1000) / CLOCK_TICKS_PER_SECOND };
+}

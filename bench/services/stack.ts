@@ -65,7 +65,7 @@ export async function startStack(options: BenchOptions, log: (line: string) => v
       invokerId,
       nodeImage: options.image,
       dataDir: path.join(workDir, "hearth"),
-      cpuProfileDir: options.profileDir,
+      cpuProfileDir: options.cpuProfileDir,
     });
     teardown.push(() => hearth.stop());
 

@@ -7,7 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import Docker from "dockerode";
 import { parseOptions, UsageError, type BenchOptions, type Section } from "./options.js";
-import { HEARTH_ENTRY, LOAD_WORKER_ENTRY } from "./paths.js";
+import { LOAD_WORKER_ENTRY } from "./paths.js";
 import { summarizeProfile } from "./profile/cpuprofile.js";
 import { describeMachine } from "./report/machine.js";
 import { renderTable } from "./report/table.js";
@@ -26,7 +26,7 @@ const started = Date.now();
 const log = (line: string): void => void process.stderr.write(`[bench +${((Date.now() - started) / 1000).toFixed(1)}s] ${line}\n`);
 
 async function preflight(options: BenchOptions): Promise<void> {
-  for (const file of [HEARTH_ENTRY, LOAD_WORKER_ENTRY]) {
+  for (const file of [options.gateway, LOAD_WORKER_ENTRY]) {
     if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` (npm run bench does)`);
   }
   const image = await new Docker().getImage(options.image).inspect().catch(() => undefined);
@@ -57,11 +57,11 @@ async function runSections(stack: Stack, options: BenchOptions, result: BenchRes
 }
 
 /** The gateway wrote its CPU profile when it exited: the newest one in the directory is this run's. */
-async function addGatewayProfile(result: BenchResult, dir: string): Promise<void> {
+async function addGatewayProfile(result: BenchResult, options: BenchOptions, dir: string): Promise<void> {
   const profiles = (await readdir(dir)).filter((file) => file.endsWith(".cpuprofile"));
   const newest = (await Promise.all(profiles.map(async (file) => ({ file, at: (await stat(path.join(dir, file))).mtimeMs })))).sort((a, b) => b.at - a.at)[0];
   if (!newest || !result.profile) return log(`no gateway CPU profile in ${dir}`);
-  result.profile.gatewayCpu = await summarizeProfile(path.join(dir, newest.file), `${HEARTH_ENTRY}.map`, result.profile.window, result.profile.requests);
+  result.profile.gatewayCpu = await summarizeProfile(path.join(dir, newest.file), `${options.gateway}.map`, result.profile.window, result.profile.requests);
   log(`gateway CPU profile: ${path.join(dir, newest.file)}`);
 }
 
@@ -89,7 +89,7 @@ async function main(): Promise<number> {
     log("stopping");
     await stop();
   }
-  if (result.profile && options.cpuProfileDir) await addGatewayProfile(result, options.cpuProfileDir);
+  if (result.profile && options.cpuProfileDir) await addGatewayProfile(result, options, options.cpuProfileDir);
   result.targets = checkTargets(result);
   const table = renderTable(result);
   await mkdir(path.dirname(options.out), { recursive: true });

@@ -1,11 +1,11 @@
-// Command line: `npm run bench -- [--smoke] [--out FILE] [--image TAG] [--only a,b] [--profile] [--cpu-prof DIR]`.
+// Command line: `npm run bench -- [--smoke] [--out FILE] [--image TAG] [--gateway FILE] [--only a,b] [--profile] [--cpu-prof DIR]`.
 // --profile runs the profile section (alone, unless --only names others too); --cpu-prof DIR runs the
 // gateway under V8's sampling profiler, whose own signals and threads then count in every number.
 // The full plan takes a few minutes; --smoke runs every section with tiny counts (CI keeps the
 // harness working with it; its numbers mean nothing).
 
 import path from "node:path";
-import { ROOT } from "./paths.js";
+import { HEARTH_ENTRY, ROOT } from "./paths.js";
 
 export const SECTIONS = ["warm", "throughput", "cold", "async", "footprint", "profile"] as const;
 /** What a run measures unless told otherwise: the profile runs only when asked for (--profile DIR). */
@@ -27,6 +27,8 @@ export interface BenchOptions {
   out: string;
   /** The Node runtime image Hearth starts (HEARTH_IMAGE_NODE). */
   image: string;
+  /** The Hearth program to run (dist/hearth.cjs): another build, to compare two in the same conditions. */
+  gateway: string;
   sections: Section[];
   /** Where the profile section leaves strace's summaries. */
   profileDir: string;
@@ -59,6 +61,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
   let smoke = env.HEARTH_BENCH_SMOKE === "1";
   let out = path.join(ROOT, "bench", "results", "latest.json");
   let image = env.HEARTH_IMAGE_NODE ?? "hearth/runtime-node:latest";
+  let gateway = HEARTH_ENTRY;
   let sections: Section[] = [...DEFAULT_SECTIONS];
   let only = false;
   let profile = false;
@@ -73,6 +76,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     if (arg === "--smoke") smoke = true;
     else if (arg === "--out") out = path.resolve(value());
     else if (arg === "--image") image = value();
+    else if (arg === "--gateway") gateway = path.resolve(value());
     else if (arg === "--profile") profile = true;
     else if (arg === "--cpu-prof") cpuProfileDir = path.resolve(value());
     else if (arg === "--only") {
@@ -81,10 +85,10 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       const unknown = sections.filter((s) => !SECTIONS.includes(s));
       if (unknown.length) throw new UsageError(`unknown section(s) ${unknown.join(", ")}; sections: ${SECTIONS.join(", ")}`);
     } else if (arg === "--help" || arg === "-h") {
-      throw new UsageError(`usage: npm run bench -- [--smoke] [--out FILE] [--image TAG] [--only ${SECTIONS.join(",")}] [--profile] [--cpu-prof DIR]`);
+      throw new UsageError(`usage: npm run bench -- [--smoke] [--out FILE] [--image TAG] [--gateway FILE] [--only ${SECTIONS.join(",")}] [--profile] [--cpu-prof DIR]`);
     } else throw new UsageError(`unknown argument ${arg} (--help lists them)`);
   }
   if (profile && !sections.includes("profile")) sections = only ? [...sections, "profile"] : ["profile"];
   const profileDir = path.join(path.dirname(out), "profile");
-  return { mode: smoke ? "smoke" : "full", plan: smoke ? SMOKE : FULL, out, image, sections, profileDir, cpuProfileDir };
+  return { mode: smoke ? "smoke" : "full", plan: smoke ? SMOKE : FULL, out, image, gateway, sections, profileDir, cpuProfileDir };
 }

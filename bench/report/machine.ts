@@ -26,6 +26,7 @@ export async function describeMachine(stack: Stack, options: BenchOptions): Prom
     redis: /^redis_version:(\S+)/m.exec(server)?.[1],
     docker: version?.Version,
     image: options.image,
+    gateway: options.gateway,
     imageId: image?.Id,
     loadAverageAtStart: os.loadavg().map((value) => Number(value.toFixed(2))),
     otherContainersAtStart: others.filter((info) => !Object.values(info.Labels ?? {}).includes(stack.invokerId)).length,

@@ -3,12 +3,13 @@
 // containers this run started). Stopped with SIGTERM, which stops its containers too.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { HEARTH_ENTRY } from "../paths.js";
 
 export interface HearthProcessOptions {
   redisUrl: string;
   invokerId: string;
   nodeImage: string;
+  /** The program: dist/hearth.cjs, or another build of it. */
+  entry: string;
   dataDir: string;
   /** Write a V8 CPU profile of the gateway into this directory when it exits. */
   cpuProfileDir?: string;
@@ -32,7 +33,7 @@ export async function startHearthProcess(options: HearthProcessOptions): Promise
     LOG_LEVEL: "info",
   };
   const nodeArgs = options.cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
-  const child = spawn(process.execPath, [...nodeArgs, HEARTH_ENTRY], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...nodeArgs, options.entry], { env, stdio: ["ignore", "pipe", "pipe"] });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   // Its log is kept (the last lines) for an error message, and otherwise read and dropped.
   const tail: string[] = [];

@@ -64,6 +64,7 @@ export async function startStack(options: BenchOptions, log: (line: string) => v
       redisUrl: redisServer.url,
       invokerId,
       nodeImage: options.image,
+      entry: options.gateway,
       dataDir: path.join(workDir, "hearth"),
       cpuProfileDir: options.cpuProfileDir,
     });

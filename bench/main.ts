@@ -20,6 +20,7 @@ import { profileWarmPath } from "./scenarios/profile.js";
 import { throughput } from "./scenarios/throughput.js";
 import { warmOverhead } from "./scenarios/warm-overhead.js";
 import { WarmPool } from "./services/pool.js";
+import { machineBusyMs } from "./services/proc.js";
 import { startStack, type Stack } from "./services/stack.js";
 
 const started = Date.now();
@@ -85,6 +86,8 @@ async function main(): Promise<number> {
     await runSections(stack, options, result);
   } finally {
     result.meta.loadAverageAtEnd = os.loadavg().map((value) => Number(value.toFixed(2)));
+    // How busy the whole machine was, this run included: cores out of meta.cpus.
+    result.meta.machineCoresBusy = Number((((await machineBusyMs()) - Number(result.meta.machineBusyMsAtStart)) / (Date.now() - started)).toFixed(2));
     result.meta.durationSeconds = Number(((Date.now() - started) / 1000).toFixed(1));
     log("stopping");
     await stop();
@@ -96,7 +99,7 @@ async function main(): Promise<number> {
   await writeFile(options.out, JSON.stringify({ ...result, table }, null, 2) + "\n");
   const m = result.meta;
   process.stdout.write(
-    `\nHearth benchmark (${options.mode}) — ${m.startedAt}, ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.kernel}, Node ${m.node}, Redis ${m.redis}, Docker ${m.docker}, image ${m.image}, commit ${m.gitCommit}${m.gitDirty ? "+" : ""}, load average ${String(m.loadAverageAtStart)} → ${String(m.loadAverageAtEnd)}\n\n${table}\n\nJSON: ${options.out}\n`,
+    `\nHearth benchmark (${options.mode}) — ${m.startedAt}, ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.kernel}, Node ${m.node}, Redis ${m.redis}, Docker ${m.docker}, image ${m.image}, commit ${m.gitCommit}${m.gitDirty ? "+" : ""}, load average ${String(m.loadAverageAtStart)} → ${String(m.loadAverageAtEnd)}, machine cores busy ${String(m.machineCoresBusy)} of ${m.cpus}\n\n${table}\n\nJSON: ${options.out}\n`,
   );
   return result.errors.length > 0 ? 1 : 0;
 }

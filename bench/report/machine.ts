@@ -4,6 +4,7 @@ import { execFileSync } from "node:child_process";
 import os from "node:os";
 import type { BenchOptions } from "../options.js";
 import { ROOT } from "../paths.js";
+import { machineBusyMs } from "../services/proc.js";
 import type { Stack } from "../services/stack.js";
 
 export async function describeMachine(stack: Stack, options: BenchOptions): Promise<Record<string, unknown>> {
@@ -29,6 +30,7 @@ export async function describeMachine(stack: Stack, options: BenchOptions): Prom
     gateway: options.gateway,
     imageId: image?.Id,
     loadAverageAtStart: os.loadavg().map((value) => Number(value.toFixed(2))),
+    machineBusyMsAtStart: await machineBusyMs(),
     otherContainersAtStart: others.filter((info) => !Object.values(info.Labels ?? {}).includes(stack.invokerId)).length,
   };
 }

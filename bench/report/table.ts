@@ -17,7 +17,8 @@ function cpuNote(row: LoadRow, hearth: boolean): string {
   const parts = hearth
     ? `CPU/req µs: gateway ${cpu.gatewayUs.toFixed(0)}, redis ${cpu.redisUs.toFixed(0)}, containers ${cpu.containersUs.toFixed(0)}, client ${row.clientCpu.usPerRequest.toFixed(0)}`
     : `CPU/req µs: server ${cpu.directUs.toFixed(0)}, client ${row.clientCpu.usPerRequest.toFixed(0)}`;
-  return `${parts}; ${client}${row.failed ? `; ${row.failed} failed` : ""}${nonOk(row)}`;
+  const cores = `; cores busy: these ${cpu.coresBusy.toFixed(2)}, others ${cpu.othersCores.toFixed(2)}`;
+  return `${parts}; ${client}${cores}${row.failed ? `; ${row.failed} failed` : ""}${nonOk(row)}`;
 }
 
 function nonOk(row: LoadRow): string {

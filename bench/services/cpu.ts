@@ -2,7 +2,7 @@
 // the function's containers (adapter + runtime, from their cgroups), the direct server, the client.
 
 import type { Stack } from "./stack.js";
-import { containerCpuMs, processCpuMs } from "./proc.js";
+import { containerCpuMs, machineBusyMs, processCpuMs } from "./proc.js";
 
 export interface CpuSnapshot {
   at: number;
@@ -10,6 +10,8 @@ export interface CpuSnapshot {
   redisMs: number;
   directMs: number;
   containersMs: number;
+  /** The whole machine's busy CPU (other users' processes included). */
+  machineMs: number;
 }
 
 export interface CpuPerRequest {
@@ -20,6 +22,8 @@ export interface CpuPerRequest {
   directUs: number;
   /** All parts together (client included, when given), cores busy over the run. */
   coresBusy: number;
+  /** Cores kept busy by everything else on the machine meanwhile (a shared machine's noise). */
+  othersCores: number;
 }
 
 export async function cpuSnapshot(stack: Stack, dockerIds: string[]): Promise<CpuSnapshot> {
@@ -33,6 +37,7 @@ export async function cpuSnapshot(stack: Stack, dockerIds: string[]): Promise<Cp
     redisMs: (seconds("used_cpu_sys") + seconds("used_cpu_user")) * 1000,
     directMs: await processCpuMs(stack.direct.pid),
     containersMs,
+    machineMs: await machineBusyMs(),
   };
 }
 
@@ -40,21 +45,23 @@ export function cpuPerRequest(before: CpuSnapshot, after: CpuSnapshot, requests:
   const per = (key: keyof Omit<CpuSnapshot, "at">): number => (requests > 0 ? ((after[key] - before[key]) * 1000) / requests : NaN);
   const wallMs = after.at - before.at;
   const totalMs = after.gatewayMs - before.gatewayMs + (after.redisMs - before.redisMs) + (after.directMs - before.directMs) + (after.containersMs - before.containersMs);
+  const ours = wallMs > 0 ? totalMs / wallMs + clientCoresBusy : NaN;
   return {
     gatewayUs: per("gatewayMs"),
     redisUs: per("redisMs"),
     containersUs: per("containersMs"),
     directUs: per("directMs"),
-    coresBusy: wallMs > 0 ? totalMs / wallMs + clientCoresBusy : NaN,
+    coresBusy: ours,
+    othersCores: wallMs > 0 ? Math.max(0, (after.machineMs - before.machineMs) / wallMs - ours) : NaN,
   };
 }
 
 /** CPU deltas of several runs added up, as one before/after pair for cpuPerRequest. */
 export class CpuTally {
-  readonly start: CpuSnapshot = { at: 0, gatewayMs: 0, redisMs: 0, directMs: 0, containersMs: 0 };
-  readonly end: CpuSnapshot = { at: 0, gatewayMs: 0, redisMs: 0, directMs: 0, containersMs: 0 };
+  readonly start: CpuSnapshot = { at: 0, gatewayMs: 0, redisMs: 0, directMs: 0, containersMs: 0, machineMs: 0 };
+  readonly end: CpuSnapshot = { at: 0, gatewayMs: 0, redisMs: 0, directMs: 0, containersMs: 0, machineMs: 0 };
 
   add(before: CpuSnapshot, after: CpuSnapshot): void {
-    for (const key of ["at", "gatewayMs", "redisMs", "directMs", "containersMs"] as const) this.end[key] += after[key] - before[key];
+    for (const key of ["at", "gatewayMs", "redisMs", "directMs", "containersMs", "machineMs"] as const) this.end[key] += after[key] - before[key];
   }
 }

@@ -73,3 +73,10 @@ export async function processCpuSplitMs(pid: number): Promise<{ userMs: number; 
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return { userMs: (Number(fields[11]) * 1000) / CLOCK_TICKS_PER_SECOND, systemMs: (Number(fields[12]) * 1000) / CLOCK_TICKS_PER_SECOND };
 }
+
+/** Busy (not idle, not waiting for I/O) CPU time of the whole machine so far, ms, all CPUs together. */
+export async function machineBusyMs(): Promise<number> {
+  const line = (await readFile("/proc/stat", "utf8")).split("\n")[0]!;
+  const [, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
+  return ((user! + nice! + system! + irq! + softirq! + (steal ?? 0)) * 1000) / CLOCK_TICKS_PER_SECOND;
+}

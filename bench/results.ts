@@ -92,7 +92,7 @@ export interface TargetCheck {
 }
 
 /** One load (or several rounds of it, merged) as a report row. */
-export function loadRow(results: LoadResult[], cpu?: CpuPerRequest): LoadRow {
+export function loadRow(results: LoadResult[]): LoadRow {
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
   let failed = 0;
@@ -120,6 +120,5 @@ export function loadRow(results: LoadResult[], cpu?: CpuPerRequest): LoadRow {
       usPerRequest: latencies.length > 0 ? (clientCpuMs * 1000) / latencies.length : 0,
     },
     timeCapped: results.some((result) => result.timeCapped),
-    ...(cpu ? { cpu } : {}),
   };
 }

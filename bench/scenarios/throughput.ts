@@ -15,7 +15,7 @@ export async function throughput(stack: Stack, pool: WarmPool, plan: Plan["throu
     const result = await stack.load.run({ url, concurrency, count: plan.count, warmup: plan.warmup, maxDurationMs: plan.maxDurationMs });
     const after = await cpuSnapshot(stack, dockerIds);
     const row = loadRow([result]);
-    runs.push({ target, containers, concurrency, ...loadRow([result], cpuPerRequest(before, after, row.requests, row.clientCpu.cores)) });
+    runs.push({ target, containers, concurrency, ...row, cpu: cpuPerRequest(before, after, row.requests, row.clientCpu.cores) });
     log(`throughput ${target} ${containers} container(s), ${concurrency} in flight: ${row.ratePerSec.toFixed(0)}/s, p99 ${row.latencyMs.p99.toFixed(2)} ms`);
   };
   for (const containers of plan.containers) {

@@ -4,7 +4,7 @@
 
 import type { LoadResult, LoadSpec } from "../load/spec.js";
 import type { Plan } from "../options.js";
-import { loadRow, type Overhead, type WarmLevel } from "../results.js";
+import { loadRow, type LoadRow, type Overhead, type WarmLevel } from "../results.js";
 import { cpuPerRequest, cpuSnapshot, CpuTally } from "../services/cpu.js";
 import type { WarmPool } from "../services/pool.js";
 import type { Stack } from "../services/stack.js";
@@ -30,10 +30,10 @@ export async function warmOverhead(stack: Stack, pool: WarmPool, plan: Plan["war
         target.cpu.add(before, await cpuSnapshot(stack, dockerIds));
       }
     }
-    const row = (which: keyof typeof targets) => {
-      const target = targets[which];
-      const merged = loadRow(target.results);
-      return loadRow(target.results, cpuPerRequest(target.cpu.start, target.cpu.end, merged.requests, merged.clientCpu.cores));
+    const row = (which: keyof typeof targets): LoadRow => {
+      const { results, cpu } = targets[which];
+      const merged = loadRow(results);
+      return { ...merged, cpu: cpuPerRequest(cpu.start, cpu.end, merged.requests, merged.clientCpu.cores) };
     };
     const direct = row("direct");
     const hearth = row("hearth");

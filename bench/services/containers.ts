@@ -1,4 +1,4 @@
-// Watches the containers of the bench's invoker: Docker's create/start/die/destroy events (for the
+// Watches the containers of the bench's invoker: Docker's create and start events (for the
 // cold-start split) and the adapters' `ready` events on Redis (their own timings), by Hearth container id.
 
 import type Docker from "dockerode";
@@ -16,11 +16,8 @@ export interface ContainerHistory {
   /** Epoch ms (from Docker's nanosecond times) of each Docker event. */
   createdAt?: number;
   startedAt?: number;
-  diedAt?: number;
-  destroyedAt?: number;
-  /** What the adapter published when its runtime was ready, and when the bench heard it. */
+  /** What the adapter published when its runtime was ready. */
   ready?: ColdStartTimings;
-  readyHeardAt?: number;
 }
 
 export class ContainerMonitor {
@@ -40,12 +37,11 @@ export class ContainerMonitor {
       if (event?.type !== "ready") return;
       const entry = this.entry(event.containerId, event.function);
       entry.ready = event.timings;
-      entry.readyHeardAt = Date.now();
       this.notify();
     });
     await this.subscriber.subscribe(EVENTS_CHANNEL);
     const stream = (await this.docker.getEvents({
-      filters: { type: ["container"], event: ["create", "start", "die", "destroy"], label: [`${LABELS.invoker}=${this.invokerId}`] },
+      filters: { type: ["container"], event: ["create", "start"], label: [`${LABELS.invoker}=${this.invokerId}`] },
     })) as NodeJS.ReadableStream & { destroy(): void };
     this.stream = stream;
     let buffered = "";
@@ -109,8 +105,6 @@ export class ContainerMonitor {
     const at = event.timeNano ? event.timeNano / 1e6 : (event.time ?? 0) * 1000;
     if (event.Action === "create") entry.createdAt = at;
     else if (event.Action === "start") entry.startedAt = at;
-    else if (event.Action === "die") entry.diedAt = at;
-    else if (event.Action === "destroy") entry.destroyedAt = at;
     this.notify();
   }
 

@@ -96,17 +96,6 @@ export class HearthApi {
     }
     throw new Error(`pre-warming ${name}: ${count} containers did not become idle`);
   }
-
-  /** Waits until the function has no container left (after a delete or redeploy). */
-  async waitNoContainers(name: string, timeoutMs = 60_000): Promise<void> {
-    for (const until = Date.now() + timeoutMs; Date.now() < until; await sleep(25)) {
-      const response = await fetch(`${this.url}/system/functions/${name}`);
-      if (response.status === 404) return;
-      const { containers } = (await response.json()) as FunctionStatus;
-      if (containers.idle + containers.busy + containers.starting === 0) return;
-    }
-    throw new Error(`the containers of ${name} did not retire`);
-  }
 }
 
 async function expectOk(response: Response, what: string): Promise<void> {

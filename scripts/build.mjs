@@ -7,3 +7,12 @@ const common = { bundle: true, platform: "node", target: "node20", loader: { ".l
 // dockerode's SSH transport has optional native parts; Hearth talks to Docker over its socket.
 await build({ ...common, entryPoints: ["gateway/main.ts"], outfile: "dist/hearth.cjs", format: "cjs", external: ["cpu-features", "*.node"] });
 await build({ ...common, entryPoints: ["gateway/adapter/main.ts"], outfile: "dist/adapter.cjs", format: "cjs", sourcemap: false, minify: true });
+// The benchmark harness (npm run bench, see bench/): the orchestrator and the two processes it forks.
+await build({
+  ...common,
+  entryPoints: { main: "bench/main.ts", "load-worker": "bench/load/worker.ts", "direct-server": "bench/services/direct-server.ts" },
+  outdir: "dist/bench",
+  outExtension: { ".js": ".cjs" },
+  format: "cjs",
+  external: ["cpu-features", "*.node"],
+});

@@ -1,0 +1,26 @@
+// The issue's targets, checked against a run's numbers (reported, never enforced).
+
+import type { BenchResult, TargetCheck } from "../results.js";
+
+export function checkTargets(result: BenchResult): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const fmt = (value: number, unit: string, digits = 2): string => (Number.isFinite(value) ? `${value.toFixed(digits)} ${unit}` : "n/a");
+  const check = (name: string, target: string, value: number | undefined, ok: (v: number) => boolean, shown: string): void => {
+    checks.push({ name, target, measured: value === undefined ? "not measured" : shown, met: value === undefined || !Number.isFinite(value) ? null : ok(value) });
+  };
+  const c1 = result.warm?.levels.find((level) => level.concurrency === 1);
+  check("warm overhead p50, c=1", "≤ 0.6 ms over direct express", c1?.overhead.p50.diffMs, (v) => v <= 0.6, fmt(c1?.overhead.p50.diffMs ?? NaN, "ms"));
+  check("warm overhead p99, c=1", "≤ 2.5 ms over direct express", c1?.overhead.p99.diffMs, (v) => v <= 2.5, fmt(c1?.overhead.p99.diffMs ?? NaN, "ms"));
+  const four = result.throughput?.runs.find((run) => run.target === "hearth" && run.containers === 4);
+  check("throughput, 4 warm containers", "≥ 3,000 invocations/s", four?.ratePerSec, (v) => v >= 3000, fmt(four?.ratePerSec ?? NaN, "/s", 0));
+  check("cold start p50", "≤ 250 ms", result.cold?.totalMs.p50, (v) => v <= 250, fmt(result.cold?.totalMs.p50 ?? NaN, "ms", 0));
+  const connections = result.footprint?.inFlight.redisConnections;
+  check(
+    "Redis connections vs requests in flight",
+    "independent of requests in flight",
+    connections ? connections.gatewayInFlight - connections.gatewayIdle : undefined,
+    (v) => v === 0,
+    connections ? `gateway ${connections.gatewayIdle} idle → ${connections.gatewayInFlight} with ${result.footprint!.inFlight.requests} in flight` : "",
+  );
+  return checks;
+}

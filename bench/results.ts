@@ -1,0 +1,124 @@
+// The shape of the JSON a run writes (bench/results/latest.json by default). Times in ms unless named.
+
+import { summarize, type LatencySummary } from "./load/stats.js";
+import type { LoadResult } from "./load/spec.js";
+import type { CpuPerRequest } from "./services/cpu.js";
+import type { ProfileResult } from "./scenarios/profile.js";
+
+export interface LoadRow {
+  requests: number;
+  failed: number;
+  statuses: Record<string, number>;
+  latencyMs: LatencySummary;
+  ratePerSec: number;
+  /** The load worker's CPU: cores busy, and µs per request. */
+  clientCpu: { cores: number; usPerRequest: number };
+  timeCapped: boolean;
+  cpu?: CpuPerRequest;
+}
+
+export interface Overhead {
+  diffMs: number;
+  ratio: number;
+}
+
+export interface WarmLevel {
+  concurrency: number;
+  containers: number;
+  direct: LoadRow;
+  hearth: LoadRow;
+  overhead: { p50: Overhead; p90: Overhead; p99: Overhead };
+}
+
+export interface ThroughputRun extends LoadRow {
+  target: "hearth" | "direct";
+  containers: number;
+  concurrency: number;
+}
+
+export interface ColdStartSample {
+  containerId: string;
+  status: number;
+  totalMs: number;
+  phasesMs: Record<string, number>;
+  /** When the adapter's Node process began (its own clock) after Docker's `start` event: negative when before. */
+  processStartAfterDockerStartMs: number;
+}
+
+export interface ColdStartResult {
+  samples: number;
+  totalMs: LatencySummary;
+  /** Each phase over the samples; the phases of one sample add up to its total. */
+  phasesMs: Record<string, LatencySummary>;
+  phaseNotes: Record<string, string>;
+  raw: ColdStartSample[];
+}
+
+export type AsyncResult =
+  | { available: false; reason: string }
+  | { available: true; accept: LoadRow; drain: { requests: number; durationMs: number; ratePerSec: number } };
+
+export interface FootprintResult {
+  idleContainer: { containers: number; workingSetMiB: LatencySummary; rssMiB: LatencySummary };
+  inFlight: {
+    requests: number;
+    held: number;
+    queued: number;
+    gatewayRssMiB: { idle: number; inFlight: number; after: number };
+    gatewayOpenFds: { idle: number; inFlight: number };
+    redisConnections: { idle: number; inFlight: number; gatewayIdle: number; gatewayInFlight: number; byNameInFlight: Record<string, number> };
+    redisUsedMemoryMiB: { idle: number; inFlight: number };
+    answered: Record<string, number>;
+  };
+}
+
+export interface BenchResult {
+  meta: Record<string, unknown>;
+  warm?: { levels: WarmLevel[] };
+  throughput?: { runs: ThroughputRun[] };
+  cold?: ColdStartResult;
+  async?: AsyncResult;
+  footprint?: FootprintResult;
+  profile?: ProfileResult;
+  targets: TargetCheck[];
+  errors: Array<{ section: string; message: string }>;
+}
+
+export interface TargetCheck {
+  name: string;
+  target: string;
+  measured: string;
+  met: boolean | null;
+}
+
+/** One load (or several rounds of it, merged) as a report row. */
+export function loadRow(results: LoadResult[]): LoadRow {
+  const latencies: number[] = [];
+  const statuses: Record<string, number> = {};
+  let failed = 0;
+  let durationMs = 0;
+  let ok = 0;
+  let clientCpuMs = 0;
+  for (const result of results) {
+    for (const value of result.latenciesMs) latencies.push(value);
+    for (const [status, count] of Object.entries(result.statuses)) {
+      statuses[status] = (statuses[status] ?? 0) + count;
+      if (Number(status) >= 200 && Number(status) < 300) ok += count;
+    }
+    failed += result.failed;
+    durationMs += result.durationMs;
+    clientCpuMs += result.clientCpu.cores * result.durationMs;
+  }
+  return {
+    requests: latencies.length,
+    failed,
+    statuses,
+    latencyMs: summarize(latencies),
+    ratePerSec: durationMs > 0 ? (ok * 1000) / durationMs : 0,
+    clientCpu: {
+      cores: durationMs > 0 ? clientCpuMs / durationMs : 0,
+      usPerRequest: latencies.length > 0 ? (clientCpuMs * 1000) / latencies.length : 0,
+    },
+    timeCapped: results.some((result) => result.timeCapped),
+  };
+}

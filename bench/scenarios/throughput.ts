@@ -1,0 +1,28 @@
+// 2. Throughput at saturation: a closed loop keeping several requests per container in flight (so
+// that a container always finds its next request queued), for 1, 2 and 4 warm containers; the
+// direct express server at the largest concurrency, for scale.
+
+import type { Plan } from "../options.js";
+import { loadRow, type ThroughputRun } from "../results.js";
+import { cpuPerRequest, cpuSnapshot } from "../services/cpu.js";
+import type { WarmPool } from "../services/pool.js";
+import type { Stack } from "../services/stack.js";
+
+export async function throughput(stack: Stack, pool: WarmPool, plan: Plan["throughput"], log: (line: string) => void): Promise<{ runs: ThroughputRun[] }> {
+  const runs: ThroughputRun[] = [];
+  const measure = async (target: "hearth" | "direct", containers: number, url: string, concurrency: number, dockerIds: string[]): Promise<void> => {
+    const before = await cpuSnapshot(stack, dockerIds);
+    const result = await stack.load.run({ url, concurrency, count: plan.count, warmup: plan.warmup, maxDurationMs: plan.maxDurationMs });
+    const after = await cpuSnapshot(stack, dockerIds);
+    const row = loadRow([result]);
+    runs.push({ target, containers, concurrency, ...row, cpu: cpuPerRequest(before, after, row.requests, row.clientCpu.cores) });
+    log(`throughput ${target} ${containers} container(s), ${concurrency} in flight: ${row.ratePerSec.toFixed(0)}/s, p99 ${row.latencyMs.p99.toFixed(2)} ms`);
+  };
+  for (const containers of plan.containers) {
+    const name = await pool.get(containers);
+    await measure("hearth", containers, `${stack.hearth.url}/function/${name}`, containers * plan.lanesPerContainer, await pool.dockerIds(name));
+  }
+  const widest = Math.max(...plan.containers) * plan.lanesPerContainer;
+  await measure("direct", 0, stack.direct.url, widest, []);
+  return { runs };
+}

@@ -1,0 +1,73 @@
+// Hearth as users run it: `node dist/hearth.cjs`, a process of its own (so its memory and CPU are its
+// own), on the bench's redis-server, with an invoker id of the bench's (so it only ever touches
+// containers this run started). Stopped with SIGTERM, which stops its containers too.
+
+import { spawn, type ChildProcess } from "node:child_process";
+
+export interface HearthProcessOptions {
+  redisUrl: string;
+  invokerId: string;
+  nodeImage: string;
+  /** The program: dist/hearth.cjs, or another build of it. */
+  entry: string;
+  dataDir: string;
+  /** Write a V8 CPU profile of the gateway into this directory when it exits. */
+  cpuProfileDir?: string;
+}
+
+export interface HearthProcess {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+export async function startHearthProcess(options: HearthProcessOptions): Promise<HearthProcess> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: "0",
+    HEARTH_HOST: "127.0.0.1",
+    REDIS_URL: options.redisUrl,
+    HEARTH_DATA_DIR: options.dataDir,
+    HEARTH_INVOKER_ID: options.invokerId,
+    HEARTH_IMAGE_NODE: options.nodeImage,
+    LOG_LEVEL: "info",
+  };
+  const nodeArgs = options.cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
+  const child = spawn(process.execPath, [...nodeArgs, options.entry], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  // Its log is kept (the last lines) for an error message, and otherwise read and dropped.
+  const tail: string[] = [];
+  const keep = (chunk: Buffer): void => {
+    tail.push(...chunk.toString("utf8").split("\n").filter(Boolean));
+    tail.splice(0, Math.max(0, tail.length - 40));
+  };
+  child.stderr!.on("data", keep);
+  const url = await new Promise<string>((resolve, reject) => {
+    let buffered = "";
+    const onData = (chunk: Buffer): void => {
+      keep(chunk);
+      buffered += chunk.toString("utf8");
+      const line = buffered.split("\n").find((l) => l.includes("Hearth is running"));
+      if (!line) return;
+      child.stdout!.off("data", onData);
+      child.stdout!.on("data", keep);
+      resolve((JSON.parse(line) as { url: string }).url);
+    };
+    child.stdout!.on("data", onData);
+    void exited.then((code) => reject(new Error(`hearth exited with code ${code} at start:\n${tail.join("\n")}`)));
+  });
+  return {
+    url,
+    pid: child.pid!,
+    stop: () => stopChild(child, exited, 90_000),
+  };
+}
+
+/** SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
+export async function stopChild(child: ChildProcess, exited: Promise<unknown>, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+  await exited;
+  clearTimeout(timer);
+}

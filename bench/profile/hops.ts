@@ -64,7 +64,7 @@ export async function redisQueueHop(url: string, count: number): Promise<Latency
 export async function runtimeApiHop(count: number): Promise<LatencySummary> {
   const taskRoot = await mkdtemp(path.join(os.tmpdir(), "hearth-bench-task-"));
   await copyFile(NOOP_HANDLER, path.join(taskRoot, "index.cjs"));
-  const api = new RuntimeApi();
+  const api = new RuntimeApi({ name: "hop", version: 1, handler: "index.handler", memoryMb: 256, timeoutSeconds: 30, region: "local", arn: "arn:aws:lambda:local:0:function:hop" });
   const port = await api.listen();
   const child = spawn(process.execPath, [path.join(ROOT, "images", "node", "bootstrap.cjs")], {
     cwd: taskRoot,
@@ -79,7 +79,7 @@ export async function runtimeApiHop(count: number): Promise<LatencySummary> {
     const samples: number[] = [];
     for (let i = 0; i < count + 200; i += 1) {
       const start = performance.now();
-      const outcome = await api.invoke({ id: randomUUID(), payload, deadlineMs: Date.now() + 30_000, functionArn: "arn:aws:lambda:local:0:function:hop" });
+      const outcome = await api.invoke({ id: randomUUID(), payload, deadlineMs: Date.now() + 30_000 });
       if (outcome.kind !== "response") throw new Error(`runtime answered ${outcome.kind}`);
       if (i >= 200) samples.push(performance.now() - start);
     }

@@ -16,6 +16,12 @@ import { RuntimeProcess } from "./runtime-process.js";
 
 /** Like Lambda's init phase limit: a runtime that is not asking for work by then has failed. */
 const INIT_TIMEOUT_MS = 10_000;
+/**
+ * A runtime idle this long is frozen. Short enough that what a handler leaves running rarely runs on
+ * between invocations; long enough that back-to-back requests pay no signals (two per invocation,
+ * about 0.1 ms of latency and 0.2 ms of CPU on these machines).
+ */
+const FREEZE_AFTER_IDLE_MS = 20;
 
 export interface AdapterEnv {
   function: string;
@@ -32,6 +38,7 @@ export interface AdapterEnv {
 export class ContainerWorker {
   private readonly keys: FunctionKeys;
   private api!: RuntimeApi;
+  private freezeTimer?: NodeJS.Timeout;
   private definition!: FunctionDefinition;
   private runtimeEnv!: NodeJS.ProcessEnv;
   private runtime!: RuntimeProcess;
@@ -53,7 +60,7 @@ export class ContainerWorker {
     const processStartedAt = Math.round(performance.timeOrigin);
     if (!(await this.loadCode())) return;
     const codeLoadedAt = Date.now();
-    this.api = new RuntimeApi(this.runtimeFunction(), () => this.runtime.freeze());
+    this.api = new RuntimeApi(this.runtimeFunction(), () => this.freezeWhenIdle());
     const port = await this.api.listen();
     this.runtimeEnv = this.buildRuntimeEnv(port);
     await this.startRuntime();
@@ -65,6 +72,7 @@ export class ContainerWorker {
       [this.env.containerId, this.env.version, this.record("idle"), this.env.function, JSON.stringify(timings)],
     );
     if (registered === 1) await this.serve();
+    clearTimeout(this.freezeTimer);
     await this.runtime.kill();
     this.api.close();
   }
@@ -144,6 +152,7 @@ export class ContainerWorker {
 
     const timeoutMs = this.definition.timeout * 1000;
     const timer = setTimeout(() => this.api.interrupt({ kind: "timeout" }), timeoutMs);
+    clearTimeout(this.freezeTimer);
     this.runtime.thaw();
     const outcome = await this.api.invoke({ id: meta.id, payload, deadlineMs: startedAt + timeoutMs });
     clearTimeout(timer);
@@ -182,6 +191,12 @@ export class ContainerWorker {
     ]);
     clearTimeout(timer);
     if (!this.readiness.ready) this.logger.warn({ error: this.readiness.error.toString() }, "runtime failed to initialise");
+  }
+
+  private freezeWhenIdle(): void {
+    clearTimeout(this.freezeTimer);
+    const runtime = this.runtime;
+    this.freezeTimer = setTimeout(() => runtime.freeze(), FREEZE_AFTER_IDLE_MS);
   }
 
   /** After a timeout or crash the container is reused only once a fresh runtime is initialised. */

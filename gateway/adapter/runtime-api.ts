@@ -221,9 +221,10 @@ export class RuntimeApi {
       current.settle({ kind: "response-too-large", bytes: Number(req.headers["content-length"] ?? 0) });
       return;
     }
-    reply(res, dialect.acceptedStatus, { status: "OK" });
     const errorType = req.headers["lambda-runtime-function-error-type"];
     current.settle(kind === "response" ? { kind, body } : { kind, body, errorType: typeof errorType === "string" ? errorType : undefined });
+    // The caller's result leaves first (its Redis write goes out on this tick); the runtime can wait.
+    setImmediate(() => reply(res, dialect.acceptedStatus, { status: "OK" }));
   }
 }
 

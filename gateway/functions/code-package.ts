@@ -6,8 +6,12 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import * as tar from "tar";
-import yauzl from "yauzl";
+import type yauzl from "yauzl";
+
+// Loaded when first needed: the adapter extracts one format per cold start, and tar alone costs
+// ~25 ms to load there.
+const loadTar = () => import("tar");
+const loadYauzl = async () => (await import("yauzl")).default;
 
 /** Like AWS Lambda's limit on a function's unzipped size: keeps zip bombs out of containers. */
 export const MAX_UNPACKED_BYTES = 250 * 1024 * 1024;
@@ -42,7 +46,7 @@ export async function inspectPackage(data: Buffer): Promise<PackageSummary> {
   };
   try {
     if (format === "zip") {
-      const zip = await yauzl.fromBufferPromise(data, { validateEntrySizes: true, strictFileNames: true });
+      const zip = await (await loadYauzl()).fromBufferPromise(data, { validateEntrySizes: true, strictFileNames: true });
       for await (const entry of zip.eachEntry()) {
         if (isZipSymlink(entry)) throw new CodePackageError(`zip packages cannot hold symbolic links (${entry.fileName}); use tar.gz`);
         if (!entry.fileName.endsWith("/")) add(entry.fileName, entry.uncompressedSize);
@@ -53,7 +57,7 @@ export async function inspectPackage(data: Buffer): Promise<PackageSummary> {
       let problem: unknown;
       await pipeline(
         Readable.from([data]),
-        tar.t({
+        (await loadTar()).t({
           strict: true,
           onReadEntry: (entry) => {
             if (problem) return;
@@ -80,10 +84,10 @@ export async function inspectPackage(data: Buffer): Promise<PackageSummary> {
 export async function extractPackage(data: Buffer, directory: string): Promise<void> {
   await mkdir(directory, { recursive: true });
   if (detectFormat(data) === "tar.gz") {
-    await pipeline(Readable.from([data]), tar.x({ cwd: directory, strict: true }));
+    await pipeline(Readable.from([data]), (await loadTar()).x({ cwd: directory, strict: true }));
     return;
   }
-  const zip = await yauzl.fromBufferPromise(data, { validateEntrySizes: true, strictFileNames: true });
+  const zip = await (await loadYauzl()).fromBufferPromise(data, { validateEntrySizes: true, strictFileNames: true });
   for await (const entry of zip.eachEntry()) {
     const target = path.join(directory, entry.fileName);
     if (entry.fileName.endsWith("/")) {

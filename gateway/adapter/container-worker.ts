@@ -9,7 +9,7 @@ import type { Logger } from "../logger.js";
 import { formatContainerRecord, type ContainerState } from "../protocol/container-record.js";
 import { decodeMessage, encodeMessage, errorResult, type ColdStartTimings, type InvocationMeta, type ResultMeta } from "../protocol/envelope.js";
 import { functionKeys, type FunctionKeys } from "../protocol/keys.js";
-import { pushReplies } from "../protocol/replies.js";
+import { pushReplies, queueReplies } from "../protocol/replies.js";
 import { loadScripts, scripts } from "../protocol/scripts.js";
 import { RuntimeApi, type Readiness, type RuntimeFunction } from "./runtime-api.js";
 import { RuntimeProcess } from "./runtime-process.js";
@@ -114,26 +114,29 @@ export class ContainerWorker {
       if (Date.now() > meta.startBy) {
         result = errorResult(meta.id, 504, "Hearth.QueueTimeout", "no container was free to start the request before its queue time ran out");
       } else {
+        // The event goes to the runtime first; the busy mark follows it, off the handler's path.
+        const executed = this.execute(meta, payload);
         this.runScript(scripts.startInvocation, [this.keys.def, this.keys.queue, this.keys.containers], [this.env.containerId, this.record("busy"), this.env.function]).catch((err) =>
           this.logger.error({ err }, "marking the container busy failed"),
         );
-        result = await this.execute(meta, payload);
+        result = await executed;
       }
-      const reply = (): void => void pushReplies(this.redis, meta.replyTo, [result]).catch((err) => this.logger.error({ err }, "sending a result failed"));
-      const finish = () => this.runScript(scripts.finishInvocation, this.runningKeys(), [this.env.containerId, this.env.version, this.record("idle"), this.env.function]);
+      const finishArgs = [this.env.containerId, this.env.version, this.record("idle"), this.env.function];
       let keep: unknown;
       if (this.runtimeBroken) {
         // The caller has its answer first; the runtime that timed out or crashed is replaced before
         // the container is idle again.
-        reply();
+        pushReplies(this.redis, meta.replyTo, [result]).catch((err) => this.logger.error({ err }, "sending a result failed"));
         await this.restartRuntime();
-        keep = await finish();
+        keep = await this.runScript(scripts.finishInvocation, this.runningKeys(), finishArgs);
       } else {
-        // Sent together, idle first: the caller's next request finds this container idle, not busy
-        // (which would start another container for nothing), at no extra round trip.
-        const finished = finish();
-        reply();
-        keep = await finished;
+        // One write, idle first: the caller's next request finds this container idle, not busy
+        // (which would start another container for nothing).
+        const pipeline = this.redis.pipeline();
+        scripts.finishInvocation.queue(pipeline, this.runningKeys(), finishArgs);
+        const [[error, finished] = []] = (await queueReplies(pipeline, meta.replyTo, [result]).exec()) ?? [];
+        if (error) throw error;
+        keep = finished;
       }
       if (keep !== 1 || !this.readiness.ready) return;
       idleSince = Date.now();

@@ -33,11 +33,8 @@ const logger = createLogger("hearth-adapter").child({ function: env.HEARTH_FUNCT
 
 // No reconnects: a container that loses Redis may have lost a request in flight, so it exits and the
 // invoker answers that request's caller from the container's running list.
-// Auto-pipelining: what one step of the worker sends (finish and reply, say) leaves in one write, after
-// the event the runtime is waiting for.
 const redis = new Redis(env.HEARTH_REDIS_URL, {
   connectionName: `hearth-adapter:${env.HEARTH_CONTAINER_ID}`,
-  enableAutoPipelining: true,
   retryStrategy: () => null,
   maxRetriesPerRequest: 0,
 });

@@ -1,7 +1,7 @@
 // Every multi-key change to Redis is one Lua script in ./lua, named for what it does.
 
 import { createHash } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { ChainableCommander, Redis } from "ioredis";
 import pool from "./lua/includes/pool.lua";
 import deployFunction from "./lua/deploy-function.lua";
 import deleteFunction from "./lua/delete-function.lua";
@@ -54,6 +54,11 @@ export class LuaScript {
       if (!isNoScript(error)) throw error;
       return redis.eval(this.source, keys.length, ...keys, ...args);
     }
+  }
+
+  /** Adds an EVALSHA to a pipeline, to go out in one write with what else it holds (scripts are loaded at start). */
+  queue(pipeline: ChainableCommander, keys: string[], args: Arg[]): ChainableCommander {
+    return pipeline.evalsha(this.sha, keys.length, ...keys, ...args);
   }
 
   /** As run, with bulk replies as Buffers: for scripts that return envelopes, whose payloads are bytes. */

@@ -44,7 +44,10 @@ func newRuntimeAPI(address string, process InvocationContext, retry backoff) *ru
 		DialContext:         (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
 		MaxIdleConns:        1,
 		MaxIdleConnsPerHost: 1,
-		DisableCompression:  true,
+		// One connection, reused: without this a request made just as the last response's body was
+		// read can race the connection's return to the idle pool and dial a second one.
+		MaxConnsPerHost:    1,
+		DisableCompression: true,
 	}
 	return &runtimeAPI{
 		base:    "http://" + address + "/2020-11-11/runtime",

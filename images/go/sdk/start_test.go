@@ -20,6 +20,7 @@ import (
 // every POST is recorded.
 type fakeAPI struct {
 	server      *httptest.Server
+	stopped     chan struct{}
 	queue       chan map[string]string // headers, plus "body"
 	posts       chan post
 	connections int32
@@ -30,7 +31,7 @@ type post struct {
 }
 
 func startFakeAPI(t *testing.T) *fakeAPI {
-	api := &fakeAPI{queue: make(chan map[string]string, 16), posts: make(chan post, 16)}
+	api := &fakeAPI{queue: make(chan map[string]string, 16), posts: make(chan post, 16), stopped: make(chan struct{})}
 	api.server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet && r.URL.Path == "/2020-11-11/runtime/invocation/next" {
 			select {
@@ -42,6 +43,8 @@ func startFakeAPI(t *testing.T) *fakeAPI {
 				}
 				io.WriteString(w, next["body"])
 			case <-r.Context().Done():
+			case <-api.stopped:
+				panic(http.ErrAbortHandler) // drops the connection: the runtime sees the API go away
 			}
 			return
 		}
@@ -60,8 +63,16 @@ func startFakeAPI(t *testing.T) *fakeAPI {
 
 func (api *fakeAPI) address() string { return strings.TrimPrefix(api.server.URL, "http://") }
 
-// stop ends the held /next call too, so that the runtime sees a connection error.
+// stop ends the held /next call too, so that the runtime sees a connection error. The listener goes
+// first: a runtime retrying in between must be refused, not served by a handler that never returns.
 func (api *fakeAPI) stop() {
+	select {
+	case <-api.stopped:
+		return // stopped by the test already; this is its cleanup
+	default:
+	}
+	api.server.Listener.Close()
+	close(api.stopped)
 	api.server.CloseClientConnections()
 	api.server.Close()
 }

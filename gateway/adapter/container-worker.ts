@@ -5,7 +5,7 @@ import path from "node:path";
 import type { Redis } from "ioredis";
 import { extractPackage } from "../functions/code-package.js";
 import { fromHash, type FunctionDefinition } from "../functions/definition.js";
-import type { Logger } from "../logger.js";
+import type { AdapterLogger } from "./adapter-log.js";
 import { formatContainerRecord, type ContainerState } from "../protocol/container-record.js";
 import { decodeMessage, encodeMessage, errorResult, type ColdStartTimings, type InvocationMeta, type ResultMeta } from "../protocol/envelope.js";
 import { functionKeys, type FunctionKeys } from "../protocol/keys.js";
@@ -50,7 +50,7 @@ export class ContainerWorker {
   constructor(
     private readonly redis: Redis,
     private readonly env: AdapterEnv,
-    private readonly logger: Logger,
+    private readonly logger: AdapterLogger,
   ) {
     this.keys = functionKeys(env.function);
   }

@@ -1,7 +1,7 @@
 // Entry point of the runtime adapter, PID 1's child in every function container (see images/).
 
 import { Redis } from "ioredis";
-import { createLogger } from "../logger.js";
+import { createAdapterLogger } from "./adapter-log.js";
 import { ContainerWorker } from "./container-worker.js";
 
 // Parsed by hand: the adapter starts in every cold start, and a validation library costs ~100 ms to load.
@@ -29,7 +29,7 @@ const env = {
   HEARTH_RUNTIME_BOOTSTRAP: setting("HEARTH_RUNTIME_BOOTSTRAP", "/opt/hearth/runtime/bootstrap"),
   HEARTH_REGION: setting("HEARTH_REGION", "local"),
 };
-const logger = createLogger("hearth-adapter").child({ function: env.HEARTH_FUNCTION, container: env.HEARTH_CONTAINER_ID });
+const logger = createAdapterLogger("hearth-adapter", { function: env.HEARTH_FUNCTION, container: env.HEARTH_CONTAINER_ID });
 
 // No reconnects: a container that loses Redis may have lost a request in flight, so it exits and the
 // invoker answers that request's caller from the container's running list.

@@ -150,12 +150,23 @@ export class DockerBackend {
     return containers.map((info) => info.Id);
   }
 
-  async waitRemoved(dockerId: string): Promise<void> {
-    try {
-      await this.docker.getContainer(dockerId).wait({ condition: "removed" });
-    } catch (error) {
-      if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+  /**
+   * Resolves once Docker has removed the container, or after timeoutMs. It asks every 100 ms rather
+   * than with Docker's wait for removal, which can miss a removal that lands while it is set up and
+   * then hangs for good, holding the process open (apocas/dockerode#596).
+   */
+  async waitRemoved(dockerId: string, timeoutMs: number): Promise<boolean> {
+    const container = this.docker.getContainer(dockerId);
+    for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
+      try {
+        await container.inspect();
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode === 404) return true;
+        throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    return false;
   }
 
   /** Kills and removes a container; one that is already gone is fine. */

@@ -19,6 +19,8 @@ import { scripts } from "../protocol/scripts.js";
 import type { ContainerExit, ContainerSpec, DockerBackend } from "./docker-backend.js";
 
 /** How soon an UNBLOCK is repeated for a container that was between two requests. */
+/** How long stop() waits for Docker to remove a container it has stopped or that exited. */
+const REMOVAL_TIMEOUT_MS = 10_000;
 const UNBLOCK_RETRY_MS = 250;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -95,8 +97,9 @@ export class Invoker {
       await this.release(container.function, containerId, "Hearth.InvokerStopped", "the invoker stopped while the request ran");
     }
     this.launched.clear();
-    // Exited is not yet removed: wait until Docker has removed them all.
-    await Promise.all(dockerIds.map((dockerId) => this.backend.waitRemoved(dockerId)));
+    // Exited is not yet removed: wait (bounded) until Docker has removed them all.
+    const removed = await Promise.all(dockerIds.map((dockerId) => this.backend.waitRemoved(dockerId, REMOVAL_TIMEOUT_MS)));
+    if (removed.includes(false)) this.logger.warn({ containers: removed.filter((done) => !done).length }, "Docker had not removed every container when the invoker stopped");
     await this.redis.del(invokerAliveKey(this.invokerId));
   }
 

@@ -3,7 +3,7 @@
 
 import type Docker from "dockerode";
 import type { Redis } from "ioredis";
-import { LABELS } from "../../gateway/invoker/docker-backend.js";
+import { LABELS, onDockerEvents, type DockerEvent } from "../../gateway/invoker/docker-backend.js";
 import type { ColdStartTimings } from "../../gateway/protocol/envelope.js";
 import { parseEvent } from "../../gateway/protocol/events.js";
 import { EVENTS_CHANNEL } from "../../gateway/protocol/keys.js";
@@ -44,16 +44,7 @@ export class ContainerMonitor {
       filters: { type: ["container"], event: ["create", "start"], label: [`${LABELS.invoker}=${this.invokerId}`] },
     })) as NodeJS.ReadableStream & { destroy(): void };
     this.stream = stream;
-    let buffered = "";
-    stream.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString("utf8");
-      let newline: number;
-      while ((newline = buffered.indexOf("\n")) >= 0) {
-        const line = buffered.slice(0, newline).trim();
-        buffered = buffered.slice(newline + 1);
-        if (line) this.onDockerEvent(JSON.parse(line) as DockerEvent);
-      }
-    });
+    onDockerEvents(stream, (event) => this.onDockerEvent(event));
     stream.on("error", () => undefined);
   }
 
@@ -101,7 +92,7 @@ export class ContainerMonitor {
     const fn = attributes[LABELS.function];
     if (!containerId || !fn) return;
     const entry = this.entry(containerId, fn);
-    entry.dockerId = event.Actor?.ID ?? event.id ?? entry.dockerId;
+    entry.dockerId = event.Actor?.ID ?? entry.dockerId;
     const at = event.timeNano ? event.timeNano / 1e6 : (event.time ?? 0) * 1000;
     if (event.Action === "create") entry.createdAt = at;
     else if (event.Action === "start") entry.startedAt = at;
@@ -120,12 +111,4 @@ export class ContainerMonitor {
   private notify(): void {
     for (const resolve of this.changed.splice(0)) resolve();
   }
-}
-
-interface DockerEvent {
-  Action?: string;
-  id?: string;
-  time?: number;
-  timeNano?: number;
-  Actor?: { ID?: string; Attributes?: Record<string, string> };
 }

@@ -100,21 +100,12 @@ export class DockerBackend {
         filters: { type: ["container"], event: ["die"], label: [`${LABELS.invoker}=${this.options.invokerId}`] },
       })) as NodeJS.ReadableStream & { destroy(): void };
       current = stream;
-      let buffered = "";
-      stream.on("data", (chunk: Buffer) => {
-        buffered += chunk.toString("utf8");
-        let newline: number;
-        while ((newline = buffered.indexOf("\n")) >= 0) {
-          const line = buffered.slice(0, newline).trim();
-          buffered = buffered.slice(newline + 1);
-          if (!line) continue;
-          const event = JSON.parse(line) as { time?: number; Actor?: { Attributes?: Record<string, string> } };
-          since = event.time ?? since;
-          const attributes = event.Actor?.Attributes ?? {};
-          const containerId = attributes[LABELS.container];
-          const fn = attributes[LABELS.function];
-          if (containerId && fn) onExit({ containerId, function: fn, exitCode: Number(attributes.exitCode ?? -1) });
-        }
+      onDockerEvents(stream, (event) => {
+        since = event.time ?? since;
+        const attributes = event.Actor?.Attributes ?? {};
+        const containerId = attributes[LABELS.container];
+        const fn = attributes[LABELS.function];
+        if (containerId && fn) onExit({ containerId, function: fn, exitCode: Number(attributes.exitCode ?? -1) });
       });
       let lost = false;
       const onLost = (error?: unknown): void => {
@@ -178,4 +169,26 @@ export class DockerBackend {
       if (status !== 404 && status !== 409) throw error;
     }
   }
+}
+
+/** An event of the Docker Engine's event stream, as much of it as Hearth reads. */
+export interface DockerEvent {
+  /** Seconds since the epoch. */
+  time?: number;
+  timeNano?: number;
+  Action?: string;
+  Actor?: { ID?: string; Attributes?: Record<string, string> };
+}
+
+/** Calls onEvent for each event of a Docker event stream: JSON objects one per line, in chunks of any size. */
+export function onDockerEvents(stream: NodeJS.ReadableStream, onEvent: (event: DockerEvent) => void): void {
+  let buffered = "";
+  stream.on("data", (chunk: Buffer) => {
+    buffered += chunk.toString("utf8");
+    for (let newline = buffered.indexOf("\n"); newline >= 0; newline = buffered.indexOf("\n")) {
+      const line = buffered.slice(0, newline).trim();
+      buffered = buffered.slice(newline + 1);
+      if (line) onEvent(JSON.parse(line) as DockerEvent);
+    }
+  });
 }

@@ -1,7 +1,6 @@
 // The adapter's work in one container: load the function's code, start its language runtime, then
 // take requests off the function's queue one at a time and send each result back through Redis.
 
-import path from "node:path";
 import type { Redis } from "ioredis";
 import { extractPackage } from "../functions/code-package.js";
 import { fromHash, type FunctionDefinition } from "../functions/definition.js";
@@ -12,6 +11,7 @@ import { functionKeys, type FunctionKeys } from "../protocol/keys.js";
 import { pushReplies, queueReplies } from "../protocol/replies.js";
 import { loadScripts, scripts } from "../protocol/scripts.js";
 import { RuntimeApi, type Readiness, type RuntimeFunction } from "./runtime-api.js";
+import { runtimeEnvironment } from "./runtime-environment.js";
 import { RuntimeProcess } from "./runtime-process.js";
 
 /** Like Lambda's init phase limit: a runtime that is not asking for work by then has failed. */
@@ -60,9 +60,17 @@ export class ContainerWorker {
     const processStartedAt = Math.round(performance.timeOrigin);
     if (!(await this.loadCode())) return;
     const codeLoadedAt = Date.now();
-    this.api = new RuntimeApi(this.runtimeFunction(), () => this.freezeWhenIdle());
+    const fn = this.runtimeFunction();
+    this.api = new RuntimeApi(fn, () => this.freezeWhenIdle());
     const port = await this.api.listen();
-    this.runtimeEnv = this.buildRuntimeEnv(port);
+    this.runtimeEnv = runtimeEnvironment({
+      fn,
+      environment: this.definition.environment,
+      taskRoot: this.env.taskRoot,
+      bootstrap: this.env.bootstrap,
+      containerId: this.env.containerId,
+      port,
+    });
     await this.startRuntime();
     const timings: ColdStartTimings = { createdAt: this.env.createdAt, processStartedAt, codeLoadedAt, runtimeReadyAt: Date.now() };
     this.clientId = Number(await this.redis.client("ID"));
@@ -234,37 +242,6 @@ export class ContainerWorker {
     };
   }
 
-  private buildRuntimeEnv(port: number): NodeJS.ProcessEnv {
-    const { definition, env } = this;
-    const day = new Date().toISOString().slice(0, 10).replace(/-/g, "/");
-    const api = `127.0.0.1:${port}`;
-    return {
-      PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
-      LANG: "C.UTF-8",
-      HOME: "/tmp",
-      ...definition.environment,
-      _HANDLER: definition.handler,
-      LAMBDA_TASK_ROOT: env.taskRoot,
-      LAMBDA_RUNTIME_DIR: path.dirname(env.bootstrap),
-      AWS_LAMBDA_RUNTIME_API: api,
-      AWS_LAMBDA_FUNCTION_NAME: env.function,
-      AWS_LAMBDA_FUNCTION_VERSION: String(env.version),
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(definition.memory),
-      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${env.function}`,
-      // Lambda's form ends with the instance id: handlers can tell containers apart by it.
-      AWS_LAMBDA_LOG_STREAM_NAME: `${day}/[${env.version}]${env.containerId}`,
-      AWS_REGION: env.region,
-      AWS_DEFAULT_REGION: env.region,
-      // The same server speaks Function Compute's runtime API, for runtimes built on FC's SDKs.
-      FC_RUNTIME_API: api,
-      FC_FUNCTION_NAME: env.function,
-      FC_FUNCTION_HANDLER: definition.handler,
-      FC_FUNCTION_MEMORY_SIZE: String(definition.memory),
-      FC_FUNC_CODE_PATH: env.taskRoot,
-      FC_REGION: env.region,
-      FC_INSTANCE_ID: env.containerId,
-    };
-  }
 }
 
 function errorBody(errorType: string, errorMessage: string): string {

@@ -11,11 +11,13 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { RuntimeApi, type RuntimeOutcome } from "../../gateway/adapter/runtime-api.js";
+import { RuntimeApi, type RuntimeOutcome, type RuntimeFunction } from "../../gateway/adapter/runtime-api.js";
+import { runtimeEnvironment } from "../../gateway/adapter/runtime-environment.js";
 
 const NODE = process.env.HEARTH_TEST_NODE ?? process.execPath;
 const BOOTSTRAP = path.resolve("images/node/bootstrap.cjs");
 const ARN = "arn:aws:lambda:local:000000000000:function:fn";
+const runtimeFunction = (handler: string): RuntimeFunction => ({ name: "fn", version: 3, handler, memoryMb: 256, timeoutSeconds: 60, region: "local", arn: ARN });
 
 type Files = Record<string, string>;
 
@@ -52,27 +54,12 @@ async function taskRoot(files: Files): Promise<string> {
   return root;
 }
 
-/** Spawns the bootstrap against `apiPort` with the environment ContainerWorker.buildRuntimeEnv gives it. */
+/** Spawns the bootstrap against `apiPort` with the environment the adapter gives it. */
 function spawnBootstrap(root: string, handler: string, apiPort: number) {
   const child = spawn(NODE, [BOOTSTRAP], {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
-    env: {
-      PATH: process.env.PATH,
-      LANG: "C.UTF-8",
-      HOME: "/tmp",
-      _HANDLER: handler,
-      LAMBDA_TASK_ROOT: root,
-      LAMBDA_RUNTIME_DIR: path.dirname(BOOTSTRAP),
-      AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${apiPort}`,
-      AWS_LAMBDA_FUNCTION_NAME: "fn",
-      AWS_LAMBDA_FUNCTION_VERSION: "3",
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "256",
-      AWS_LAMBDA_LOG_GROUP_NAME: "/aws/lambda/fn",
-      AWS_LAMBDA_LOG_STREAM_NAME: "2024/01/01/[3]container1",
-      AWS_REGION: "local",
-      AWS_DEFAULT_REGION: "local",
-    },
+    env: runtimeEnvironment({ fn: runtimeFunction(handler), environment: {}, taskRoot: root, bootstrap: BOOTSTRAP, containerId: "container1", port: apiPort, now: new Date("2024-01-01T12:00:00Z") }),
   });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   cleanups.push(async () => {
@@ -104,7 +91,7 @@ function spawnBootstrap(root: string, handler: string, apiPort: number) {
 /** Starts the runtime on `files` with `handler`, as the adapter would, without waiting for it to be ready. */
 async function startRuntime(files: Files, handler = "index.handler"): Promise<Runtime> {
   const root = await taskRoot(files);
-  const api = new RuntimeApi({ name: "fn", version: 1, handler, memoryMb: 256, timeoutSeconds: 60, region: "local", arn: ARN });
+  const api = new RuntimeApi(runtimeFunction(handler));
   const port = await api.listen();
   cleanups.push(async () => api.close());
   const spawned = spawnBootstrap(root, handler, port);

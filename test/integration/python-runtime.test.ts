@@ -10,9 +10,11 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RuntimeApi, type Readiness, type RuntimeOutcome } from "../../gateway/adapter/runtime-api.js";
+import { RuntimeApi, type Readiness, type RuntimeOutcome, type RuntimeFunction } from "../../gateway/adapter/runtime-api.js";
+import { runtimeEnvironment } from "../../gateway/adapter/runtime-environment.js";
 
 const BOOTSTRAP = path.resolve("images/python/bootstrap.py");
+const runtimeFunction = (handler: string): RuntimeFunction => ({ name: "py-test", version: 3, handler, memoryMb: 256, timeoutSeconds: 30, region: "local", arn: "arn:aws:lambda:local:000000000000:function:py-test" });
 // Debian's python3, as in the image: a python3 earlier on the PATH may be a pyenv shim, which alone
 // takes ~100 ms to start.
 const PYTHON = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
@@ -114,27 +116,12 @@ interface Bootstrap {
   kill(): Promise<void>;
 }
 
-/** Spawns the runtime for `handler` with the environment the adapter gives it (ContainerWorker.buildRuntimeEnv). */
+/** Spawns the runtime for `handler` with the environment the adapter gives it. */
 function spawnBootstrap(handler: string, apiPort: number): Bootstrap {
   const child = spawn(PYTHON, [BOOTSTRAP], {
     cwd: taskRoot,
     stdio: ["ignore", "pipe", "pipe"],
-    env: {
-      PATH: process.env.PATH,
-      LANG: "C.UTF-8",
-      HOME: "/tmp",
-      _HANDLER: handler,
-      LAMBDA_TASK_ROOT: taskRoot,
-      LAMBDA_RUNTIME_DIR: path.dirname(BOOTSTRAP),
-      AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${apiPort}`,
-      AWS_LAMBDA_FUNCTION_NAME: "py-test",
-      AWS_LAMBDA_FUNCTION_VERSION: "3",
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "256",
-      AWS_LAMBDA_LOG_GROUP_NAME: "/aws/lambda/py-test",
-      AWS_LAMBDA_LOG_STREAM_NAME: "2026/01/01/[3]container1",
-      AWS_REGION: "local",
-      AWS_DEFAULT_REGION: "local",
-    },
+    env: runtimeEnvironment({ fn: runtimeFunction(handler), environment: {}, taskRoot, bootstrap: BOOTSTRAP, containerId: "container1", port: apiPort, now: new Date("2026-01-01T12:00:00Z") }),
   });
   let output = "";
   child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -160,7 +147,7 @@ interface Runtime extends Bootstrap {
 
 /** The runtime for `handler`, served by the adapter's RuntimeApi, once it is ready or has failed to be. */
 async function startRuntime(handler: string): Promise<Runtime> {
-  const api = new RuntimeApi({ name: "py-test", version: 3, handler, memoryMb: 256, timeoutSeconds: 30, region: "local", arn: "arn:aws:lambda:local:000000000000:function:py-test" });
+  const api = new RuntimeApi(runtimeFunction(handler));
   const port = await api.listen();
   const startedAt = performance.now();
   const bootstrap = spawnBootstrap(handler, port);

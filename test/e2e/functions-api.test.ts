@@ -1,29 +1,13 @@
 // The admin API on a real Hearth: create, update, read, list and delete functions, and the clear
 // errors for every kind of bad deploy.
 
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { functionKeys } from "../../gateway/protocol/keys.js";
-import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import { probeHandler } from "../support/functions.js";
-import { deploy, deployPackage, invoke, startTestHearth, startTestRedis, type TestHearth } from "../support/hearth.js";
+import { deploy, deployPackage, invoke, useTestHearth } from "../support/hearth.js";
 import { tarGz, zip } from "../support/packages.js";
 
-let redis: EmbeddedRedis;
-let client: Redis;
-let h: TestHearth;
-
-beforeAll(async () => {
-  redis = await startTestRedis();
-  client = new Redis(redis.url);
-  h = await startTestHearth(redis.url, { maxCodeBytes: 64 * 1024 });
-});
-
-afterAll(async () => {
-  await h?.stop();
-  client?.disconnect();
-  await redis?.stop();
-});
+const h = useTestHearth({ maxCodeBytes: 64 * 1024 });
 
 const handler = { "index.js": probeHandler() };
 
@@ -44,12 +28,12 @@ describe("functions admin API", () => {
 
   it("stores code content-addressed and drops the old package on a redeploy", async () => {
     const first = (await (await deploy(h.url, "addressed", { runtime: "node" }, handler)).json()) as { codeSha256: string };
-    expect(await client.exists(functionKeys("addressed").code(first.codeSha256))).toBe(1);
+    expect(await h.client.exists(functionKeys("addressed").code(first.codeSha256))).toBe(1);
     const second = (await (await deploy(h.url, "addressed", { runtime: "node" }, { "index.js": probeHandler("v2") })).json()) as { codeSha256: string; version: number };
     expect(second.version).toBe(2);
     expect(second.codeSha256).not.toBe(first.codeSha256);
-    expect(await client.exists(functionKeys("addressed").code(first.codeSha256))).toBe(0);
-    expect(await client.exists(functionKeys("addressed").code(second.codeSha256))).toBe(1);
+    expect(await h.client.exists(functionKeys("addressed").code(first.codeSha256))).toBe(0);
+    expect(await h.client.exists(functionKeys("addressed").code(second.codeSha256))).toBe(1);
   });
 
   it("updates settings alone with a JSON body, keeping the code", async () => {

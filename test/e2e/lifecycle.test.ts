@@ -1,31 +1,15 @@
 // Containers over their life on a real Docker engine: keep-alive reaping, death mid-request, orphans
 // of an earlier run, clean shutdown, two gateways on one Redis, connections under load.
 
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { LABELS } from "../../gateway/invoker/docker-backend.js";
 import { formatContainerRecord } from "../../gateway/protocol/container-record.js";
 import { functionKeys } from "../../gateway/protocol/keys.js";
-import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import { startGate } from "../support/barrier.js";
 import { probeHandler } from "../support/functions.js";
-import { deploy, docker, eventually, invoke, listContainers, startTestHearth, startTestRedis, type TestHearth } from "../support/hearth.js";
+import { deploy, docker, eventually, invoke, listContainers, startTestHearth, startTestRedis, useTestHearth } from "../support/hearth.js";
 
-let redis: EmbeddedRedis;
-let client: Redis;
-let h: TestHearth;
-
-beforeAll(async () => {
-  redis = await startTestRedis();
-  client = new Redis(redis.url);
-  h = await startTestHearth(redis.url);
-});
-
-afterAll(async () => {
-  await h?.stop();
-  client?.disconnect();
-  await redis?.stop();
-});
+const h = useTestHearth();
 
 async function functionStatus(url: string, name: string): Promise<{ queued: number; containers: Record<string, number> }> {
   return (await fetch(`${url}/system/functions/${name}`)).json() as Promise<{ queued: number; containers: Record<string, number> }>;
@@ -101,36 +85,36 @@ describe("container lifecycle", () => {
       HostConfig: { NetworkMode: "none" },
     });
     await orphan.start();
-    await client.sadd("hearth:functions", "probe-orphan");
-    await client.hset(keys.containers, "orphan1", formatContainerRecord({ state: "busy", version: 1, invokerId, clientId: 0, since: Date.now() }));
+    await h.client.sadd("hearth:functions", "probe-orphan");
+    await h.client.hset(keys.containers, "orphan1", formatContainerRecord({ state: "busy", version: 1, invokerId, clientId: 0, since: Date.now() }));
 
-    const restarted = await startTestHearth(redis.url, { invokerId, roles: { api: false, invoker: true } });
+    const restarted = await startTestHearth(h.redisUrl, { invokerId, roles: { api: false, invoker: true } });
     try {
       expect(await listContainers(invokerId)).toHaveLength(0);
-      expect(await client.hlen(keys.containers)).toBe(0);
+      expect(await h.client.hlen(keys.containers)).toBe(0);
     } finally {
       await restarted.stop();
-      await client.srem("hearth:functions", "probe-orphan");
+      await h.client.srem("hearth:functions", "probe-orphan");
     }
   });
 
   it("releases the containers of an invoker that stopped answering, so queued work gets a container", async () => {
-    const watchful = await startTestHearth(redis.url, { invokerHeartbeatMs: 200 });
+    const watchful = await startTestHearth(h.redisUrl, { invokerHeartbeatMs: 200 });
     try {
       await deploy(watchful.url, "ghosted", { runtime: "node", maxContainers: 1 }, { "index.js": probeHandler() });
       // A container record left by an invoker that died with its host: it passes for the one idle container.
       const keys = functionKeys("ghosted");
-      await client.hset(keys.containers, "ghost1", formatContainerRecord({ state: "idle", version: 1, invokerId: "dead-invoker", clientId: 0, since: Date.now() }));
+      await h.client.hset(keys.containers, "ghost1", formatContainerRecord({ state: "idle", version: 1, invokerId: "dead-invoker", clientId: 0, since: Date.now() }));
       const result = await invoke(watchful.url, "ghosted");
       expect(result.status).toBe(200);
-      expect(await client.hexists(keys.containers, "ghost1")).toBe(0);
+      expect(await h.client.hexists(keys.containers, "ghost1")).toBe(0);
     } finally {
       await watchful.stop();
     }
   });
 
   it("on stop, finishes the request in flight, then stops its containers", async () => {
-    const own = await startTestHearth(redis.url);
+    const own = await startTestHearth(h.redisUrl);
     try {
       await deploy(own.url, "graceful", { runtime: "node" }, { "index.js": probeHandler() });
       expect((await invoke(own.url, "graceful")).status).toBe(200);
@@ -147,7 +131,7 @@ describe("container lifecycle", () => {
   });
 
   it("serves requests through two gateway processes on one Redis", async () => {
-    const second = await startTestHearth(redis.url, { roles: { api: true, invoker: false } });
+    const second = await startTestHearth(h.redisUrl, { roles: { api: true, invoker: false } });
     try {
       await deploy(h.url, "shared", { runtime: "node", maxContainers: 2 }, { "index.js": probeHandler() });
       const results = await Promise.all([
@@ -203,6 +187,6 @@ describe("container lifecycle", () => {
 });
 
 async function countClients(): Promise<number> {
-  const list = (await client.client("LIST")) as string;
+  const list = (await h.client.client("LIST")) as string;
   return list.trim().split("\n").length;
 }

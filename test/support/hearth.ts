@@ -6,6 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import Docker from "dockerode";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll } from "vitest";
 import { configFromEnv, type HearthConfig } from "../../gateway/config.js";
 import { startHearth, type Hearth } from "../../gateway/hearth.js";
@@ -35,19 +36,26 @@ export function testConfig(overrides: Partial<HearthConfig> = {}): HearthConfig 
   };
 }
 
+export interface FileHearth extends TestHearth {
+  redisUrl: string;
+  /** A connection of the test's own, to look into Redis. */
+  client: Redis;
+}
+
 /**
  * A Hearth on a redis-server of its own for the tests of one file: started before them, stopped (with
  * its containers) after them. Its fields are there once the file's first beforeAll has run.
  */
-export function useTestHearth(overrides: Partial<HearthConfig> = {}): TestHearth & { redisUrl: string } {
-  const context = {} as TestHearth & { redisUrl: string };
+export function useTestHearth(overrides: Partial<HearthConfig> = {}): FileHearth {
+  const context = {} as FileHearth;
   let redis: EmbeddedRedis | undefined;
   beforeAll(async () => {
     redis = await startTestRedis();
-    Object.assign(context, await startTestHearth(redis.url, overrides), { redisUrl: redis.url });
+    Object.assign(context, await startTestHearth(redis.url, overrides), { redisUrl: redis.url, client: new Redis(redis.url) });
   });
   afterAll(async () => {
     await context.stop?.();
+    context.client?.disconnect();
     await redis?.stop();
   });
   return context;

@@ -4,12 +4,12 @@
 import type { Redis } from "ioredis";
 import { extractPackage } from "../functions/code-package.js";
 import { fromHash, type FunctionDefinition } from "../functions/definition.js";
-import type { AdapterLogger } from "./adapter-log.js";
 import { formatContainerRecord, type ContainerState } from "../protocol/container-record.js";
 import { decodeMessage, encodeMessage, errorResult, type ColdStartTimings, type InvocationMeta, type ResultMeta } from "../protocol/envelope.js";
 import { functionKeys, type FunctionKeys } from "../protocol/keys.js";
 import { pushReplies, queueReplies } from "../protocol/replies.js";
 import { loadScripts, scripts } from "../protocol/scripts.js";
+import type { AdapterLogger } from "./adapter-log.js";
 import { RuntimeApi, type Readiness, type RuntimeFunction } from "./runtime-api.js";
 import { runtimeEnvironment } from "./runtime-environment.js";
 import { RuntimeProcess } from "./runtime-process.js";
@@ -241,7 +241,6 @@ export class ContainerWorker {
       arn: `arn:aws:lambda:${env.region}:000000000000:function:${env.function}`,
     };
   }
-
 }
 
 function errorBody(errorType: string, errorMessage: string): string {

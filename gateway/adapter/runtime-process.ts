@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 
 export class RuntimeProcess {
   private readonly child: ChildProcess;
+  private frozen = false;
   /** Resolves with a description of how the process ended. */
   readonly exited: Promise<string>;
 
@@ -18,8 +19,6 @@ export class RuntimeProcess {
       this.child.once("exit", (code, signal) => resolve(signal ? `signal: ${signal}` : `exit status ${code}`));
     }).finally(() => process.off("exit", killOnExit));
   }
-
-  private frozen = false;
 
   async kill(): Promise<void> {
     this.signalGroup("SIGKILL");

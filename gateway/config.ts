@@ -31,6 +31,12 @@ const envSchema = z.object({
   HEARTH_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
   /** An invoker silent for three heartbeats is taken for dead and its containers are released. */
   HEARTH_INVOKER_HEARTBEAT_MS: z.coerce.number().int().positive().default(5_000),
+  /** How long the record of a finished async invocation (status, result) can be read. */
+  HEARTH_INVOCATION_RETENTION_SECONDS: z.coerce.number().int().positive().default(86_400),
+  /** Tries to deliver an async invocation's callback; between them 1, 2, 4, … times the delay. */
+  HEARTH_CALLBACK_ATTEMPTS: z.coerce.number().int().positive().default(5),
+  HEARTH_CALLBACK_RETRY_DELAY_MS: z.coerce.number().int().positive().default(1_000),
+  HEARTH_CALLBACK_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
 });
 
 export interface HearthConfig {
@@ -49,6 +55,14 @@ export interface HearthConfig {
   queueTimeoutMs: number;
   shutdownTimeoutMs: number;
   invokerHeartbeatMs: number;
+  invocationRetentionMs: number;
+  callbacks: CallbackPolicy;
+}
+
+export interface CallbackPolicy {
+  attempts: number;
+  retryDelayMs: number;
+  timeoutMs: number;
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv): HearthConfig {
@@ -74,5 +88,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): HearthConfig {
     queueTimeoutMs: e.HEARTH_QUEUE_TIMEOUT_MS,
     shutdownTimeoutMs: e.HEARTH_SHUTDOWN_TIMEOUT_MS,
     invokerHeartbeatMs: e.HEARTH_INVOKER_HEARTBEAT_MS,
+    invocationRetentionMs: e.HEARTH_INVOCATION_RETENTION_SECONDS * 1000,
+    callbacks: { attempts: e.HEARTH_CALLBACK_ATTEMPTS, retryDelayMs: e.HEARTH_CALLBACK_RETRY_DELAY_MS, timeoutMs: e.HEARTH_CALLBACK_TIMEOUT_MS },
   };
 }

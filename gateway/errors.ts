@@ -4,6 +4,8 @@ export class HearthError extends Error {
     readonly status: number,
     readonly errorType: string,
     message: string,
+    /** Headers the answer carries too (Retry-After on a 429). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }

@@ -6,6 +6,10 @@ import type { AddressInfo } from "node:net";
 import Docker from "dockerode";
 import type { Redis } from "ioredis";
 import { createApp } from "./api/app.js";
+import { AsyncInvocations } from "./async/async-invocations.js";
+import { deliverDueCallbacks } from "./async/callback-sender.js";
+import { DueTimers } from "./async/due-timers.js";
+import { promoteDueRetries } from "./async/retry-scheduler.js";
 import { compileGoSource } from "./functions/go-build.js";
 import type { HearthConfig } from "./config.js";
 import { FunctionCache } from "./functions/function-cache.js";
@@ -21,6 +25,9 @@ import { FUNCTIONS_INDEX } from "./protocol/keys.js";
 import { loadScripts } from "./protocol/scripts.js";
 import { connectRedis } from "./redis/connections.js";
 import { startEmbeddedRedis, type EmbeddedRedis } from "./redis/embedded-redis.js";
+
+/** How often each API process looks for due retries and callbacks it heard no event for. */
+const DUE_WORK_SWEEP_MS = 30_000;
 
 export interface Hearth {
   /** Base URL of the API, when this process serves it. */
@@ -62,8 +69,9 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
         images: config.images,
         redisUrl: config.containerRedisUrl ?? redisUrl,
         networkMode: config.containerNetwork,
+        invocationRetentionMs: config.invocationRetentionMs,
       });
-      const started = new Invoker(commands, backend, metrics, logger.child({ component: "invoker" }), config.invokerId, config.invokerHeartbeatMs);
+      const started = new Invoker(commands, backend, metrics, logger.child({ component: "invoker" }), config.invokerId, config.invokerHeartbeatMs, config.invocationRetentionMs);
       teardown.push(() => started.stop(config.shutdownTimeoutMs));
       await started.start(events);
       invoker = started;
@@ -75,12 +83,25 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
       teardown.push(() => replies.stop());
       replies.start();
       const functions = new FunctionCache(commands);
+      // Retries and callbacks come due in every API process; their scripts hand each to one of them.
+      const dueWork = [
+        new DueTimers(promoteDueRetries(commands), logger),
+        new DueTimers(deliverDueCallbacks(commands, config.callbacks, logger.child({ component: "callbacks" })), logger),
+      ];
+      for (const timers of dueWork) {
+        teardown.push(() => timers.stop());
+        timers.start(() => commands.smembers(FUNCTIONS_INDEX), DUE_WORK_SWEEP_MS);
+      }
       events.on((event) => {
         if (event.type === "deployed" || event.type === "deleted") functions.invalidate(event.function);
+        if (event.type === "due") for (const timers of dueWork) timers.wake(event.function, event.at);
       });
       const app = createApp({
         redis: commands,
         invocations: new Invocations(commands, functions, replies, metrics, config.queueTimeoutMs),
+        asyncInvocations: new AsyncInvocations(commands, functions, config.invocationRetentionMs),
+        functions,
+        invocationRetentionMs: config.invocationRetentionMs,
         metrics,
         logger,
         maxCodeBytes: config.maxCodeBytes,

@@ -1,13 +1,13 @@
 // The adapter's work in one container: load the function's code, start its language runtime, then
 // take requests off the function's queue one at a time and send each result back through Redis.
 
-import type { Redis } from "ioredis";
+import type { ChainableCommander, Redis } from "ioredis";
 import { extractPackage } from "../functions/code-package.js";
 import { fromHash, type FunctionDefinition } from "../functions/definition.js";
 import { formatContainerRecord, type ContainerState } from "../protocol/container-record.js";
-import { decodeMessage, encodeMessage, errorResult, type ColdStartTimings, type InvocationMeta, type ResultMeta } from "../protocol/envelope.js";
-import { functionKeys, type FunctionKeys } from "../protocol/keys.js";
-import { pushReplies, queueReplies } from "../protocol/replies.js";
+import { decodeMessage, encodeMessage, errorBody, type ColdStartTimings, type InvocationMeta, type ResultMeta } from "../protocol/envelope.js";
+import { functionKeys, invocationKey, type FunctionKeys } from "../protocol/keys.js";
+import { queueReplies } from "../protocol/replies.js";
 import { loadScripts, scripts } from "../protocol/scripts.js";
 import type { AdapterLogger } from "./adapter-log.js";
 import { RuntimeApi, type Readiness, type RuntimeFunction } from "./runtime-api.js";
@@ -33,6 +33,18 @@ export interface AdapterEnv {
   taskRoot: string;
   bootstrap: string;
   region: string;
+  /** How long a finished async invocation's record is kept. */
+  retentionMs: number;
+}
+
+/** What one request came to: the HTTP status its caller gets, and the body. */
+interface Outcome {
+  status: number;
+  body: Buffer | string;
+  /** The error came from the function (its code or its runtime), not from Hearth. */
+  functionError: boolean;
+  startedAt: number;
+  finishedAt: number;
 }
 
 export class ContainerWorker {
@@ -118,43 +130,70 @@ export class ContainerWorker {
         await this.runScript(scripts.requeueInvocation, this.runningKeys(), [this.env.containerId, this.env.function]);
         return;
       }
-      let result: Buffer;
-      if (Date.now() > meta.startBy) {
-        result = errorResult(meta.id, 504, "Hearth.QueueTimeout", "no container was free to start the request before its queue time ran out");
+      let outcome: Outcome;
+      if (meta.startBy > 0 && Date.now() > meta.startBy) {
+        const now = Date.now();
+        outcome = { status: 504, body: errorBody("Hearth.QueueTimeout", "no container was free to start the request before its queue time ran out"), functionError: false, startedAt: now, finishedAt: now };
       } else {
         // The event goes to the runtime first; the busy mark follows it, off the handler's path.
         const executed = this.execute(meta, payload);
-        this.runScript(scripts.startInvocation, [this.keys.def, this.keys.queue, this.keys.containers], [this.env.containerId, this.record("busy"), this.env.function]).catch((err) =>
-          this.logger.error({ err }, "marking the container busy failed"),
-        );
-        result = await executed;
+        this.markStarted(meta).catch((err) => this.logger.error({ err }, "marking the container busy failed"));
+        outcome = await executed;
       }
-      const finishArgs = [this.env.containerId, this.env.version, this.record("idle"), this.env.function];
-      let keep: unknown;
-      if (this.runtimeBroken) {
-        // The caller has its answer first; the runtime that timed out or crashed is replaced before
-        // the container is idle again.
-        pushReplies(this.redis, meta.replyTo, [result]).catch((err) => this.logger.error({ err }, "sending a result failed"));
-        await this.restartRuntime();
-        keep = await this.runScript(scripts.finishInvocation, this.runningKeys(), finishArgs);
-      } else {
-        // One write, idle first: the caller's next request finds this container idle, not busy
-        // (which would start another container for nothing).
-        const pipeline = this.redis.pipeline();
-        scripts.finishInvocation.queue(pipeline, this.runningKeys(), finishArgs);
-        const [[error, finished] = []] = (await queueReplies(pipeline, meta.replyTo, [result]).exec()) ?? [];
-        if (error) throw error;
-        keep = finished;
-      }
-      if (keep !== 1 || !this.readiness.ready) return;
+      if ((await this.finish(meta, outcome)) !== 1 || !this.readiness.ready) return;
       idleSince = Date.now();
     }
   }
 
-  private async execute(meta: InvocationMeta, payload: Buffer): Promise<Buffer> {
+  private markStarted(meta: InvocationMeta): Promise<unknown> {
+    const keys = [this.keys.def, this.keys.queue, this.keys.containers, this.keys.asyncQueued];
+    const args = [this.env.containerId, this.record("busy"), this.env.function];
+    if (meta.async) return this.runScript(scripts.startInvocation, [...keys, invocationKey(meta.id)], [...args, meta.id, Date.now()]);
+    return this.runScript(scripts.startInvocation, keys, args);
+  }
+
+  /**
+   * Hands the outcome on (to the waiting gateway, or to the async invocation's record) and marks the
+   * container idle again. Returns 1 when it takes the next request, 0 when it must exit.
+   */
+  private async finish(meta: InvocationMeta, outcome: Outcome): Promise<unknown> {
+    const finishArgs = [this.env.containerId, this.env.version, this.record("idle"), this.env.function];
+    if (this.runtimeBroken) {
+      // The outcome goes out first; the runtime that timed out or crashed is replaced before the
+      // container is idle again.
+      if (meta.async) await this.queueOutcome(this.redis.pipeline(), meta, outcome).exec();
+      else this.queueOutcome(this.redis.pipeline(), meta, outcome).exec().catch((err) => this.logger.error({ err }, "sending a result failed"));
+      await this.restartRuntime();
+      return this.runScript(scripts.finishInvocation, this.runningKeys(), finishArgs);
+    }
+    // One write. Sync: idle first, so the caller's next request finds this container idle, not busy
+    // (which would start another container for nothing). Async: the record is settled first, as it
+    // takes the envelope off the running list that finish-invocation clears.
+    const pipeline = this.redis.pipeline();
+    if (meta.async) this.queueOutcome(pipeline, meta, outcome);
+    scripts.finishInvocation.queue(pipeline, this.runningKeys(), finishArgs);
+    if (!meta.async) this.queueOutcome(pipeline, meta, outcome);
+    const results = (await pipeline.exec()) ?? [];
+    for (const [error] of results) if (error) throw error;
+    return results[meta.async ? 1 : 0]?.[1];
+  }
+
+  private queueOutcome(pipeline: ChainableCommander, meta: InvocationMeta, outcome: Outcome): ChainableCommander {
+    if (!meta.async) {
+      const resultMeta: ResultMeta = { id: meta.id, status: outcome.status, functionError: outcome.functionError, containerId: this.env.containerId, startedAt: outcome.startedAt, finishedAt: outcome.finishedAt };
+      return queueReplies(pipeline, meta.replyTo, [encodeMessage(resultMeta, outcome.body)]);
+    }
+    const keys = this.keys;
+    return scripts.settleAsyncInvocation.queue(
+      pipeline,
+      [keys.def, keys.running(this.env.containerId), keys.retries, keys.deadLetters, keys.callbacks, keys.stats, invocationKey(meta.id)],
+      [meta.id, outcome.status, outcome.body, outcome.finishedAt, Math.random(), this.env.retentionMs, this.env.function],
+    );
+  }
+
+  private async execute(meta: InvocationMeta, payload: Buffer): Promise<Outcome> {
     const startedAt = Date.now();
-    const result = (status: number, body: Buffer | string, functionError = false): Buffer =>
-      encodeMessage({ id: meta.id, status, functionError, containerId: this.env.containerId, startedAt, finishedAt: Date.now() } satisfies ResultMeta, body);
+    const result = (status: number, body: Buffer | string, functionError = false): Outcome => ({ status, body, functionError, startedAt, finishedAt: Date.now() });
 
     // The runtime exited while the container was idle.
     if (this.runtimeBroken) await this.restartRuntime();
@@ -165,7 +204,7 @@ export class ContainerWorker {
     const timer = setTimeout(() => this.api.interrupt({ kind: "timeout" }), timeoutMs);
     clearTimeout(this.freezeTimer);
     this.runtime.thaw();
-    const outcome = await this.api.invoke({ id: meta.id, payload, deadlineMs: startedAt + timeoutMs });
+    const outcome = await this.api.invoke({ id: meta.id, payload, deadlineMs: startedAt + timeoutMs, retryCount: (meta.attempt ?? 1) - 1 });
     clearTimeout(timer);
     switch (outcome.kind) {
       case "response":
@@ -241,10 +280,6 @@ export class ContainerWorker {
       arn: `arn:aws:lambda:${env.region}:000000000000:function:${env.function}`,
     };
   }
-}
-
-function errorBody(errorType: string, errorMessage: string): string {
-  return JSON.stringify({ errorMessage, errorType, stackTrace: [] });
 }
 
 /** Every runtime's error in one shape: {errorMessage, errorType, stackTrace} (Node's `trace` included). */

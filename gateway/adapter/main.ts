@@ -28,6 +28,7 @@ const env = {
   HEARTH_TASK_ROOT: setting("HEARTH_TASK_ROOT", "/var/task"),
   HEARTH_RUNTIME_BOOTSTRAP: setting("HEARTH_RUNTIME_BOOTSTRAP", "/opt/hearth/runtime/bootstrap"),
   HEARTH_REGION: setting("HEARTH_REGION", "local"),
+  HEARTH_INVOCATION_RETENTION_MS: integer("HEARTH_INVOCATION_RETENTION_MS"),
 };
 const logger = createAdapterLogger("hearth-adapter", { function: env.HEARTH_FUNCTION, container: env.HEARTH_CONTAINER_ID });
 
@@ -55,6 +56,7 @@ const worker = new ContainerWorker(
     taskRoot: env.HEARTH_TASK_ROOT,
     bootstrap: env.HEARTH_RUNTIME_BOOTSTRAP,
     region: env.HEARTH_REGION,
+    retentionMs: env.HEARTH_INVOCATION_RETENTION_MS,
   },
   logger,
 );

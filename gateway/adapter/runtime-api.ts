@@ -26,6 +26,8 @@ export interface Invocation {
   id: string;
   payload: Buffer;
   deadlineMs: number;
+  /** Earlier attempts of this (async) invocation: 0 on the first. */
+  retryCount: number;
 }
 
 interface Dialect {
@@ -58,7 +60,7 @@ const FUNCTION_COMPUTE: Dialect = {
     "x-fc-function-handler": fn.handler,
     "x-fc-function-memory": String(fn.memoryMb),
     "x-fc-region": fn.region,
-    "x-fc-retry-count": "0",
+    "x-fc-retry-count": String(invocation.retryCount),
   }),
 };
 

@@ -1,9 +1,13 @@
 import express from "express";
 import type { Redis } from "ioredis";
+import type { AsyncInvocations } from "../async/async-invocations.js";
+import type { FunctionCache } from "../functions/function-cache.js";
 import type { GoBuilder } from "../functions/runtime-packages.js";
 import type { Invocations } from "../invocation/invocations.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics/metrics.js";
+import { asyncInvokeRoutes, invocationRoutes } from "./async-routes.js";
+import { deadLettersRoutes } from "./dead-letters-routes.js";
 import { errorHandler, notFound, sendError } from "./errors.js";
 import { functionsRoutes } from "./functions-routes.js";
 import { invokeRoutes, proxyRoutes } from "./invoke-routes.js";
@@ -11,6 +15,10 @@ import { invokeRoutes, proxyRoutes } from "./invoke-routes.js";
 export interface ApiDependencies {
   redis: Redis;
   invocations: Invocations;
+  asyncInvocations: AsyncInvocations;
+  functions: FunctionCache;
+  /** How long the dead letters of a deleted function are kept. */
+  invocationRetentionMs: number;
   metrics: Metrics;
   logger: Logger;
   maxCodeBytes: number;
@@ -41,8 +49,11 @@ export function createApp(deps: ApiDependencies): express.Express {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
-  app.use("/system/functions", functionsRoutes(deps.redis, deps.maxCodeBytes, deps.buildGo));
-  app.use("/function", invokeRoutes(deps.invocations, deps.maxPayloadBytes));
+  app.use("/system/functions/:name/dead-letters", deadLettersRoutes(deps.redis, deps.functions));
+  app.use("/system/functions", functionsRoutes(deps.redis, deps.maxCodeBytes, deps.buildGo, deps.invocationRetentionMs));
+  app.use("/function", invokeRoutes(deps.invocations, deps.asyncInvocations, deps.maxPayloadBytes));
+  app.use("/async-function", asyncInvokeRoutes(deps.asyncInvocations, deps.maxPayloadBytes));
+  app.use("/invocations", invocationRoutes(deps.asyncInvocations));
   app.use("/http", proxyRoutes(deps.invocations, deps.maxPayloadBytes));
   app.use(notFound);
   app.use(errorHandler(deps.logger));

@@ -12,7 +12,7 @@ export const notFound: RequestHandler = (req, res) => sendError(res, 404, "NotFo
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, _req, res, next) => {
     if (res.headersSent) return next(error);
-    if (error instanceof HearthError) return sendError(res, error.status, error.errorType, error.message);
+    if (error instanceof HearthError) return sendError(res.set(error.headers), error.status, error.errorType, error.message);
     const { type, status, limit } = error as { type?: string; status?: number; limit?: number };
     if (type === "entity.too.large") return sendError(res, 413, "RequestTooLarge", `request body exceeds ${limit} bytes`);
     if (type === "entity.parse.failed") return sendError(res, 400, "InvalidRequestContent", "request body is not valid JSON");

@@ -7,7 +7,7 @@ import { deleteFunction, deployFunction, getFunction, listFunctions, readPoolSta
 import { readDeployRequest } from "./deploy-request.js";
 
 /** The admin API: /system/functions. */
-export function functionsRoutes(redis: Redis, maxCodeBytes: number, buildGo: GoBuilder): Router {
+export function functionsRoutes(redis: Redis, maxCodeBytes: number, buildGo: GoBuilder, invocationRetentionMs: number): Router {
   const router = Router();
 
   router.get("/", async (_req, res) => {
@@ -27,7 +27,7 @@ export function functionsRoutes(redis: Redis, maxCodeBytes: number, buildGo: GoB
   });
 
   router.delete("/:name", async (req, res) => {
-    if (!(await deleteFunction(redis, req.params.name))) throw notFound(req.params.name);
+    if (!(await deleteFunction(redis, req.params.name, invocationRetentionMs))) throw notFound(req.params.name);
     res.status(204).end();
   });
 

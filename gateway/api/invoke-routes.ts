@@ -1,19 +1,27 @@
 // HTTP triggers. The formats themselves live in invocation/http-events.ts; these handlers only move
 // bytes between express and Invocations.
 
-import express, { Router, type Request, type Response } from "express";
+import { Router, type Response } from "express";
+import type { AsyncInvocations } from "../async/async-invocations.js";
 import { HearthError } from "../errors.js";
 import { jsonEvent, proxyEvent, proxyResponse, rawResponse } from "../invocation/http-events.js";
 import type { InvocationResult, Invocations } from "../invocation/invocations.js";
+import { acceptAsync } from "./async-routes.js";
+import { bodyOf, readBody, readIntegration } from "./request-body.js";
 
-/** POST /function/:name: the JSON body is the event; with ?integration=raw the body goes as it is. */
-export function invokeRoutes(invocations: Invocations, maxPayloadBytes: number): Router {
+/**
+ * POST /function/:name: the JSON body is the event; with ?integration=raw the body goes as it is.
+ * X-Invocation-Type: Event makes it async (as POST /async-function/:name), as in Lambda's Invoke.
+ */
+export function invokeRoutes(invocations: Invocations, asyncInvocations: AsyncInvocations, maxPayloadBytes: number): Router {
   const router = Router();
   router.post("/:name", readBody(maxPayloadBytes), async (req, res) => {
-    const integration = req.query.integration;
-    if (integration !== undefined && integration !== "raw") {
-      throw new HearthError(400, "InvalidIntegration", `integration must be "raw" or left out, got ${JSON.stringify(integration)}`);
+    const invocationType = req.get("X-Invocation-Type") ?? "RequestResponse";
+    if (invocationType === "Event") return acceptAsync(asyncInvocations, req, res);
+    if (invocationType !== "RequestResponse") {
+      throw new HearthError(400, "InvalidInvocationType", `X-Invocation-Type must be RequestResponse or Event, got ${JSON.stringify(invocationType)}`);
     }
+    const integration = readIntegration(req);
     const body = bodyOf(req);
     const result = await invocations.invokeSync(String(req.params.name), integration === "raw" ? body : jsonEvent(body));
     if (integration === "raw" && result.status === 200) {
@@ -48,14 +56,6 @@ export function proxyRoutes(invocations: Invocations, maxPayloadBytes: number): 
     res.end(response.body);
   });
   return router;
-}
-
-function readBody(maxPayloadBytes: number): express.RequestHandler {
-  return express.raw({ type: () => true, limit: maxPayloadBytes });
-}
-
-function bodyOf(req: Request): Buffer {
-  return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
 }
 
 function sendResult(res: Response, result: InvocationResult, contentType: string, body: Buffer): void {

@@ -29,6 +29,10 @@ export const functionConfigSchema = z
     memory: z.number().int().min(64).max(10240).default(256),
     maxContainers: z.number().int().min(1).max(1000).default(10),
     keepAlive: z.number().positive().max(86400).default(600),
+    maxRetries: z.number().int().min(0).max(20).default(2),
+    retryDelay: z.number().min(0.01).max(3600).default(1),
+    maxQueued: z.number().int().min(1).max(1_000_000).default(5000),
+    maxQueuedAsync: z.number().int().min(1).max(10_000_000).default(100_000),
   })
   .strict()
   .transform(({ handler, ...config }) => ({ ...config, handler: handler ?? DEFAULT_HANDLER[config.runtime] }))

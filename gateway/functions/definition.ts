@@ -18,6 +18,14 @@ export interface FunctionConfig {
   maxContainers: number;
   /** Seconds an idle container is kept warm. */
   keepAlive: number;
+  /** Retries of a failed async invocation before it is dead-lettered. */
+  maxRetries: number;
+  /** Seconds before the first retry; each further retry waits twice as long (with jitter). */
+  retryDelay: number;
+  /** Sync requests that may wait in the queue; more are answered 429. */
+  maxQueued: number;
+  /** Async invocations that may wait (queued or for a retry); more are answered 429. */
+  maxQueuedAsync: number;
 }
 
 export interface FunctionDefinition extends FunctionConfig {
@@ -39,6 +47,10 @@ export function toHashFields(config: FunctionConfig, codeSize: number): string[]
     "memory", String(config.memory),
     "maxContainers", String(config.maxContainers),
     "keepAlive", String(config.keepAlive),
+    "maxRetries", String(config.maxRetries),
+    "retryDelay", String(config.retryDelay),
+    "maxQueued", String(config.maxQueued),
+    "maxQueuedAsync", String(config.maxQueuedAsync),
     "codeSize", String(codeSize),
   ];
 }
@@ -55,6 +67,10 @@ export function fromHash(name: string, hash: Record<string, string>): FunctionDe
     memory: Number(hash.memory),
     maxContainers: Number(hash.maxContainers),
     keepAlive: Number(hash.keepAlive),
+    maxRetries: Number(hash.maxRetries),
+    retryDelay: Number(hash.retryDelay),
+    maxQueued: Number(hash.maxQueued),
+    maxQueuedAsync: Number(hash.maxQueuedAsync),
     version: Number(hash.version),
     codeSha256: hash.codeSha ?? "",
     codeSize: Number(hash.codeSize),

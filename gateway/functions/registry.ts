@@ -4,8 +4,8 @@
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import { HearthError } from "../errors.js";
-import { decodeMessage, errorResult, type InvocationMeta } from "../protocol/envelope.js";
-import { functionKeys, FUNCTIONS_INDEX } from "../protocol/keys.js";
+import { decodeMessage, errorBody, errorResult, type InvocationMeta } from "../protocol/envelope.js";
+import { functionKeys, FUNCTIONS_INDEX, INVOCATION_PREFIX } from "../protocol/keys.js";
 import { parseContainerRecord, type ContainerState } from "../protocol/container-record.js";
 import { pushReplies } from "../protocol/replies.js";
 import { scripts } from "../protocol/scripts.js";
@@ -87,11 +87,18 @@ export async function listFunctions(redis: Redis): Promise<FunctionDefinition[]>
   return definitions.filter((definition): definition is FunctionDefinition => definition !== undefined);
 }
 
-/** Deletes a function; requests still queued for it are answered 404 at once. */
-export async function deleteFunction(redis: Redis, name: string): Promise<boolean> {
+/**
+ * Deletes a function; sync requests still queued for it are answered 404 at once, its async
+ * invocations not yet finished fail, its dead letters expire after `retentionMs`.
+ */
+export async function deleteFunction(redis: Redis, name: string, retentionMs: number): Promise<boolean> {
   if (!FUNCTION_NAME.test(name)) return false;
   const keys = functionKeys(name);
-  const queued = (await scripts.deleteFunction.runBuffer(redis, [keys.def, keys.queue], [name, keys.codePrefix])) as Buffer[] | null;
+  const queued = (await scripts.deleteFunction.runBuffer(
+    redis,
+    [keys.def, keys.queue, keys.asyncQueued, keys.retries, keys.deadLetters, keys.callbacks, keys.stats, keys.streams],
+    [name, keys.codePrefix, Date.now(), retentionMs, INVOCATION_PREFIX, errorBody("FunctionNotFound", `function ${name} was deleted`)],
+  )) as Buffer[] | null;
   await redis.srem(FUNCTIONS_INDEX, name);
   if (queued === null) return false;
   await Promise.all(

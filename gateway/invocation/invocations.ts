@@ -4,11 +4,11 @@ import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { HearthError } from "../errors.js";
 import type { FunctionCache } from "../functions/function-cache.js";
-import type { FunctionDefinition } from "../functions/definition.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { encodeMessage, type InvocationMeta } from "../protocol/envelope.js";
 import { functionKeys } from "../protocol/keys.js";
 import { scripts } from "../protocol/scripts.js";
+import { functionNotFound, queueForCurrentVersion } from "./queue-outcome.js";
 import type { ReplyRouter } from "./reply-router.js";
 
 /** Extra wait past the function's own timeout, so that the container's 504 normally wins. */
@@ -45,12 +45,12 @@ export class Invocations {
   private async run(name: string, payload: Buffer): Promise<InvocationResult> {
     const id = randomUUID();
     const definition = await this.functions.get(name);
-    if (!definition) throw notFound(name);
+    if (!definition) throw functionNotFound(name);
     const waitMs = this.queueTimeoutMs + definition.timeout * 1000 + TIMEOUT_GRACE_MS;
     // Wait before queueing, so that no result can arrive ahead of its waiter.
     const reply = this.replies.waitFor(id, waitMs);
     try {
-      await this.enqueue(name, id, payload, definition);
+      await this.enqueue(name, id, payload);
     } catch (error) {
       this.replies.cancel(id);
       throw error;
@@ -62,33 +62,24 @@ export class Invocations {
     return { id, status: result.meta.status, functionError: result.meta.functionError === true, body: result.payload };
   }
 
-  /** Queues the request; retries once with a fresh definition when a deploy happened meanwhile. */
-  private async enqueue(name: string, id: string, payload: Buffer, cached: FunctionDefinition): Promise<void> {
+  private async enqueue(name: string, id: string, payload: Buffer): Promise<void> {
     const keys = functionKeys(name);
-    let definition: FunctionDefinition | undefined = cached;
-    for (let attempt = 0; definition && attempt < 2; attempt += 1) {
-      const now = Date.now();
-      const meta: InvocationMeta = {
-        id,
-        function: name,
-        version: definition.version,
-        replyTo: this.replies.gatewayId,
-        enqueuedAt: now,
-        startBy: now + this.queueTimeoutMs,
-      };
-      const [outcome] = (await scripts.enqueueInvocation
-        .run(this.redis, [keys.def, keys.queue, keys.containers], [encodeMessage(meta, payload), definition.version, name])
-        .catch((error: Error) => {
-          throw new HearthError(503, "Hearth.Unavailable", `the request could not be queued: ${error.message}`);
-        })) as [string, string?];
-      if (outcome === "queued") return;
-      this.functions.invalidate(name);
-      definition = await this.functions.get(name);
-    }
-    throw notFound(name);
+    await queueForCurrentVersion(
+      this.functions,
+      name,
+      (definition) => {
+        const now = Date.now();
+        const meta: InvocationMeta = {
+          id,
+          function: name,
+          version: definition.version,
+          replyTo: this.replies.gatewayId,
+          enqueuedAt: now,
+          startBy: now + this.queueTimeoutMs,
+        };
+        return scripts.enqueueInvocation.run(this.redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued], [encodeMessage(meta, payload), definition.version, name]);
+      },
+      "requests",
+    );
   }
-}
-
-function notFound(name: string): HearthError {
-  return new HearthError(404, "FunctionNotFound", `function ${name} does not exist`);
 }

@@ -37,6 +37,8 @@ export interface DockerBackendOptions {
   /** The Redis URL as the containers reach it. */
   redisUrl: string;
   networkMode: string;
+  /** How long the adapter keeps the records of the async invocations it settles. */
+  invocationRetentionMs: number;
 }
 
 export class DockerBackend {
@@ -59,6 +61,7 @@ export class DockerBackend {
         `HEARTH_CONTAINER_ID=${spec.containerId}`,
         `HEARTH_INVOKER_ID=${this.options.invokerId}`,
         `HEARTH_CREATED_AT=${spec.createdAt}`,
+        `HEARTH_INVOCATION_RETENTION_MS=${this.options.invocationRetentionMs}`,
       ],
       Labels: {
         [LABELS.invoker]: this.options.invokerId,

@@ -10,17 +10,17 @@ import type { Runtime } from "../functions/definition.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { parseContainerRecord, type ContainerRecord } from "../protocol/container-record.js";
-import { decodeMessage, errorResult, type InvocationMeta } from "../protocol/envelope.js";
+import { decodeMessage, errorBody, errorResult, type InvocationMeta } from "../protocol/envelope.js";
 import type { EventBus } from "../protocol/event-bus.js";
 import type { HearthEvent } from "../protocol/events.js";
-import { functionKeys, FUNCTIONS_INDEX, invokerAliveKey } from "../protocol/keys.js";
+import { functionKeys, FUNCTIONS_INDEX, INVOCATION_PREFIX, invokerAliveKey } from "../protocol/keys.js";
 import { pushReplies } from "../protocol/replies.js";
 import { scripts } from "../protocol/scripts.js";
 import type { ContainerExit, ContainerSpec, DockerBackend } from "./docker-backend.js";
 
-/** How soon an UNBLOCK is repeated for a container that was between two requests. */
 /** How long stop() waits for Docker to remove a container it has stopped or that exited. */
 const REMOVAL_TIMEOUT_MS = 10_000;
+/** How soon an UNBLOCK is repeated for a container that was between two requests. */
 const UNBLOCK_RETRY_MS = 250;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -52,6 +52,8 @@ export class Invoker {
     readonly invokerId: string,
     /** How often this invoker says it is alive and looks for containers of invokers that are not. */
     private readonly heartbeatMs: number,
+    /** How long the record of an async invocation it fails is kept. */
+    private readonly retentionMs: number,
   ) {}
 
   async start(events: EventBus): Promise<void> {
@@ -229,13 +231,14 @@ export class Invoker {
   /**
    * Forgets a container in Redis; its callers get 502 at once instead of waiting for a timeout.
    * After a failed start that left the function with no container, the queued callers get 503.
+   * Async invocations it held are failed attempts: retried, or dead-lettered.
    */
   private async release(fn: string, containerId: string, errorType: string, message: string, options = { failQueued: false }): Promise<void> {
     const keys = functionKeys(fn);
     const [orphaned, failed] = (await scripts.releaseContainer.runBuffer(
       this.redis,
-      [keys.def, keys.queue, keys.containers, keys.draining, keys.running(containerId)],
-      [containerId, fn, options.failQueued ? "1" : "0"],
+      [keys.def, keys.queue, keys.containers, keys.draining, keys.running(containerId), keys.asyncQueued, keys.retries, keys.deadLetters, keys.callbacks, keys.stats],
+      [containerId, fn, options.failQueued ? "1" : "0", Date.now(), Math.random(), this.retentionMs, INVOCATION_PREFIX, errorBody(errorType, message), errorBody(errorType, message)],
     )) as [Buffer[], Buffer[]];
     await this.answer(orphaned, 502, errorType, message);
     await this.answer(failed, 503, errorType, message);

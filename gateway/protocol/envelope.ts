@@ -6,11 +6,15 @@ export interface InvocationMeta {
   function: string;
   /** Function version the request was accepted for; only a container of this version or newer may run it. */
   version: number;
-  /** Gateway process that waits for the result. */
+  /** Gateway process that waits for the result ('' for async invocations: their record takes it). */
   replyTo: string;
   enqueuedAt: number;
-  /** Epoch ms after which no container may start the request any more (its caller has given up). */
+  /** Epoch ms after which no container may start the request any more (its caller has given up); 0: never. */
   startBy: number;
+  /** An async invocation: its outcome settles its record (retry, dead letter, callback), nobody waits. */
+  async?: boolean;
+  /** Async: which attempt this is, from 1. */
+  attempt?: number;
 }
 
 export interface ColdStartTimings {
@@ -49,7 +53,12 @@ export function decodeMessage<M>(raw: Buffer): Message<M> {
   return { meta: JSON.parse(raw.subarray(0, split).toString("utf8")) as M, payload: raw.subarray(split + 1) };
 }
 
+/** An error body in the one shape every runtime's errors are given: {errorMessage, errorType, stackTrace}. */
+export function errorBody(errorType: string, errorMessage: string): string {
+  return JSON.stringify({ errorMessage, errorType, stackTrace: [] });
+}
+
 /** A Hearth-made error result, shaped like a function error so clients parse one format. */
 export function errorResult(id: string, status: number, errorType: string, errorMessage: string): Buffer {
-  return encodeMessage({ id, status } satisfies ResultMeta, JSON.stringify({ errorMessage, errorType, stackTrace: [] }));
+  return encodeMessage({ id, status } satisfies ResultMeta, errorBody(errorType, errorMessage));
 }

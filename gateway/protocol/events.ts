@@ -7,6 +7,8 @@ export type HearthEvent =
   | { type: "work"; function: string }
   | { type: "deployed"; function: string; version: number }
   | { type: "deleted"; function: string }
+  /** Delayed work of the function (a retry, a callback) is due at `at` (epoch ms). */
+  | { type: "due"; function: string; at: number }
   | { type: "ready"; function: string; containerId: string; timings: ColdStartTimings };
 
 export function parseEvent(message: string): HearthEvent | undefined {
@@ -19,6 +21,8 @@ export function parseEvent(message: string): HearthEvent | undefined {
       return { type, function: fn, version: Number(third) };
     case "deleted":
       return { type, function: fn };
+    case "due":
+      return { type, function: fn, at: Number(third) };
     case "ready":
       return third ? { type, function: fn, containerId: third, timings: JSON.parse(rest.join(" ")) as ColdStartTimings } : undefined;
     default:

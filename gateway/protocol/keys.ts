@@ -12,6 +12,19 @@ export interface FunctionKeys {
   queue: string;
   containers: string;
   draining: string;
+  /** Async invocations waiting in `queue` (id → when they entered it): depth, age, backpressure, cancel. */
+  asyncQueued: string;
+  /** Failed async invocations waiting for their next attempt (id → when it is due). */
+  retries: string;
+  /** Async invocations that used up their retries (id → when they died). */
+  deadLetters: string;
+  /** Results to POST to an async invocation's callback URL (id → when the next try is due). */
+  callbacks: string;
+  /** Counters kept in Redis because containers and invokers change them: retries, deadLettered, callbackFailures. */
+  stats: string;
+  /** Redis Streams the function is subscribed to (stream → subscription JSON). */
+  streams: string;
+  idempotencyPrefix: string;
   code(sha256: string): string;
   running(containerId: string): string;
 }
@@ -25,6 +38,13 @@ export function functionKeys(name: string): FunctionKeys {
     queue: `${base}:queue`,
     containers: `${base}:containers`,
     draining: `${base}:draining`,
+    asyncQueued: `${base}:async-queued`,
+    retries: `${base}:retries`,
+    deadLetters: `${base}:dead-letters`,
+    callbacks: `${base}:callbacks`,
+    stats: `${base}:stats`,
+    streams: `${base}:streams`,
+    idempotencyPrefix: `${base}:idempotency:`,
     code: (sha256) => `${base}:code:${sha256}`,
     running: (containerId) => `${base}:running:${containerId}`,
   };
@@ -38,4 +58,14 @@ export function invokerAliveKey(invokerId: string): string {
 /** The list a gateway process reads its results from. */
 export function repliesKey(gatewayId: string): string {
   return `hearth:replies:{${gatewayId}}`;
+}
+
+/**
+ * An async invocation's record (hash), found by id alone for GET /invocations/:id. It is outside its
+ * function's slot: the scripts that settle invocations assume one Redis node (see ARCHITECTURE.md).
+ */
+export const INVOCATION_PREFIX = "hearth:invocation:";
+
+export function invocationKey(id: string): string {
+  return INVOCATION_PREFIX + id;
 }

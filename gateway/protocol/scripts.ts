@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import type { ChainableCommander, Redis } from "ioredis";
 import pool from "./lua/includes/pool.lua";
+import async from "./lua/includes/async.lua";
 import deployFunction from "./lua/deploy-function.lua";
 import deleteFunction from "./lua/delete-function.lua";
 import enqueueInvocation from "./lua/enqueue-invocation.lua";
@@ -14,8 +15,16 @@ import retireContainer from "./lua/retire-container.lua";
 import requeueInvocation from "./lua/requeue-invocation.lua";
 import releaseContainer from "./lua/release-container.lua";
 import markDraining from "./lua/mark-draining.lua";
+import enqueueAsyncInvocation from "./lua/enqueue-async-invocation.lua";
+import settleAsyncInvocation from "./lua/settle-async-invocation.lua";
+import promoteDueRetries from "./lua/promote-due-retries.lua";
+import cancelInvocation from "./lua/cancel-invocation.lua";
+import redriveDeadLetters from "./lua/redrive-dead-letters.lua";
+import purgeDeadLetters from "./lua/purge-dead-letters.lua";
+import claimDueCallbacks from "./lua/claim-due-callbacks.lua";
+import settleCallback from "./lua/settle-callback.lua";
 
-const includes: Record<string, string> = { pool };
+const includes: Record<string, string> = { pool, async };
 
 type Arg = string | number | Buffer;
 
@@ -88,6 +97,14 @@ export const scripts = {
   requeueInvocation: new LuaScript(requeueInvocation),
   releaseContainer: new LuaScript(releaseContainer),
   markDraining: new LuaScript(markDraining),
+  enqueueAsyncInvocation: new LuaScript(enqueueAsyncInvocation),
+  settleAsyncInvocation: new LuaScript(settleAsyncInvocation),
+  promoteDueRetries: new LuaScript(promoteDueRetries),
+  cancelInvocation: new LuaScript(cancelInvocation),
+  redriveDeadLetters: new LuaScript(redriveDeadLetters),
+  purgeDeadLetters: new LuaScript(purgeDeadLetters),
+  claimDueCallbacks: new LuaScript(claimDueCallbacks),
+  settleCallback: new LuaScript(settleCallback),
 };
 
 /**

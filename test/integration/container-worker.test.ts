@@ -31,7 +31,7 @@ describe("ContainerWorker", () => {
       const commands: string[][] = [];
       monitor.on("monitor", (_time: string, args: string[]) => commands.push(args));
 
-      await scripts.enqueueInvocation.run(setting.redis, [keys.def, keys.queue, keys.containers], [envelope(fn, "call-1", 1, { echo: "call-1" }), 1, fn]);
+      await scripts.enqueueInvocation.run(setting.redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued], [envelope(fn, "call-1", 1, { echo: "call-1" }), 1, fn]);
       const popped = (await setting.redis.blpopBuffer(repliesKey("gw-test"), 20))!;
       const result = decodeMessage<ResultMeta>(popped[1]);
       expect(result.meta).toMatchObject({ id: "call-1", status: 200, containerId });
@@ -60,7 +60,7 @@ describe("ContainerWorker", () => {
       await eventually(async () => ((await setting.redis.hget(keys.containers, "old1"))?.startsWith("idle") ? true : undefined), 10_000, "the worker to be ready");
       // Redeployed while the worker waits (no invoker here to wake it): version 2 is current.
       await deployFunction(setting.redis, fn, { runtime: "node", keepAlive: 60 }, await tarGz({ "index.js": probeHandler("v2") }));
-      await scripts.enqueueInvocation.run(setting.redis, [keys.def, keys.queue, keys.containers], [envelope(fn, "for-v2", 2, { echo: "for-v2" }), 2, fn]);
+      await scripts.enqueueInvocation.run(setting.redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued], [envelope(fn, "for-v2", 2, { echo: "for-v2" }), 2, fn]);
     } finally {
       await worker.stop();
     }
@@ -83,7 +83,7 @@ exports.handler = (event, context, callback) => {
 };`;
     const worker = await startWorker(setting, { fn, containerId: "cold1", config: { runtime: "node", keepAlive: 3 }, files: { "index.js": handler }, bootstrap });
     const call = async (id: string, event: object): Promise<{ firedAt: number | null }> => {
-      await scripts.enqueueInvocation.run(setting.redis, [keys.def, keys.queue, keys.containers], [envelope(fn, id, 1, event), 1, fn]);
+      await scripts.enqueueInvocation.run(setting.redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued], [envelope(fn, id, 1, event), 1, fn]);
       const popped = (await setting.redis.blpopBuffer(repliesKey("gw-test"), 20))!;
       return JSON.parse(decodeMessage<ResultMeta>(popped[1]).payload.toString()) as { firedAt: number | null };
     };

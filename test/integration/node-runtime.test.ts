@@ -99,7 +99,7 @@ async function startRuntime(files: Files, handler = "index.handler"): Promise<Ru
   const invoke = async (event: unknown, options: { id?: string; timeoutMs?: number } = {}): Promise<Answer> => {
     // Like ContainerWorker.execute: past the timeout, the invocation ends and the runtime is killed.
     const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => api.interrupt({ kind: "timeout" }), options.timeoutMs);
-    const outcome = await api.invoke({ id: options.id ?? randomUUID(), payload: Buffer.from(JSON.stringify(event)), deadlineMs: Date.now() + 60_000 });
+    const outcome = await api.invoke({ id: options.id ?? randomUUID(), payload: Buffer.from(JSON.stringify(event)), deadlineMs: Date.now() + 60_000, retryCount: 0 });
     clearTimeout(timer);
     if (outcome.kind === "timeout") spawned.child.kill("SIGKILL");
     if (outcome.kind === "response") return { kind: outcome.kind, body: JSON.parse(outcome.body.toString()) };

@@ -172,7 +172,7 @@ let invocations = 0;
 function invoke(runtime: Runtime, payload: string, timeoutMs = 5000): Promise<{ id: string; outcome: RuntimeOutcome }> {
   const id = `req-${++invocations}-${process.pid}`;
   const deadlineMs = Date.now() + timeoutMs;
-  return runtime.api.invoke({ id, payload: Buffer.from(payload), deadlineMs }).then((outcome) => ({ id, outcome }));
+  return runtime.api.invoke({ id, payload: Buffer.from(payload), deadlineMs, retryCount: 0 }).then((outcome) => ({ id, outcome }));
 }
 
 function json(outcome: RuntimeOutcome): any {

@@ -4,10 +4,10 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { functionConfigSchema } from "../../gateway/functions/config-schema.js";
-import { deployFunction } from "../../gateway/functions/registry.js";
+import { deleteFunction, deployFunction } from "../../gateway/functions/registry.js";
 import { formatContainerRecord, type ContainerState } from "../../gateway/protocol/container-record.js";
 import { decodeMessage, encodeMessage, type InvocationMeta } from "../../gateway/protocol/envelope.js";
-import { EVENTS_CHANNEL, functionKeys } from "../../gateway/protocol/keys.js";
+import { EVENTS_CHANNEL, functionKeys, INVOCATION_PREFIX } from "../../gateway/protocol/keys.js";
 import { scripts } from "../../gateway/protocol/scripts.js";
 import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import { eventually, startTestRedis } from "../support/hearth.js";
@@ -45,7 +45,7 @@ function envelope(id: string, version = 1): Buffer {
   return encodeMessage(meta, "{}");
 }
 
-const enqueue = (id: string, version = 1) => scripts.enqueueInvocation.run(redis, [keys.def, keys.queue, keys.containers], [envelope(id, version), version, fn]);
+const enqueue = (id: string, version = 1) => scripts.enqueueInvocation.run(redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued], [envelope(id, version), version, fn]);
 const reserve = (containerId: string) => scripts.reserveContainer.run(redis, [keys.def, keys.queue, keys.containers], [containerId, "inv", Date.now()]);
 const setState = (containerId: string, state: ContainerState, version = 1) =>
   redis.hset(keys.containers, containerId, formatContainerRecord({ state, version, invokerId: "inv", clientId: 0, since: Date.now() }));
@@ -54,9 +54,9 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
 describe("Lua scripts", () => {
   it("queues for the current version only and asks for a container when nobody will take the work", async () => {
     expect(await enqueue("a")).toEqual(["queued"]);
-    expect(await scripts.enqueueInvocation.run(redis, [keys.def, keys.queue, keys.containers], [envelope("b", 9), 9, fn])).toEqual(["stale", "1"]);
+    expect(await scripts.enqueueInvocation.run(redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued], [envelope("b", 9), 9, fn])).toEqual(["stale", "1"]);
     const missing = functionKeys("ghost");
-    expect(await scripts.enqueueInvocation.run(redis, [missing.def, missing.queue, missing.containers], [envelope("c"), 1, "ghost"])).toEqual(["missing"]);
+    expect(await scripts.enqueueInvocation.run(redis, [missing.def, missing.queue, missing.containers, missing.asyncQueued], [envelope("c"), 1, "ghost"])).toEqual(["missing"]);
     await eventually(async () => (events.includes(`work ${fn}`) ? true : undefined), 10_000, "a work event");
     expect(await redis.llen(keys.queue)).toBe(1);
   });
@@ -100,7 +100,7 @@ describe("Lua scripts", () => {
 
   it("retires a container whose record an invoker released, and does not bring the record back", async () => {
     await redis.rpush(keys.running("c1"), envelope("a"));
-    await scripts.startInvocation.run(redis, [keys.def, keys.queue, keys.containers], ["c1", formatContainerRecord({ state: "busy", version: 1, invokerId: "inv", clientId: 0, since: 0 }), fn]);
+    await scripts.startInvocation.run(redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued], ["c1", formatContainerRecord({ state: "busy", version: 1, invokerId: "inv", clientId: 0, since: 0 }), fn]);
     expect(await redis.hexists(keys.containers, "c1")).toBe(0);
     const keep = await scripts.finishInvocation.run(redis, [keys.def, keys.queue, keys.containers, keys.draining, keys.running("c1")], ["c1", 1, formatContainerRecord({ state: "idle", version: 1, invokerId: "inv", clientId: 0, since: 0 }), fn]);
     expect(keep).toBe(0);
@@ -133,7 +133,11 @@ describe("Lua scripts", () => {
     await redis.rpush(keys.running("c1"), envelope("running"));
     await enqueue("waiting");
     const release = (containerId: string, failQueued: string) =>
-      scripts.releaseContainer.runBuffer(redis, [keys.def, keys.queue, keys.containers, keys.draining, keys.running(containerId)], [containerId, fn, failQueued]) as Promise<[Buffer[], Buffer[]]>;
+      scripts.releaseContainer.runBuffer(
+        redis,
+        [keys.def, keys.queue, keys.containers, keys.draining, keys.running(containerId), keys.asyncQueued, keys.retries, keys.deadLetters, keys.callbacks, keys.stats],
+        [containerId, fn, failQueued, Date.now(), 0.5, 60_000, INVOCATION_PREFIX, "{}", "{}"],
+      ) as Promise<[Buffer[], Buffer[]]>;
     const [orphaned, failed] = await release("c1", "0");
     expect(orphaned.map((raw) => decodeMessage<InvocationMeta>(raw).meta.id)).toEqual(["running"]);
     expect(failed).toEqual([]);
@@ -148,7 +152,7 @@ describe("Lua scripts", () => {
   it("never reuses a version after a function is deleted and created again", async () => {
     const code = await tarGz({ "index.js": "exports.handler = () => 3" });
     // The deploy in beforeEach was version 1.
-    await scripts.deleteFunction.run(redis, [keys.def, keys.queue], [fn, keys.codePrefix]);
+    await deleteFunction(redis, fn, 60_000);
     const again = await deployFunction(redis, fn, functionConfigSchema.parse({ runtime: "node" }), code);
     expect(again).toMatchObject({ created: true, definition: { version: 2 } });
   });

@@ -3,6 +3,8 @@
 /**
  * A Node handler that reports where and when it ran, and on request sleeps, spins, throws or waits at
  * a barrier (an HTTP server of the test's on loopback, reachable because containers use host networking).
+ * `report`: a URL it POSTs its request id to first, on every execution. `failIf`: a URL it asks; it
+ * throws when the answer is "fail".
  */
 export function probeHandler(label = "v1"): string {
   return `
@@ -11,8 +13,15 @@ let count = 0;
 const arrive = (url) => new Promise((resolve, reject) => {
   http.get(url, (res) => { let body = ""; res.on("data", (c) => (body += c)); res.on("end", () => resolve(body)); }).on("error", reject);
 });
+const report = (url, body) => new Promise((resolve, reject) => {
+  const req = http.request(url, { method: "POST" }, (res) => { res.resume(); res.on("end", resolve); });
+  req.on("error", reject);
+  req.end(body);
+});
 exports.handler = async (event, context) => {
   count += 1;
+  if (event.report) await report(event.report, context.awsRequestId);
+  if (event.failIf && (await arrive(event.failIf)) === "fail") throw new Error("told to fail");
   const start = Date.now();
   if (event.sleepMs) await new Promise((resolve) => setTimeout(resolve, event.sleepMs));
   if (event.spin) for (;;) {}

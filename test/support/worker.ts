@@ -80,6 +80,7 @@ export async function startWorker({ redisUrl, taskRoot }: WorkerSetting, options
       taskRoot: root,
       bootstrap: options.bootstrap,
       region: "local",
+      retentionMs: 60_000,
     },
     createLogger("test-adapter"),
   );

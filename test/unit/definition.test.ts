@@ -12,6 +12,10 @@ describe("function definitions", () => {
       memory: 256,
       maxContainers: 10,
       keepAlive: 600,
+      maxRetries: 2,
+      retryDelay: 1,
+      maxQueued: 5000,
+      maxQueuedAsync: 100_000,
     });
   });
 

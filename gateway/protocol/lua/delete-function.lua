@@ -1,11 +1,24 @@
--- Delete a function, its code package and its queue. Its containers retire on their own (mustRetire).
--- KEYS: def, queue
--- ARGV: functionName, codeKeyPrefix
--- Returns nil when there was no such function, else the envelopes that were still queued.
+-- Delete a function, its code package, its queue, retries, dead letters and stream subscriptions. Its
+-- containers retire on their own (mustRetire); its async invocations not yet finished fail.
+-- KEYS: def, queue, asyncQueued, retries, deadLetters, callbacks, stats, streams
+-- ARGV: functionName, codeKeyPrefix, now, retentionMs, recordPrefix, failedResult
+-- Returns nil when there was no such function, else the sync envelopes that were still queued.
+--@include async
 local sha = redis.call('HGET', KEYS[1], 'codeSha')
 if not sha then return false end
 redis.call('DEL', KEYS[1], ARGV[2] .. sha)
-local queued = redis.call('LRANGE', KEYS[2], 0, -1)
-redis.call('DEL', KEYS[2])
+local k = { def = KEYS[1], retries = KEYS[4], deadLetters = KEYS[5], callbacks = KEYS[6], stats = KEYS[7] }
+local function fail(id)
+  k.record = ARGV[5] .. id
+  if redis.call('EXISTS', k.record) == 1 then finishAsync(k, id, 'failed', '404', '1', ARGV[6], ARGV[3], ARGV[4], ARGV[1]) end
+end
+local queued = {}
+for _, envelope in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
+  local async, id = isAsync(envelope)
+  if async then fail(id) else table.insert(queued, envelope) end
+end
+for _, id in ipairs(redis.call('ZRANGE', KEYS[4], 0, -1)) do fail(id) end
+for _, id in ipairs(redis.call('ZRANGE', KEYS[5], 0, -1)) do redis.call('PEXPIRE', ARGV[5] .. id, ARGV[4]) end
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[8])
 redis.call('PUBLISH', 'hearth:events', 'deleted ' .. ARGV[1])
 return queued

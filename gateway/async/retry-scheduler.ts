@@ -1,0 +1,18 @@
+// Puts failed async invocations back into their function's queue when their backoff is over. Every
+// API process runs one; promote-due-retries.lua moves each retry exactly once however many do.
+
+import type { Redis } from "ioredis";
+import { functionKeys, INVOCATION_PREFIX } from "../protocol/keys.js";
+import { scripts } from "../protocol/scripts.js";
+
+/** Retries moved per script run; more due ones are moved by the next run, at once. */
+const BATCH = 500;
+
+/** The DueWork of retries: moves the function's due retries, answers when the next one is due. */
+export function promoteDueRetries(redis: Redis): (fn: string) => Promise<number | undefined> {
+  return async (fn) => {
+    const keys = functionKeys(fn);
+    const next = await scripts.promoteDueRetries.run(redis, [keys.def, keys.queue, keys.containers, keys.retries, keys.asyncQueued], [Date.now(), fn, INVOCATION_PREFIX, BATCH]);
+    return next === null ? undefined : Number(next);
+  };
+}

@@ -1,0 +1,82 @@
+-- Shared by the scripts that move async invocations between queue, retries and dead letters.
+-- A record (hash at recordPrefix .. id) holds status (queued, running, succeeded, failed,
+-- dead-lettered, cancelled), attempts, timings, the current envelope until the invocation is finished
+-- (or while it is dead-lettered, to re-drive it), its last result, and its callback's state.
+
+local function payloadOf(envelope)
+  return string.sub(envelope, string.find(envelope, '\n', 1, true) + 1)
+end
+
+local function isAsync(envelope)
+  local meta = cjson.decode(string.sub(envelope, 1, string.find(envelope, '\n', 1, true) - 1))
+  return meta.async == true, meta.id
+end
+
+-- Puts an invocation (back) at the tail of its function's queue, as attempt number `attempt`.
+local function queueAsync(defKey, queueKey, asyncQueuedKey, recordKey, id, functionName, attempt, now, payload)
+  local version = redis.call('HGET', defKey, 'version')
+  local meta = cjson.encode({ id = id, ['function'] = functionName, version = tonumber(version), replyTo = '',
+    enqueuedAt = tonumber(now), startBy = 0, async = true, attempt = attempt })
+  local envelope = meta .. '\n' .. payload
+  redis.call('LPUSH', queueKey, envelope)
+  redis.call('ZADD', asyncQueuedKey, now, id)
+  redis.call('HSET', recordKey, 'status', 'queued', 'envelope', envelope)
+  redis.call('HDEL', recordKey, 'nextAttemptAt')
+end
+
+-- A Redis Stream entry that triggered the invocation is acknowledged once the invocation is settled.
+local function ackSource(recordKey)
+  local source = redis.call('HGET', recordKey, 'source')
+  if not source then return end
+  local entry = cjson.decode(source)
+  redis.call('XACK', entry.stream, entry.group, entry.entry)
+end
+
+-- A finished invocation (any final status): result kept for retentionMs; its callback, if any, is due now.
+local function finishAsync(k, id, status, statusCode, functionError, result, now, retentionMs, functionName)
+  redis.call('HSET', k.record, 'status', status, 'statusCode', statusCode, 'functionError', functionError,
+    'result', result, 'finishedAt', now)
+  redis.call('HDEL', k.record, 'nextAttemptAt')
+  if status == 'dead-lettered' then
+    -- Kept, envelope and all, until it is re-driven or purged.
+    redis.call('ZADD', k.deadLetters, now, id)
+    redis.call('HINCRBY', k.stats, 'deadLettered', 1)
+  else
+    redis.call('HDEL', k.record, 'envelope')
+    redis.call('PEXPIRE', k.record, retentionMs)
+  end
+  ackSource(k.record)
+  if redis.call('HEXISTS', k.record, 'callbackUrl') == 1 then
+    redis.call('HSET', k.record, 'callbackStatus', 'pending')
+    redis.call('ZADD', k.callbacks, now, id)
+    redis.call('PUBLISH', 'hearth:events', 'due ' .. functionName .. ' ' .. now)
+  end
+end
+
+-- An attempt failed (handler error, timeout, crash, no container): retry after an exponential backoff
+-- with jitter while the function's maxRetries allows, else dead-letter. A function deleted meanwhile
+-- fails the invocation.
+-- k: {def, record, retries, deadLetters, callbacks, stats}; jitter in [0, 1).
+local function failAttempt(k, id, statusCode, result, now, jitter, retentionMs, functionName)
+  if redis.call('EXISTS', k.record) == 0 then return end
+  -- An attempt whose start was never recorded (the container died first) still counts.
+  if redis.call('HGET', k.record, 'status') ~= 'running' then redis.call('HINCRBY', k.record, 'attempts', 1) end
+  local def = redis.call('HMGET', k.def, 'maxRetries', 'retryDelay')
+  if not def[1] then
+    finishAsync(k, id, 'failed', statusCode, '1', result, now, retentionMs, functionName)
+    return
+  end
+  local attempts = tonumber(redis.call('HGET', k.record, 'attempts'))
+  if attempts > tonumber(def[1]) then
+    finishAsync(k, id, 'dead-lettered', statusCode, '1', result, now, retentionMs, functionName)
+    return
+  end
+  -- Equal jitter: half the backoff fixed, half random, so retries of one burst spread out.
+  local backoff = math.min(tonumber(def[2]) * 1000 * 2 ^ (attempts - 1), 15 * 60 * 1000)
+  local due = math.floor(tonumber(now) + backoff / 2 + backoff / 2 * tonumber(jitter))
+  redis.call('ZADD', k.retries, due, id)
+  redis.call('HSET', k.record, 'status', 'queued', 'nextAttemptAt', due, 'statusCode', statusCode, 'functionError', '1',
+    'result', result)
+  redis.call('HINCRBY', k.stats, 'retries', 1)
+  redis.call('PUBLISH', 'hearth:events', 'due ' .. functionName .. ' ' .. due)
+end

@@ -1,0 +1,191 @@
+// Async invocation end to end on a real redis-server and Docker: 202 and records, idempotency,
+// retries and dead letters, cancel, backpressure, and what a deleted function leaves.
+
+import { afterAll, describe, expect, it } from "vitest";
+import { finalRecord, getInvocation, invokeAsync, request, startReceiver } from "../support/async.js";
+import { startGate } from "../support/barrier.js";
+import { probeHandler } from "../support/functions.js";
+import { deploy, eventually, invoke, useTestHearth } from "../support/hearth.js";
+
+const h = useTestHearth();
+const closers: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  for (const close of closers) await close();
+});
+
+async function receiver(statuses?: number[], reply?: string) {
+  const started = await startReceiver(statuses, reply);
+  closers.push(started.close);
+  return started;
+}
+
+async function gate() {
+  const started = await startGate();
+  closers.push(async () => {
+    started.open();
+    await started.close();
+  });
+  return started;
+}
+
+describe("async invocation", () => {
+  it("answers 202 with the id, runs the function once, and keeps its result in the record", async () => {
+    await deploy(h.url, "job", { runtime: "node" }, { "index.js": probeHandler() });
+    const reports = await receiver();
+    const accepted = await invokeAsync(h.url, "job", { echo: "hello", report: reports.url });
+    expect(accepted.status).toBe(202);
+    const id = accepted.body.id as string;
+    expect(accepted.headers.get("x-call-id")).toBe(id);
+    expect(accepted.headers.get("location")).toBe(`/invocations/${id}`);
+
+    const record = await finalRecord(h.url, id);
+    expect(record).toMatchObject({ id, function: "job", status: "succeeded", attempts: 1, statusCode: 200, result: { echo: "hello" } });
+    expect(Date.parse(record.queuedAt)).toBeLessThanOrEqual(Date.parse(record.startedAt));
+    expect(Date.parse(record.startedAt)).toBeLessThanOrEqual(Date.parse(record.finishedAt));
+    expect(reports.calls.map((call) => call.body)).toEqual([id]);
+  });
+
+  it("makes the sync route async with X-Invocation-Type: Event, and rejects other types", async () => {
+    const response = await fetch(`${h.url}/function/job`, { method: "POST", headers: { "X-Invocation-Type": "Event" }, body: JSON.stringify({ echo: "event" }) });
+    expect(response.status).toBe(202);
+    const { id } = (await response.json()) as { id: string };
+    expect((await finalRecord(h.url, id)).result).toMatchObject({ echo: "event" });
+
+    const wrong = await fetch(`${h.url}/function/job`, { method: "POST", headers: { "X-Invocation-Type": "DryRun" }, body: "{}" });
+    expect(wrong.status).toBe(400);
+    expect(await wrong.json()).toMatchObject({ errorType: "InvalidInvocationType" });
+  });
+
+  it("returns the first invocation's id for a repeated Idempotency-Key, and runs it once", async () => {
+    const reports = await receiver();
+    const first = await invokeAsync(h.url, "job", { report: reports.url }, { "Idempotency-Key": "order-17" });
+    const again = await invokeAsync(h.url, "job", { report: reports.url }, { "Idempotency-Key": "order-17" });
+    expect(again.status).toBe(202);
+    expect(again.body.id).toBe(first.body.id);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(first.headers.get("idempotent-replayed")).toBeNull();
+    await finalRecord(h.url, first.body.id);
+    const other = await invokeAsync(h.url, "job", { report: reports.url }, { "Idempotency-Key": "order-18" });
+    await finalRecord(h.url, other.body.id);
+    expect(reports.calls.map((call) => call.body)).toEqual([first.body.id, other.body.id]);
+  });
+
+  it("rejects what it cannot run with a clear error and queues nothing", async () => {
+    expect((await invokeAsync(h.url, "no-such-function")).status).toBe(404);
+    const badJson = await fetch(`${h.url}/async-function/job`, { method: "POST", body: "{not json" });
+    expect(badJson.status).toBe(400);
+    const badCallback = await invokeAsync(h.url, "job", {}, { "X-Callback-Url": "ftp://example/x" });
+    expect(badCallback.status).toBe(400);
+    expect(badCallback.body).toMatchObject({ errorType: "InvalidCallbackUrl" });
+    const badKey = await invokeAsync(h.url, "job", {}, { "Idempotency-Key": "has space" });
+    expect(badKey.body).toMatchObject({ errorType: "InvalidIdempotencyKey" });
+    expect((await request(h.url, "GET", "/invocations/00000000-0000-0000-0000-000000000000")).status).toBe(404);
+  });
+
+  it("retries a failing invocation with backoff, dead-letters it after maxRetries, and re-drives it", async () => {
+    await deploy(h.url, "flaky", { runtime: "node", maxRetries: 2, retryDelay: 0.2 }, { "index.js": probeHandler() });
+    const reports = await receiver();
+    const verdict = await receiver([200], "fail");
+    const { body } = await invokeAsync(h.url, "flaky", { report: reports.url, failIf: verdict.url, echo: "again" });
+    const dead = await finalRecord(h.url, body.id);
+    expect(dead).toMatchObject({ status: "dead-lettered", attempts: 3, statusCode: 502, error: { errorMessage: "told to fail", errorType: "Error" } });
+    expect(reports.calls).toHaveLength(3);
+
+    const listed = await request(h.url, "GET", "/system/functions/flaky/dead-letters");
+    expect(listed.body.total).toBe(1);
+    expect(listed.body.invocations[0]).toMatchObject({ id: body.id, status: "dead-lettered" });
+
+    verdict.setReply("ok");
+    const redriven = await request(h.url, "POST", `/system/functions/flaky/dead-letters/${body.id}/redrive`);
+    expect(redriven.body).toEqual({ redriven: [body.id] });
+    expect(await finalRecord(h.url, body.id)).toMatchObject({ status: "succeeded", attempts: 1, result: { echo: "again" } });
+    expect((await request(h.url, "GET", "/system/functions/flaky/dead-letters")).body.total).toBe(0);
+    expect((await request(h.url, "POST", `/system/functions/flaky/dead-letters/${body.id}/redrive`)).status).toBe(404);
+  });
+
+  it("purges dead letters, one or all", async () => {
+    await deploy(h.url, "doomed", { runtime: "node", maxRetries: 0 }, { "index.js": probeHandler() });
+    const ids = await Promise.all([1, 2, 3].map(async () => (await invokeAsync(h.url, "doomed", { fail: "no" })).body.id as string));
+    for (const id of ids) expect((await finalRecord(h.url, id)).status).toBe("dead-lettered");
+    expect((await request(h.url, "DELETE", `/system/functions/doomed/dead-letters/${ids[0]}`)).body).toEqual({ purged: [ids[0]] });
+    expect((await request(h.url, "GET", `/invocations/${ids[0]}`)).status).toBe(404);
+    const rest = await request(h.url, "DELETE", "/system/functions/doomed/dead-letters");
+    expect(rest.body.purged.sort()).toEqual(ids.slice(1).sort());
+    expect((await request(h.url, "GET", "/system/functions/doomed/dead-letters")).body).toEqual({ total: 0, invocations: [] });
+    expect((await request(h.url, "GET", "/system/functions/ghost/dead-letters")).status).toBe(404);
+  });
+
+  it("retries an invocation whose runtime crashed, and counts both attempts", async () => {
+    const reports = await receiver();
+    await deploy(h.url, "crashy", { runtime: "node", maxRetries: 1, retryDelay: 0.1 }, {
+      "index.js": `
+const http = require("node:http");
+exports.handler = async (event, context) => {
+  await new Promise((resolve) => http.request(event.report, { method: "POST" }, (res) => { res.resume(); res.on("end", resolve); }).end(context.awsRequestId));
+  const crashed = require("node:fs").existsSync("/tmp/crashed");
+  if (!crashed) { require("node:fs").writeFileSync("/tmp/crashed", "1"); process.exit(3); }
+  return { survived: true };
+};`,
+    });
+    const { body } = await invokeAsync(h.url, "crashy", { report: reports.url });
+    const record = await finalRecord(h.url, body.id);
+    expect(record).toMatchObject({ status: "succeeded", attempts: 2, result: { survived: true } });
+    expect(reports.calls.map((call) => call.body)).toEqual([body.id, body.id]);
+  });
+
+  it("cancels an invocation still queued, and refuses once it runs", async () => {
+    await deploy(h.url, "single", { runtime: "node", maxContainers: 1 }, { "index.js": probeHandler() });
+    const held = await gate();
+    const running = await invokeAsync(h.url, "single", { barrier: held.url });
+    await eventually(async () => ((await getInvocation(h.url, running.body.id)).status === "running" ? true : undefined), 30_000, "the first to run");
+    const queued = await invokeAsync(h.url, "single", { echo: "never" });
+    expect((await getInvocation(h.url, queued.body.id)).status).toBe("queued");
+
+    const cancelled = await request(h.url, "DELETE", `/invocations/${queued.body.id}`);
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body).toMatchObject({ status: "cancelled" });
+    const refused = await request(h.url, "DELETE", `/invocations/${running.body.id}`);
+    expect(refused.status).toBe(409);
+    held.open();
+    expect((await finalRecord(h.url, running.body.id)).status).toBe("succeeded");
+    expect((await getInvocation(h.url, queued.body.id)).status).toBe("cancelled");
+  });
+
+  it("answers 429 with Retry-After past a function's queue limits, sync and async apart", async () => {
+    await deploy(h.url, "narrow", { runtime: "node", maxContainers: 1, maxQueued: 1, maxQueuedAsync: 2 }, { "index.js": probeHandler() });
+    const held = await gate();
+    const busy = invoke(h.url, "narrow", { barrier: held.url });
+    await eventually(async () => ((await request(h.url, "GET", "/system/functions/narrow")).body.containers.busy === 1 ? true : undefined), 30_000, "a busy container");
+    const waiting = invoke(h.url, "narrow", { echo: "waits" });
+    await eventually(async () => ((await request(h.url, "GET", "/system/functions/narrow")).body.queued === 1 ? true : undefined), 10_000, "one queued");
+    const turnedAway = await invoke(h.url, "narrow", {});
+    expect(turnedAway.status).toBe(429);
+    expect(turnedAway.headers.get("retry-after")).toBe("1");
+    expect(turnedAway.body).toMatchObject({ errorType: "TooManyRequests" });
+
+    // Async has a limit of its own: two more are taken while sync is full, the third is not.
+    const accepted = [await invokeAsync(h.url, "narrow", { echo: 1 }), await invokeAsync(h.url, "narrow", { echo: 2 })];
+    expect(accepted.map((a) => a.status)).toEqual([202, 202]);
+    const third = await invokeAsync(h.url, "narrow", { echo: 3 });
+    expect(third.status).toBe(429);
+    expect(third.headers.get("retry-after")).toBe("1");
+
+    held.open();
+    expect((await busy).status).toBe(200);
+    expect((await waiting).status).toBe(200);
+    for (const { body } of accepted) expect((await finalRecord(h.url, body.id)).status).toBe("succeeded");
+  });
+
+  it("fails the async invocations of a function deleted before they ran", async () => {
+    await deploy(h.url, "short-lived", { runtime: "node", maxContainers: 1 }, { "index.js": probeHandler() });
+    const held = await gate();
+    const running = await invokeAsync(h.url, "short-lived", { barrier: held.url });
+    await eventually(async () => ((await getInvocation(h.url, running.body.id)).status === "running" ? true : undefined), 30_000, "the first to run");
+    const queued = await invokeAsync(h.url, "short-lived", {});
+    expect((await request(h.url, "DELETE", "/system/functions/short-lived")).status).toBe(204);
+    expect(await getInvocation(h.url, queued.body.id)).toMatchObject({ status: "failed", statusCode: 404, error: { errorType: "FunctionNotFound" } });
+    held.open();
+    // The one already running finishes; with its function gone it is not retried.
+    expect((await finalRecord(h.url, running.body.id)).status).toBe("succeeded");
+  });
+});

@@ -7,7 +7,8 @@ import { startGate } from "../support/barrier.js";
 import { probeHandler } from "../support/functions.js";
 import { deploy, eventually, invoke, useTestHearth } from "../support/hearth.js";
 
-const h = useTestHearth();
+// Callbacks are tried three times, 50 ms apart at first, so that their retries take no time here.
+const h = useTestHearth({ callbacks: { attempts: 3, retryDelayMs: 50, timeoutMs: 2000 } });
 const closers: Array<() => Promise<void>> = [];
 afterAll(async () => {
   for (const close of closers) await close();
@@ -174,6 +175,44 @@ exports.handler = async (event, context) => {
     expect((await busy).status).toBe(200);
     expect((await waiting).status).toBe(200);
     for (const { body } of accepted) expect((await finalRecord(h.url, body.id)).status).toBe("succeeded");
+  });
+
+  it("POSTs the result to X-Callback-Url with the call's id, function, status and duration", async () => {
+    const callbacks = await receiver();
+    const { body } = await invokeAsync(h.url, "job", { echo: "called back" }, { "X-Callback-Url": callbacks.url });
+    await eventually(async () => (callbacks.calls.length > 0 ? true : undefined), 30_000, "the callback");
+    const [call] = callbacks.calls;
+    expect(call!.headers).toMatchObject({ "x-call-id": body.id, "x-function-name": "job", "x-function-status": "200", "content-type": "application/json" });
+    expect(Number(call!.headers["x-duration-seconds"])).toBeGreaterThanOrEqual(0);
+    expect(JSON.parse(call!.body)).toMatchObject({ echo: "called back" });
+    const record = await eventually(async () => {
+      const read = await getInvocation(h.url, body.id);
+      return read.callback?.status === "delivered" ? read : undefined;
+    }, 10_000, "the callback to show as delivered");
+    expect(record.callback).toMatchObject({ url: callbacks.url, status: "delivered", attempts: 1 });
+    expect(callbacks.calls).toHaveLength(1);
+  });
+
+  it("retries a failed callback with backoff, and records the outcome when it gives up", async () => {
+    const flaky = await receiver([500, 503, 200]);
+    const recovered = await invokeAsync(h.url, "job", { echo: 1 }, { "X-Callback-Url": flaky.url });
+    const delivered = await eventually(async () => {
+      const read = await getInvocation(h.url, recovered.body.id);
+      return read.callback?.status === "delivered" ? read : undefined;
+    }, 30_000, "the third try to deliver");
+    expect(delivered.callback.attempts).toBe(3);
+    expect(flaky.calls).toHaveLength(3);
+
+    const down = await receiver([500]);
+    const failed = await invokeAsync(h.url, "flaky", { fail: "x", echo: 2 }, { "X-Callback-Url": down.url });
+    const gaveUp = await eventually(async () => {
+      const read = await getInvocation(h.url, failed.body.id);
+      return read.callback?.status === "failed" ? read : undefined;
+    }, 30_000, "the callback to be given up");
+    expect(gaveUp).toMatchObject({ status: "dead-lettered", callback: { status: "failed", attempts: 3, lastError: "answered 500" } });
+    // The dead letter's callback carries the last error.
+    expect(down.calls[0]!.headers["x-function-status"]).toBe("502");
+    expect(JSON.parse(down.calls[0]!.body)).toMatchObject({ errorMessage: "x", errorType: "TypeError" });
   });
 
   it("fails the async invocations of a function deleted before they ran", async () => {

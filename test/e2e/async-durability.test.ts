@@ -1,0 +1,84 @@
+// What a 202 promises when Redis itself goes away: an accepted invocation survives redis-server being
+// killed (kill -9) and restarted, and while it is away callers get 503 at once, not a hang.
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { Redis } from "ioredis";
+import { afterAll, describe, expect, it } from "vitest";
+import { finalRecord, getInvocation, invokeAsync } from "../support/async.js";
+import { probeHandler } from "../support/functions.js";
+import { deploy, eventually, startTestHearth } from "../support/hearth.js";
+
+const started: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  for (const stop of started.reverse()) await stop();
+});
+
+describe("async invocation across a Redis restart", () => {
+  it("keeps what it accepted through kill -9 of redis-server, and answers 503 while Redis is away", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "hearth-durability-"));
+    started.push(() => rm(dir, { recursive: true, force: true }));
+    const port = await freePort();
+    let redis = await startRedisServer(port, dir);
+    started.push(async () => void redis.kill("SIGKILL"));
+    const url = `redis://127.0.0.1:${port}`;
+
+    const api = await startTestHearth(url, { roles: { api: true, invoker: false } });
+    started.push(() => api.stop());
+    expect((await deploy(api.url, "durable", { runtime: "node" }, { "index.js": probeHandler() })).status).toBe(201);
+    const accepted = await invokeAsync(api.url, "durable", { echo: "kept" });
+    expect(accepted.status).toBe(202);
+
+    await kill(redis);
+    const refused = await invokeAsync(api.url, "durable", { echo: "refused" });
+    expect(refused.status).toBe(503);
+    expect(refused.body).toMatchObject({ errorType: "Hearth.Unavailable" });
+
+    redis = await startRedisServer(port, dir);
+    // The gateway reconnects by itself; the record came back from the append-only file.
+    await eventually(async () => ((await invokeAsync(api.url, "durable", { echo: "after" })).status === 202 ? true : undefined), 20_000, "the gateway to take requests again");
+    expect((await getInvocation(api.url, accepted.body.id)).status).toBe("queued");
+
+    const invoker = await startTestHearth(url, { roles: { api: false, invoker: true } });
+    started.push(() => invoker.stop());
+    expect(await finalRecord(api.url, accepted.body.id)).toMatchObject({ status: "succeeded", attempts: 1, result: { echo: "kept" } });
+  });
+});
+
+/** A redis-server as Hearth's embedded one runs (append-only file on), on a port of the test's choosing. */
+async function startRedisServer(port: number, dir: string): Promise<ChildProcess> {
+  const child = spawn("redis-server", ["--bind", "127.0.0.1", "--port", String(port), "--dir", dir, "--appendonly", "yes", "--save", ""], { stdio: "ignore" });
+  await eventually(async () => {
+    const client = new Redis(port, "127.0.0.1", { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    client.on("error", () => undefined);
+    try {
+      await client.connect();
+      return (await client.ping()) === "PONG" ? true : undefined;
+    } catch {
+      return undefined;
+    } finally {
+      client.disconnect();
+    }
+  }, 10_000, "redis-server to answer");
+  return child;
+}
+
+async function kill(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGKILL");
+  await exited;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}

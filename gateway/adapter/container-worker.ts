@@ -160,9 +160,10 @@ export class ContainerWorker {
     const finishArgs = [this.env.containerId, this.env.version, this.record("idle"), this.env.function];
     if (this.runtimeBroken) {
       // The outcome goes out first; the runtime that timed out or crashed is replaced before the
-      // container is idle again.
-      if (meta.async) await this.queueOutcome(this.redis.pipeline(), meta, outcome).exec();
-      else this.queueOutcome(this.redis.pipeline(), meta, outcome).exec().catch((err) => this.logger.error({ err }, "sending a result failed"));
+      // container is idle again. An async outcome is awaited: it is the record's only copy.
+      const sent = execAll(this.queueOutcome(this.redis.pipeline(), meta, outcome));
+      if (meta.async) await sent;
+      else sent.catch((err) => this.logger.error({ err }, "sending a result failed"));
       await this.restartRuntime();
       return this.runScript(scripts.finishInvocation, this.runningKeys(), finishArgs);
     }
@@ -173,9 +174,7 @@ export class ContainerWorker {
     if (meta.async) this.queueOutcome(pipeline, meta, outcome);
     scripts.finishInvocation.queue(pipeline, this.runningKeys(), finishArgs);
     if (!meta.async) this.queueOutcome(pipeline, meta, outcome);
-    const results = (await pipeline.exec()) ?? [];
-    for (const [error] of results) if (error) throw error;
-    return results[meta.async ? 1 : 0]?.[1];
+    return (await execAll(pipeline))[meta.async ? 1 : 0];
   }
 
   private queueOutcome(pipeline: ChainableCommander, meta: InvocationMeta, outcome: Outcome): ChainableCommander {
@@ -280,6 +279,13 @@ export class ContainerWorker {
       arn: `arn:aws:lambda:${env.region}:000000000000:function:${env.function}`,
     };
   }
+}
+
+/** Sends a pipeline; its replies in order, or the first command's error. */
+async function execAll(pipeline: ChainableCommander): Promise<unknown[]> {
+  const results = (await pipeline.exec()) ?? [];
+  for (const [error] of results) if (error) throw error;
+  return results.map(([, reply]) => reply);
 }
 
 /** Every runtime's error in one shape: {errorMessage, errorType, stackTrace} (Node's `trace` included). */

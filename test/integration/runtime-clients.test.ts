@@ -40,7 +40,7 @@ describe.each([
     });
     try {
       for (const [id, event] of [["a", { n: 1 }], ["b", { fail: "client said no" }], ["c", { n: 3 }]] as const) {
-        await scripts.enqueueInvocation.run(setting.redis, [keys.def, keys.queue, keys.containers], [envelope(fn, `${client}-${id}`, 1, event, `gw-${client}`), 1, fn]);
+        await scripts.enqueueInvocation.run(setting.redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued], [envelope(fn, `${client}-${id}`, 1, event, `gw-${client}`), 1, fn]);
       }
       const [a, b, c] = await collect(`gw-${client}`, 3);
       expect(a!.meta).toMatchObject({ id: `${client}-a`, status: 200 });

@@ -25,8 +25,25 @@ export interface DeployResult {
 }
 
 export interface PoolStatus {
+  /** Envelopes in the function's queue, sync and async. */
   queued: number;
   containers: Record<ContainerState, number>;
+  async: AsyncStatus;
+}
+
+export interface AsyncStatus {
+  /** Async invocations waiting in the queue for a container. */
+  queued: number;
+  /** Async invocations waiting for their retry's backoff to end. */
+  retrying: number;
+  /** Since the oldest of `queued` entered the queue (a retry: since its backoff ended); 0 when none waits. */
+  oldestQueuedAgeSeconds: number;
+  /** Async invocations in the dead-letter queue. */
+  deadLetters: number;
+  /** Totals the scripts count in `stats`, across the cluster: retries scheduled, invocations dead-lettered, failed callback tries. */
+  retries: number;
+  deadLettered: number;
+  callbackFailures: number;
 }
 
 function validateName(name: string): void {
@@ -110,11 +127,37 @@ export async function deleteFunction(redis: Redis, name: string, retentionMs: nu
   return true;
 }
 
+/**
+ * A function's queue, containers and async state. Its reads are sent in one tick, so the connection's
+ * auto-pipelining makes them one round trip (the reads of every function, when called for each at once).
+ */
 export async function readPoolStatus(redis: Redis, name: string): Promise<PoolStatus> {
   const keys = functionKeys(name);
-  const [queued, records] = await Promise.all([redis.llen(keys.queue), redis.hvals(keys.containers)]);
+  const [queued, records, asyncQueued, oldest, retrying, deadLetters, stats] = await Promise.all([
+    redis.llen(keys.queue),
+    redis.hvals(keys.containers),
+    redis.zcard(keys.asyncQueued),
+    redis.zrange(keys.asyncQueued, 0, 0, "WITHSCORES"),
+    redis.zcard(keys.retries),
+    redis.zcard(keys.deadLetters),
+    redis.hmget(keys.stats, "retries", "deadLettered", "callbackFailures"),
+  ]);
   const containers: Record<ContainerState, number> = { starting: 0, idle: 0, busy: 0 };
   for (const record of records) containers[parseContainerRecord(record).state] += 1;
-  return { queued, containers };
+  const oldestQueuedAt = oldest[1] === undefined ? undefined : Number(oldest[1]);
+  const total = (index: number): number => Number(stats[index] ?? 0);
+  return {
+    queued,
+    containers,
+    async: {
+      queued: asyncQueued,
+      retrying,
+      oldestQueuedAgeSeconds: oldestQueuedAt === undefined ? 0 : Math.max(0, Date.now() - oldestQueuedAt) / 1000,
+      deadLetters,
+      retries: total(0),
+      deadLettered: total(1),
+      callbackFailures: total(2),
+    },
+  };
 }
 

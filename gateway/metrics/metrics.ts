@@ -1,10 +1,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { ContainerState } from "../protocol/container-record.js";
+import type { PoolStatus } from "../functions/registry.js";
 
-export interface PoolSnapshot {
+export interface PoolSnapshot extends PoolStatus {
   function: string;
-  queued: number;
-  containers: Record<ContainerState, number>;
 }
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
@@ -50,35 +48,83 @@ export class Metrics {
     this.coldStartDuration.observe({ function: fn }, seconds);
   }
 
-  /** Containers by state and queue depth, read from Redis at scrape time (they are cluster-wide). */
+  /**
+   * Containers, queues and async invocations by function, read from Redis at scrape time: containers
+   * and invokers change them too, so no one process could count them.
+   */
   observePools(snapshot: () => Promise<PoolSnapshot[]>): void {
-    // One Redis read per scrape serves both gauges: the first collect reads, the second reuses it.
+    // One Redis read per scrape serves every metric below: the first collect reads, the others reuse it.
     let pending: Promise<PoolSnapshot[]> | undefined;
     const read = (): Promise<PoolSnapshot[]> => {
       pending ??= snapshot().finally(() => setImmediate(() => (pending = undefined)));
       return pending;
     };
+    // Reset only once the read is in, with no await before the values are set: two scrapes at once
+    // then cannot add a counter's value twice.
+    const fromPools = <T extends Gauge | Counter>(record: (metric: T, pool: PoolSnapshot) => void) =>
+      async function collect(this: T): Promise<void> {
+        const pools = await read();
+        this.reset();
+        for (const pool of pools) record(this, pool);
+      };
+    const registers = [this.registry];
     new Gauge({
       name: "hearth_containers",
       help: "Containers of a function by state, across all invokers",
       labelNames: ["function", "state"],
-      registers: [this.registry],
-      async collect() {
-        this.reset();
-        for (const pool of await read()) {
-          for (const [state, count] of Object.entries(pool.containers)) this.set({ function: pool.function, state }, count);
-        }
-      },
+      registers,
+      collect: fromPools<Gauge>((gauge, pool) => {
+        for (const [state, count] of Object.entries(pool.containers)) gauge.set({ function: pool.function, state }, count);
+      }),
     });
     new Gauge({
       name: "hearth_queue_depth",
-      help: "Requests waiting in a function's queue",
+      help: "Requests waiting in a function's queue, sync and async",
       labelNames: ["function"],
-      registers: [this.registry],
-      async collect() {
-        this.reset();
-        for (const pool of await read()) this.set({ function: pool.function }, pool.queued);
-      },
+      registers,
+      collect: fromPools<Gauge>((gauge, pool) => gauge.set({ function: pool.function }, pool.queued)),
     });
+    new Gauge({
+      name: "hearth_async_queue_depth",
+      help: "Async invocations of a function waiting: state=queued in its queue for a container, state=retrying for their retry's backoff to end",
+      labelNames: ["function", "state"],
+      registers,
+      collect: fromPools<Gauge>((gauge, pool) => {
+        gauge.set({ function: pool.function, state: "queued" }, pool.async.queued);
+        gauge.set({ function: pool.function, state: "retrying" }, pool.async.retrying);
+      }),
+    });
+    new Gauge({
+      name: "hearth_async_oldest_queued_age_seconds",
+      help: "How long the oldest async invocation waiting in a function's queue has waited there (0 when none waits)",
+      labelNames: ["function"],
+      registers,
+      collect: fromPools<Gauge>((gauge, pool) => gauge.set({ function: pool.function }, pool.async.oldestQueuedAgeSeconds)),
+    });
+    new Gauge({
+      name: "hearth_async_dead_letters",
+      help: "Async invocations held in a function's dead-letter queue (out of retries, not yet re-driven or purged)",
+      labelNames: ["function"],
+      registers,
+      collect: fromPools<Gauge>((gauge, pool) => gauge.set({ function: pool.function }, pool.async.deadLetters)),
+    });
+    // Totals kept in Redis, growing only: counters (so that rate() and increase() apply), set to
+    // Redis's value at each scrape. Cluster-wide: every gateway reports the same value, so aggregate
+    // across gateways with max(), not sum().
+    const totals: Array<[name: string, help: string, value: (pool: PoolSnapshot) => number]> = [
+      ["hearth_async_retries_total", "Failed async invocation attempts that were scheduled for a retry, across the cluster", (pool) => pool.async.retries],
+      ["hearth_async_dead_lettered_total", "Async invocations moved to the dead-letter queue after their last attempt failed, across the cluster", (pool) => pool.async.deadLettered],
+      ["hearth_async_callback_failures_total", "Callback deliveries that failed (no 2xx answer in time), retried ones included, across the cluster", (pool) => pool.async.callbackFailures],
+    ];
+    for (const [name, help, value] of totals) {
+      new Counter({
+        name,
+        help,
+        labelNames: ["function"],
+        registers,
+        collect: fromPools<Counter>((counter, pool) => counter.inc({ function: pool.function }, value(pool))),
+      });
+    }
   }
 }
+

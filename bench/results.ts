@@ -54,9 +54,11 @@ export interface ColdStartResult {
   raw: ColdStartSample[];
 }
 
-export type AsyncResult =
-  | { available: false; reason: string }
-  | { available: true; accept: LoadRow; drain: { requests: number; durationMs: number; ratePerSec: number } };
+export interface AsyncResult {
+  accept: LoadRow;
+  /** First accept → the run of the last; CPU per invocation over that time (accepting included). */
+  drain: { requests: number; durationMs: number; ratePerSec: number; cpu: CpuPerRequest };
+}
 
 export interface FootprintResult {
   idleContainer: { containers: number; workingSetMiB: LatencySummary; rssMiB: LatencySummary };

@@ -37,6 +37,8 @@ const envSchema = z.object({
   HEARTH_CALLBACK_ATTEMPTS: z.coerce.number().int().positive().default(5),
   HEARTH_CALLBACK_RETRY_DELAY_MS: z.coerce.number().int().positive().default(1_000),
   HEARTH_CALLBACK_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** A stream entry pending this long without its invocation settling is claimed by another process (its reader may be dead). */
+  HEARTH_STREAM_CLAIM_IDLE_MS: z.coerce.number().int().positive().default(60_000),
 });
 
 export interface HearthConfig {
@@ -57,6 +59,7 @@ export interface HearthConfig {
   invokerHeartbeatMs: number;
   invocationRetentionMs: number;
   callbacks: CallbackPolicy;
+  streamClaimIdleMs: number;
 }
 
 export interface CallbackPolicy {
@@ -90,5 +93,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv): HearthConfig {
     invokerHeartbeatMs: e.HEARTH_INVOKER_HEARTBEAT_MS,
     invocationRetentionMs: e.HEARTH_INVOCATION_RETENTION_SECONDS * 1000,
     callbacks: { attempts: e.HEARTH_CALLBACK_ATTEMPTS, retryDelayMs: e.HEARTH_CALLBACK_RETRY_DELAY_MS, timeoutMs: e.HEARTH_CALLBACK_TIMEOUT_MS },
+    streamClaimIdleMs: e.HEARTH_STREAM_CLAIM_IDLE_MS,
   };
 }

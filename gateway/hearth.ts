@@ -10,6 +10,7 @@ import { AsyncInvocations } from "./async/async-invocations.js";
 import { deliverDueCallbacks } from "./async/callback-sender.js";
 import { DueTimers } from "./async/due-timers.js";
 import { promoteDueRetries } from "./async/retry-scheduler.js";
+import { StreamTriggers } from "./async/stream-triggers.js";
 import { compileGoSource } from "./functions/go-build.js";
 import type { HearthConfig } from "./config.js";
 import { FunctionCache } from "./functions/function-cache.js";
@@ -26,7 +27,7 @@ import { loadScripts } from "./protocol/scripts.js";
 import { connectRedis } from "./redis/connections.js";
 import { startEmbeddedRedis, type EmbeddedRedis } from "./redis/embedded-redis.js";
 
-/** How often each API process looks for due retries and callbacks it heard no event for. */
+/** How often each API process looks for due retries, callbacks and stream subscriptions it heard no event for. */
 const DUE_WORK_SWEEP_MS = 30_000;
 
 export interface Hearth {
@@ -92,14 +93,19 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
         teardown.push(() => timers.stop());
         timers.start(() => commands.smembers(FUNCTIONS_INDEX), DUE_WORK_SWEEP_MS);
       }
+      const asyncInvocations = new AsyncInvocations(commands, functions, config.invocationRetentionMs);
+      const streamTriggers = new StreamTriggers(commands, asyncInvocations, { redisUrl, consumer: config.invokerId, claimIdleMs: config.streamClaimIdleMs }, logger.child({ component: "streams" }));
+      teardown.push(() => streamTriggers.stop());
+      streamTriggers.start(DUE_WORK_SWEEP_MS);
       events.on((event) => {
         if (event.type === "deployed" || event.type === "deleted") functions.invalidate(event.function);
         if (event.type === "due") for (const timers of dueWork) timers.wake(event.function, event.at);
+        if (event.type === "streams" || event.type === "deleted") streamTriggers.refresh(event.function);
       });
       const app = createApp({
         redis: commands,
         invocations: new Invocations(commands, functions, replies, metrics, config.queueTimeoutMs),
-        asyncInvocations: new AsyncInvocations(commands, functions, config.invocationRetentionMs),
+        asyncInvocations,
         functions,
         invocationRetentionMs: config.invocationRetentionMs,
         metrics,

@@ -11,6 +11,7 @@ import { deadLettersRoutes } from "./dead-letters-routes.js";
 import { errorHandler, notFound, sendError } from "./errors.js";
 import { functionsRoutes } from "./functions-routes.js";
 import { invokeRoutes, proxyRoutes } from "./invoke-routes.js";
+import { streamsRoutes } from "./streams-routes.js";
 
 export interface ApiDependencies {
   redis: Redis;
@@ -50,6 +51,7 @@ export function createApp(deps: ApiDependencies): express.Express {
   });
 
   app.use("/system/functions/:name/dead-letters", deadLettersRoutes(deps.redis, deps.functions));
+  app.use("/system/functions/:name/streams", streamsRoutes(deps.redis));
   app.use("/system/functions", functionsRoutes(deps.redis, deps.maxCodeBytes, deps.buildGo, deps.invocationRetentionMs));
   app.use("/function", invokeRoutes(deps.invocations, deps.asyncInvocations, deps.maxPayloadBytes));
   app.use("/async-function", asyncInvokeRoutes(deps.asyncInvocations, deps.maxPayloadBytes));

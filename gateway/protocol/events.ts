@@ -9,6 +9,8 @@ export type HearthEvent =
   | { type: "deleted"; function: string }
   /** Delayed work of the function (a retry, a callback) is due at `at` (epoch ms). */
   | { type: "due"; function: string; at: number }
+  /** The function's Redis Stream subscriptions changed. */
+  | { type: "streams"; function: string }
   | { type: "ready"; function: string; containerId: string; timings: ColdStartTimings };
 
 export function parseEvent(message: string): HearthEvent | undefined {
@@ -20,6 +22,8 @@ export function parseEvent(message: string): HearthEvent | undefined {
     case "deployed":
       return { type, function: fn, version: Number(third) };
     case "deleted":
+      return { type, function: fn };
+    case "streams":
       return { type, function: fn };
     case "due":
       return { type, function: fn, at: Number(third) };

@@ -50,6 +50,11 @@ export function functionKeys(name: string): FunctionKeys {
   };
 }
 
+/** The consumer group through which a function reads each Redis Stream it is subscribed to. */
+export function streamGroup(fn: string): string {
+  return `hearth:${fn}`;
+}
+
 /** Exists while the invoker of that id is alive (refreshed with a TTL). */
 export function invokerAliveKey(invokerId: string): string {
   return `hearth:invokers:${invokerId}`;

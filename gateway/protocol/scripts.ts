@@ -23,6 +23,9 @@ import redriveDeadLetters from "./lua/redrive-dead-letters.lua";
 import purgeDeadLetters from "./lua/purge-dead-letters.lua";
 import claimDueCallbacks from "./lua/claim-due-callbacks.lua";
 import settleCallback from "./lua/settle-callback.lua";
+import subscribeStream from "./lua/subscribe-stream.lua";
+import unsubscribeStream from "./lua/unsubscribe-stream.lua";
+import restoreStreamGroup from "./lua/restore-stream-group.lua";
 
 const includes: Record<string, string> = { pool, async };
 
@@ -105,6 +108,9 @@ export const scripts = {
   purgeDeadLetters: new LuaScript(purgeDeadLetters),
   claimDueCallbacks: new LuaScript(claimDueCallbacks),
   settleCallback: new LuaScript(settleCallback),
+  subscribeStream: new LuaScript(subscribeStream),
+  unsubscribeStream: new LuaScript(unsubscribeStream),
+  restoreStreamGroup: new LuaScript(restoreStreamGroup),
 };
 
 /**

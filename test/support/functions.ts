@@ -32,3 +32,26 @@ exports.handler = async (event, context) => {
 };
 `;
 }
+
+/**
+ * A Node handler for stream-triggered invocations; it reads what to do from the entry's fields.
+ * `report`: a URL it POSTs `{function, requestId, event}` to first, on every execution. `gate`: a URL it
+ * waits on. `fail`: it throws an Error with that message.
+ */
+export function streamHandler(): string {
+  return `
+const http = require("node:http");
+const send = (url, method, body) => new Promise((resolve, reject) => {
+  const req = http.request(url, { method }, (res) => { let text = ""; res.on("data", (c) => (text += c)); res.on("end", () => resolve(text)); });
+  req.on("error", reject);
+  req.end(body);
+});
+exports.handler = async (event, context) => {
+  const { report, gate, fail } = event.fields;
+  if (report) await send(report, "POST", JSON.stringify({ function: process.env.AWS_LAMBDA_FUNCTION_NAME, requestId: context.awsRequestId, event }));
+  if (gate) await send(gate, "GET");
+  if (fail) throw new Error(fail);
+  return { entry: event.id };
+};
+`;
+}

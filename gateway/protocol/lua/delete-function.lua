@@ -1,7 +1,7 @@
 -- Delete a function, its code package, its queue, retries, dead letters and stream subscriptions. Its
 -- containers retire on their own (mustRetire); its async invocations not yet finished fail.
 -- KEYS: def, queue, asyncQueued, retries, deadLetters, callbacks, stats, streams
--- ARGV: functionName, codeKeyPrefix, now, retentionMs, recordPrefix, failedResult
+-- ARGV: functionName, codeKeyPrefix, now, retentionMs, recordPrefix, failedResult, streamGroup
 -- Returns nil when there was no such function, else the sync envelopes that were still queued.
 --@include async
 local sha = redis.call('HGET', KEYS[1], 'codeSha')
@@ -19,6 +19,10 @@ for _, envelope in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
 end
 for _, id in ipairs(redis.call('ZRANGE', KEYS[4], 0, -1)) do fail(id) end
 for _, id in ipairs(redis.call('ZRANGE', KEYS[5], 0, -1)) do redis.call('PEXPIRE', ARGV[5] .. id, ARGV[4]) end
+-- Its consumer groups go with its subscriptions; the streams are their producers' (and outside this slot).
+for _, stream in ipairs(redis.call('HKEYS', KEYS[8])) do
+  if redis.call('TYPE', stream).ok == 'stream' then redis.pcall('XGROUP', 'DESTROY', stream, ARGV[7]) end
+end
 redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[8])
 redis.call('PUBLISH', 'hearth:events', 'deleted ' .. ARGV[1])
 return queued

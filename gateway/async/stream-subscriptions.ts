@@ -1,0 +1,117 @@
+// A function's Redis Stream subscriptions, made, listed and removed by the admin API. Each one is the
+// consumer group `hearth:<function>` on the stream plus an entry in the function's `streams` hash;
+// StreamTriggers reads through the group in every API process.
+
+import type { Redis } from "ioredis";
+import { z } from "zod";
+import { HearthError } from "../errors.js";
+import { FUNCTION_NAME } from "../functions/definition.js";
+import { functionNotFound } from "../invocation/queue-outcome.js";
+import { functionKeys, streamGroup } from "../protocol/keys.js";
+import { scripts } from "../protocol/scripts.js";
+
+/**
+ * Printable ASCII without spaces, short enough for the idempotency key `stream:<stream>:<entry id>`
+ * (255 at most), and none of Hearth's own keys.
+ */
+const STREAM_NAME = /^(?!hearth:)[\x21-\x7e]{1,200}$/;
+
+const subscribeRequest = z.object({ startFrom: z.enum(["new", "oldest"]).default("new") }).strict();
+
+export type StartFrom = z.infer<typeof subscribeRequest>["startFrom"];
+
+export interface Subscription {
+  stream: string;
+  startFrom: StartFrom;
+  subscribedAt: string;
+}
+
+export interface SubscriptionState extends Subscription {
+  /** Entries read by the function's group and not yet acknowledged (their invocations are not final). */
+  pending: number | null;
+  /** Entries not yet read by the group (null when Redis cannot tell, or the group is gone). */
+  lag: number | null;
+  lastDeliveredId: string | null;
+}
+
+/** Stored in the `streams` hash as JSON. */
+interface StoredSubscription {
+  startFrom: StartFrom;
+  subscribedAt: number;
+}
+
+/** Subscribes the function to the stream; an existing subscription is kept as it is. */
+export async function subscribeStream(redis: Redis, fn: string, stream: string, input: unknown): Promise<{ subscription: Subscription; created: boolean }> {
+  checkFunctionName(fn);
+  checkStreamName(stream);
+  const parsed = subscribeRequest.safeParse(input ?? {});
+  if (!parsed.success) throw new HearthError(400, "InvalidRequestContent", 'the body is empty or {"startFrom": "new" | "oldest"}');
+  const stored: StoredSubscription = { startFrom: parsed.data.startFrom, subscribedAt: Date.now() };
+  const keys = functionKeys(fn);
+  const [outcome, detail] = (await scripts.subscribeStream.run(
+    redis,
+    [keys.def, keys.streams, stream],
+    [stream, streamGroup(fn), stored.startFrom === "new" ? "$" : "0", JSON.stringify(stored), fn],
+  )) as [string, string?];
+  if (outcome === "missing") throw functionNotFound(fn);
+  if (outcome === "not-a-stream") throw new HearthError(409, "NotAStream", `key ${stream} holds a ${detail}, not a stream`);
+  return { subscription: viewOf(stream, detail!), created: outcome === "created" };
+}
+
+/** The function's subscriptions with how far its group has got in each stream. */
+export async function listSubscriptions(redis: Redis, fn: string): Promise<SubscriptionState[]> {
+  await checkFunctionExists(redis, fn);
+  const stored = await redis.hgetall(functionKeys(fn).streams);
+  const group = streamGroup(fn);
+  return Promise.all(
+    Object.entries(stored)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(async ([stream, json]) => ({ ...viewOf(stream, json), ...(await groupState(redis, stream, group)) })),
+  );
+}
+
+/** Removes the subscription and its group; false when the function was not subscribed to the stream. */
+export async function unsubscribeStream(redis: Redis, fn: string, stream: string): Promise<boolean> {
+  checkStreamName(stream);
+  await checkFunctionExists(redis, fn);
+  const keys = functionKeys(fn);
+  return (await scripts.unsubscribeStream.run(redis, [keys.streams, stream], [stream, streamGroup(fn), fn])) === 1;
+}
+
+async function groupState(redis: Redis, stream: string, group: string): Promise<Pick<SubscriptionState, "pending" | "lag" | "lastDeliveredId">> {
+  // XINFO GROUPS fails on a key that is not (or no longer) a stream: then there is no group either.
+  const groups = ((await redis.xinfo("GROUPS", stream).catch(() => [])) as unknown[][]).map(pairsToObject);
+  const info = groups.find((fields) => fields.name === group);
+  if (!info) return { pending: null, lag: null, lastDeliveredId: null };
+  return {
+    pending: Number(info.pending),
+    lag: info.lag === null || info.lag === undefined ? null : Number(info.lag),
+    lastDeliveredId: String(info["last-delivered-id"]),
+  };
+}
+
+function pairsToObject(flat: unknown[]): Record<string, unknown> {
+  const object: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) object[String(flat[i])] = flat[i + 1];
+  return object;
+}
+
+function viewOf(stream: string, json: string): Subscription {
+  const stored = JSON.parse(json) as StoredSubscription;
+  return { stream, startFrom: stored.startFrom, subscribedAt: new Date(stored.subscribedAt).toISOString() };
+}
+
+function checkFunctionName(fn: string): void {
+  if (!FUNCTION_NAME.test(fn)) throw functionNotFound(fn);
+}
+
+async function checkFunctionExists(redis: Redis, fn: string): Promise<void> {
+  checkFunctionName(fn);
+  if (!(await redis.exists(functionKeys(fn).def))) throw functionNotFound(fn);
+}
+
+function checkStreamName(stream: string): void {
+  if (!STREAM_NAME.test(stream)) {
+    throw new HearthError(400, "InvalidStreamName", "a stream name is 1-200 printable ASCII characters without spaces, not starting with hearth:");
+  }
+}

@@ -120,7 +120,7 @@ class StreamReader {
     private readonly logger: Logger,
   ) {
     this.group = streamGroup(fn);
-    // Blocking reads need a connection of their own; auto-pipelining would queue nothing behind one anyway.
+    // Blocking reads need a connection of their own: a blocked command holds up whatever is sent after it.
     this.connection = connectRedis(options.redisUrl, "hearth-stream-reader", { enableAutoPipelining: false });
     this.connection.on("error", () => undefined); // reconnects on its own; failed reads are logged by the loop
   }

@@ -3,11 +3,12 @@
 
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { subscribeStream, unsubscribeStream } from "../../gateway/async/stream-subscriptions.js";
 import { functionConfigSchema } from "../../gateway/functions/config-schema.js";
 import { deleteFunction, deployFunction } from "../../gateway/functions/registry.js";
 import { formatContainerRecord, type ContainerState } from "../../gateway/protocol/container-record.js";
 import { decodeMessage, encodeMessage, type InvocationMeta } from "../../gateway/protocol/envelope.js";
-import { EVENTS_CHANNEL, functionKeys, INVOCATION_PREFIX } from "../../gateway/protocol/keys.js";
+import { EVENTS_CHANNEL, functionKeys, INVOCATION_PREFIX, streamGroup } from "../../gateway/protocol/keys.js";
 import { scripts } from "../../gateway/protocol/scripts.js";
 import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import { eventually, startTestRedis } from "../support/hearth.js";
@@ -155,5 +156,34 @@ describe("Lua scripts", () => {
     await deleteFunction(redis, fn, 60_000);
     const again = await deployFunction(redis, fn, functionConfigSchema.parse({ runtime: "node" }), code);
     expect(again).toMatchObject({ created: true, definition: { version: 2 } });
+  });
+
+  it("subscribes a function to a stream once, writes nothing for a key that is not a stream, and drops its groups on unsubscribe and delete", async () => {
+    const groupsOf = async (stream: string) => ((await redis.xinfo("GROUPS", stream)) as unknown[][]).map((fields) => fields[1]);
+    expect(await subscribeStream(redis, fn, "s1", { startFrom: "oldest" })).toMatchObject({ created: true, subscription: { stream: "s1", startFrom: "oldest" } });
+    expect(await subscribeStream(redis, fn, "s1", {})).toMatchObject({ created: false, subscription: { startFrom: "oldest" } });
+    expect(await groupsOf("s1")).toEqual([streamGroup(fn)]);
+    await eventually(async () => (events.includes(`streams ${fn}`) ? true : undefined), 10_000, "a streams event");
+
+    await redis.set("plain", "x");
+    await expect(subscribeStream(redis, fn, "plain", {})).rejects.toMatchObject({ status: 409, errorType: "NotAStream" });
+    expect(await redis.hkeys(keys.streams)).toEqual(["s1"]);
+
+    // A deleted stream gets its group back while the subscription stands, and not after it is gone.
+    const restore = () => scripts.restoreStreamGroup.run(redis, [keys.streams, "s1"], ["s1", streamGroup(fn)]);
+    await redis.del("s1");
+    expect(await restore()).toBe(1);
+    expect(await groupsOf("s1")).toEqual([streamGroup(fn)]);
+    expect(await unsubscribeStream(redis, fn, "s1")).toBe(true);
+    expect(await unsubscribeStream(redis, fn, "s1")).toBe(false);
+    expect(await groupsOf("s1")).toEqual([]);
+    expect(await restore()).toBe(0);
+    expect(await groupsOf("s1")).toEqual([]);
+
+    await subscribeStream(redis, fn, "s2", {});
+    await redis.xgroup("CREATE", "s2", "someone-else", "$");
+    await deleteFunction(redis, fn, 60_000);
+    expect(await groupsOf("s2")).toEqual(["someone-else"]);
+    expect(await redis.exists(keys.streams)).toBe(0);
   });
 });

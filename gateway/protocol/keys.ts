@@ -24,6 +24,7 @@ export interface FunctionKeys {
   stats: string;
   /** Redis Streams the function is subscribed to (stream → subscription JSON). */
   streams: string;
+  /** + an Idempotency-Key: the id of the async invocation first accepted with it. */
   idempotencyPrefix: string;
   code(sha256: string): string;
   running(containerId: string): string;

@@ -1,7 +1,9 @@
 // Async invocation end to end on a real redis-server and Docker: 202 and records, idempotency,
-// retries and dead letters, cancel, backpressure, and what a deleted function leaves.
+// retries and dead letters (handler errors, crashes, timeouts), callbacks, cancel, backpressure,
+// retention, and what a deleted function leaves.
 
 import { afterAll, describe, expect, it } from "vitest";
+import { invocationKey } from "../../gateway/protocol/keys.js";
 import { finalRecord, getInvocation, invokeAsync, request, startReceiver } from "../support/async.js";
 import { startGate } from "../support/barrier.js";
 import { probeHandler } from "../support/functions.js";
@@ -44,6 +46,10 @@ describe("async invocation", () => {
     expect(Date.parse(record.queuedAt)).toBeLessThanOrEqual(Date.parse(record.startedAt));
     expect(Date.parse(record.startedAt)).toBeLessThanOrEqual(Date.parse(record.finishedAt));
     expect(reports.calls.map((call) => call.body)).toEqual([id]);
+    // Kept for the retention time (a day by default) once final, then gone.
+    const ttl = await h.client.pttl(invocationKey(id));
+    expect(ttl).toBeGreaterThan(86_000_000);
+    expect(ttl).toBeLessThanOrEqual(86_400_000);
   });
 
   it("makes the sync route async with X-Invocation-Type: Event, and rejects other types", async () => {
@@ -104,6 +110,15 @@ describe("async invocation", () => {
     expect((await request(h.url, "POST", `/system/functions/flaky/dead-letters/${body.id}/redrive`)).status).toBe(404);
   });
 
+  it("retries an invocation that timed out, and dead-letters it with the timeout error", async () => {
+    await deploy(h.url, "slow", { runtime: "node", timeout: 1, maxRetries: 1, retryDelay: 0.1 }, { "index.js": probeHandler() });
+    const { body } = await invokeAsync(h.url, "slow", { sleepMs: 10_000 });
+    const dead = await finalRecord(h.url, body.id);
+    expect(dead).toMatchObject({ status: "dead-lettered", attempts: 2, statusCode: 504, error: { errorType: "Sandbox.Timedout" } });
+    // A dead letter is kept until it is re-driven or purged.
+    expect(await h.client.pttl(invocationKey(body.id))).toBe(-1);
+  });
+
   it("purges dead letters, one or all", async () => {
     await deploy(h.url, "doomed", { runtime: "node", maxRetries: 0 }, { "index.js": probeHandler() });
     const ids = await Promise.all([1, 2, 3].map(async () => (await invokeAsync(h.url, "doomed", { fail: "no" })).body.id as string));
@@ -141,6 +156,8 @@ exports.handler = async (event, context) => {
     await eventually(async () => ((await getInvocation(h.url, running.body.id)).status === "running" ? true : undefined), 30_000, "the first to run");
     const queued = await invokeAsync(h.url, "single", { echo: "never" });
     expect((await getInvocation(h.url, queued.body.id)).status).toBe("queued");
+    // Nothing expires while it is not final.
+    expect(await h.client.pttl(invocationKey(queued.body.id))).toBe(-1);
 
     const cancelled = await request(h.url, "DELETE", `/invocations/${queued.body.id}`);
     expect(cancelled.status).toBe(200);

@@ -4,6 +4,7 @@
 
 import type { Redis } from "ioredis";
 import type { CallbackPolicy } from "../config.js";
+import { isJson } from "../invocation/http-events.js";
 import type { Logger } from "../logger.js";
 import { functionKeys, invocationKey } from "../protocol/keys.js";
 import { scripts } from "../protocol/scripts.js";
@@ -58,14 +59,5 @@ async function post(record: Record<string, Buffer>, fn: string, timeoutMs: numbe
   } catch (error) {
     const cause = (error as Error & { cause?: Error }).cause;
     return (error as Error).name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : `${(error as Error).message}${cause ? `: ${cause.message}` : ""}`;
-  }
-}
-
-function isJson(bytes: Buffer): boolean {
-  try {
-    JSON.parse(bytes.toString("utf8"));
-    return true;
-  } catch {
-    return false;
   }
 }

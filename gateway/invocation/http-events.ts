@@ -137,7 +137,7 @@ function malformed(problem: string): HearthError {
   return new HearthError(502, "Hearth.MalformedProxyResponse", `the function's HTTP-proxy result is malformed: ${problem}`);
 }
 
-function isJson(data: Buffer): boolean {
+export function isJson(data: Buffer): boolean {
   try {
     JSON.parse(data.toString("utf8"));
     return true;

@@ -43,7 +43,8 @@ export async function startEmbeddedRedis(dataDir: string): Promise<EmbeddedRedis
   };
 }
 
-async function waitForPing(url: string): Promise<void> {
+/** Resolves once a redis-server answers PING at `url` (tried for about 10 s). */
+export async function waitForPing(url: string): Promise<void> {
   for (let attempt = 0; ; attempt += 1) {
     const client = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
     client.on("error", () => undefined);
@@ -60,7 +61,8 @@ async function waitForPing(url: string): Promise<void> {
   }
 }
 
-function freePort(): Promise<number> {
+/** A TCP port free on loopback right now. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once("error", reject);

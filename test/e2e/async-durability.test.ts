@@ -3,11 +3,10 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
+import { freePort, waitForPing } from "../../gateway/redis/embedded-redis.js";
 import { finalRecord, getInvocation, invokeAsync } from "../support/async.js";
 import { probeHandler } from "../support/functions.js";
 import { deploy, eventually, startTestHearth } from "../support/hearth.js";
@@ -51,18 +50,7 @@ describe("async invocation across a Redis restart", () => {
 /** A redis-server as Hearth's embedded one runs (append-only file on), on a port of the test's choosing. */
 async function startRedisServer(port: number, dir: string): Promise<ChildProcess> {
   const child = spawn("redis-server", ["--bind", "127.0.0.1", "--port", String(port), "--dir", dir, "--appendonly", "yes", "--save", ""], { stdio: "ignore" });
-  await eventually(async () => {
-    const client = new Redis(port, "127.0.0.1", { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-    client.on("error", () => undefined);
-    try {
-      await client.connect();
-      return (await client.ping()) === "PONG" ? true : undefined;
-    } catch {
-      return undefined;
-    } finally {
-      client.disconnect();
-    }
-  }, 10_000, "redis-server to answer");
+  await waitForPing(`redis://127.0.0.1:${port}`);
   return child;
 }
 
@@ -70,15 +58,4 @@ async function kill(child: ChildProcess): Promise<void> {
   const exited = new Promise((resolve) => child.once("exit", resolve));
   child.kill("SIGKILL");
   await exited;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }

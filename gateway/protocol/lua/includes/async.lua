@@ -29,7 +29,9 @@ local function ackSource(recordKey)
   local source = redis.call('HGET', recordKey, 'source')
   if not source then return end
   local entry = cjson.decode(source)
-  redis.call('XACK', entry.stream, entry.group, entry.entry)
+  -- pcall: a stream key the producer replaced with another type must not fail the settle around it
+  -- (a missing stream or group just acks nothing).
+  redis.pcall('XACK', entry.stream, entry.group, entry.entry)
 end
 
 -- A finished invocation (any final status): result kept for retentionMs; its callback, if any, is due now.

@@ -8,7 +8,7 @@ import { functionConfigSchema } from "../../gateway/functions/config-schema.js";
 import { deleteFunction, deployFunction } from "../../gateway/functions/registry.js";
 import { formatContainerRecord, type ContainerState } from "../../gateway/protocol/container-record.js";
 import { decodeMessage, encodeMessage, type InvocationMeta } from "../../gateway/protocol/envelope.js";
-import { EVENTS_CHANNEL, functionKeys, INVOCATION_PREFIX, streamGroup } from "../../gateway/protocol/keys.js";
+import { EVENTS_CHANNEL, functionKeys, INVOCATION_PREFIX, invocationKey, streamGroup } from "../../gateway/protocol/keys.js";
 import { scripts } from "../../gateway/protocol/scripts.js";
 import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import { eventually, startTestRedis } from "../support/hearth.js";
@@ -185,5 +185,45 @@ describe("Lua scripts", () => {
     await deleteFunction(redis, fn, 60_000);
     expect(await groupsOf("s2")).toEqual(["someone-else"]);
     expect(await redis.exists(keys.streams)).toBe(0);
+  });
+
+  it("backs a failing async invocation off exponentially with jitter, then dead-letters it", async () => {
+    await deployFunction(redis, fn, { runtime: "node", maxRetries: 3, retryDelay: 1 }, await tarGz({ "index.js": "exports.handler = () => 1" }));
+    const version = 2;
+    const record = invocationKey("job-1");
+    await scripts.enqueueAsyncInvocation.run(redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued, keys.retries, record], ["job-1", "{}", version, fn, 1000, 60_000, "", "", ""]);
+    // One attempt as a container makes it: take the envelope, mark it started, settle it failed at `now`.
+    const failAt = async (now: number, jitter: number) => {
+      const envelope = (await redis.lmoveBuffer(keys.queue, keys.running("c1"), "RIGHT", "LEFT"))!;
+      const { meta } = decodeMessage<InvocationMeta>(envelope);
+      await scripts.startInvocation.run(redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued, record], ["c1", "busy", fn, "job-1", now]);
+      await scripts.settleAsyncInvocation.run(redis, [keys.def, keys.running("c1"), keys.retries, keys.deadLetters, keys.callbacks, keys.stats, record], ["job-1", 502, '{"errorType":"E"}', now, jitter, 60_000, fn]);
+      return meta;
+    };
+    const promote = (now: number) => scripts.promoteDueRetries.run(redis, [keys.def, keys.queue, keys.containers, keys.retries, keys.asyncQueued], [now, fn, INVOCATION_PREFIX, 100]);
+
+    // Backoff 1 s, 2 s, 4 s: half of it fixed, half times the jitter.
+    expect((await failAt(10_000, 0)).attempt).toBe(1);
+    expect(await redis.zscore(keys.retries, "job-1")).toBe(String(10_000 + 500));
+    expect(await promote(10_499)).toBe(String(10_500));
+    expect(await redis.llen(keys.queue)).toBe(0);
+    expect(await promote(10_500)).toBeNull();
+    expect(await redis.hget(record, "status")).toBe("queued");
+
+    expect((await failAt(20_000, 1)).attempt).toBe(2);
+    expect(await redis.zscore(keys.retries, "job-1")).toBe(String(20_000 + 2000));
+    await promote(22_000);
+    expect((await failAt(30_000, 0.5)).attempt).toBe(3);
+    expect(await redis.zscore(keys.retries, "job-1")).toBe(String(30_000 + 3000));
+    await promote(33_000);
+
+    // The fourth attempt fails with no retry left.
+    const last = await failAt(40_000, 0);
+    expect(last.attempt).toBe(4);
+    expect(await redis.zcard(keys.retries)).toBe(0);
+    expect(await redis.zscore(keys.deadLetters, "job-1")).toBe("40000");
+    expect(await redis.hmget(record, "status", "attempts")).toEqual(["dead-lettered", "4"]);
+    expect(await redis.hgetall(keys.stats)).toEqual({ retries: "3", deadLettered: "1" });
+    expect(await redis.exists(keys.running("c1"))).toBe(0);
   });
 });

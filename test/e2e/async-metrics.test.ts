@@ -6,6 +6,7 @@ import { finalRecord, getInvocation, invokeAsync, request, startReceiver } from 
 import { startGate } from "../support/barrier.js";
 import { probeHandler } from "../support/functions.js";
 import { deploy, eventually, useTestHearth } from "../support/hearth.js";
+import { scrape } from "../support/metrics.js";
 
 // Callbacks given up after two quick tries, so that a failing one is counted in well under a second.
 const h = useTestHearth({ callbacks: { attempts: 2, retryDelayMs: 50, timeoutMs: 2000 } });
@@ -14,21 +15,10 @@ afterAll(async () => {
   for (const close of closers) await close();
 });
 
-/** One scrape of /metrics: the value of a series (NaN when it is absent). */
-async function scrape(): Promise<(series: string) => number> {
-  const response = await fetch(`${h.url}/metrics`);
-  expect(response.status).toBe(200);
-  const lines = (await response.text()).split("\n");
-  return (series) => {
-    const line = lines.find((l) => l.startsWith(series + " "));
-    return line === undefined ? NaN : Number(line.slice(series.length + 1));
-  };
-}
-
 /** Scrapes until `check` holds for a scrape; returns that scrape. */
 async function metricsWhere(check: (value: (series: string) => number) => boolean, what: string): Promise<(series: string) => number> {
   return eventually(async () => {
-    const value = await scrape();
+    const value = await scrape(h.url);
     return check(value) ? value : undefined;
   }, 20_000, what);
 }
@@ -39,7 +29,7 @@ describe("async metrics", () => {
     const ids = [(await invokeAsync(h.url, "doomed", { fail: "no" })).body.id, (await invokeAsync(h.url, "doomed", { fail: "no" })).body.id];
     for (const id of ids) expect((await finalRecord(h.url, id)).status).toBe("dead-lettered");
 
-    const value = await scrape();
+    const value = await scrape(h.url);
     expect(value('hearth_async_retries_total{function="doomed"}')).toBe(2);
     expect(value('hearth_async_dead_lettered_total{function="doomed"}')).toBe(2);
     expect(value('hearth_async_dead_letters{function="doomed"}')).toBe(2);
@@ -58,7 +48,7 @@ describe("async metrics", () => {
 
     // Purging empties the queue; what happened stays counted.
     await request(h.url, "DELETE", `/system/functions/doomed/dead-letters/${ids[0]}`);
-    const purged = await scrape();
+    const purged = await scrape(h.url);
     expect(purged('hearth_async_dead_letters{function="doomed"}')).toBe(1);
     expect(purged('hearth_async_dead_lettered_total{function="doomed"}')).toBe(2);
 
@@ -66,11 +56,11 @@ describe("async metrics", () => {
     await deploy(h.url, "doomed", { runtime: "node", maxRetries: 1, retryDelay: 3600 });
     const waiting = (await invokeAsync(h.url, "doomed", { fail: "no" })).body.id;
     await eventually(async () => ((await getInvocation(h.url, waiting)).nextAttemptAt ? true : undefined), 30_000, "a retry scheduled");
-    const retrying = await scrape();
+    const retrying = await scrape(h.url);
     expect(retrying('hearth_async_queue_depth{function="doomed",state="retrying"}')).toBe(1);
     expect(retrying('hearth_async_retries_total{function="doomed"}')).toBe(3);
     expect((await request(h.url, "DELETE", `/invocations/${waiting}`)).status).toBe(200);
-    expect((await scrape())('hearth_async_queue_depth{function="doomed",state="retrying"}')).toBe(0);
+    expect((await scrape(h.url))('hearth_async_queue_depth{function="doomed",state="retrying"}')).toBe(0);
   });
 
   it("shows how many async invocations wait and how long the oldest has, while the function is busy", async () => {
@@ -94,7 +84,7 @@ describe("async metrics", () => {
 
     gate.open();
     for (const id of [running, ...queued]) expect((await finalRecord(h.url, id)).status).toBe("succeeded");
-    const drained = await scrape();
+    const drained = await scrape(h.url);
     expect(drained('hearth_async_queue_depth{function="single",state="queued"}')).toBe(0);
     expect(drained(age)).toBe(0);
   });
@@ -111,7 +101,7 @@ describe("async metrics", () => {
     expect(record.callback).toMatchObject({ attempts: 2, lastError: "answered 500" });
     expect(refusing.calls).toHaveLength(2);
 
-    const value = await scrape();
+    const value = await scrape(h.url);
     expect(value('hearth_async_callback_failures_total{function="notifier"}')).toBe(2);
     expect(value('hearth_async_dead_lettered_total{function="notifier"}')).toBe(0);
   });

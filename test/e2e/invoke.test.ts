@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { startBarrier } from "../support/barrier.js";
 import { probeHandler } from "../support/functions.js";
 import { deploy, eventually, invoke, listContainers, startTestHearth, useTestHearth } from "../support/hearth.js";
+import { scrape } from "../support/metrics.js";
 
 const h = useTestHearth();
 
@@ -131,13 +132,7 @@ describe("sync invocation in Docker", () => {
   });
 
   it("reports invocations, cold starts, containers and queue depth at /metrics", async () => {
-    const response = await fetch(`${h.url}/metrics`);
-    expect(response.status).toBe(200);
-    const text = await response.text();
-    const value = (series: string): number => {
-      const line = text.split("\n").find((l) => l.startsWith(series + " "));
-      return line === undefined ? NaN : Number(line.slice(series.length + 1));
-    };
+    const value = await scrape(h.url);
     expect(value('hearth_invocation_duration_seconds_count{function="probe",status="200"}')).toBe(2);
     expect(value('hearth_invocation_duration_seconds_count{function="probe",status="502"}')).toBe(1);
     expect(value('hearth_invocation_duration_seconds_count{function="no-such-function",status="404"}')).toBe(1);

@@ -27,13 +27,18 @@ export interface TestHearth {
 
 export function testConfig(overrides: Partial<HearthConfig> = {}): HearthConfig {
   return {
-    ...configFromEnv({}),
+    // Only the image names come from the environment: a branch that changes the adapter tests images of its own tags.
+    ...configFromEnv(imageSettings(process.env)),
     port: 0,
     invokerId: `test-${randomBytes(4).toString("hex")}`,
     queueTimeoutMs: 20_000,
     shutdownTimeoutMs: 15_000,
     ...overrides,
   };
+}
+
+function imageSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => name.startsWith("HEARTH_IMAGE_")));
 }
 
 export interface FileHearth extends TestHearth {

@@ -10,7 +10,7 @@ import { probeHandler } from "../support/functions.js";
 import { deploy, eventually, invoke, useTestHearth } from "../support/hearth.js";
 
 // Callbacks are tried three times, 50 ms apart at first, so that their retries take no time here.
-const h = useTestHearth({ callbacks: { attempts: 3, retryDelayMs: 50, timeoutMs: 2000 } });
+const h = useTestHearth({ callbacks: { attempts: 3, retryDelayMs: 50, timeoutMs: 2000, allow: ["127.0.0.1/32"] } });
 const closers: Array<() => Promise<void>> = [];
 afterAll(async () => {
   for (const close of closers) await close();

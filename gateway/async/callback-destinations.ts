@@ -86,7 +86,7 @@ export class CallbackDestinations {
     const host = hostOf(url);
     if (isIP(host)) return this.addressRefusal(host);
     if (this.nameAllowed(host)) return undefined;
-    if (LOCAL_NAME.test(host)) return `${host} names this host`;
+    if (LOCAL_NAME.test(host)) return `${host} (a name of this host)`;
     return undefined;
   }
 
@@ -120,7 +120,7 @@ export class CallbackDestinations {
     const family = familyOf(address);
     if (this.allowedAddresses.check(address, family)) return undefined;
     const category = this.refused.find(([, ranges]) => ranges.check(address, family))?.[0];
-    return category && `${address}, a ${category} address`;
+    return category && `${address} (${category} address)`;
   }
 
   private nameAllowed(host: string): boolean {

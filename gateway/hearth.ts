@@ -60,7 +60,7 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
     const metrics = new Metrics();
     // In every process: a deleted function's series go with it (cold starts are the invoker's).
     events.on((event) => {
-      if (event.type === "deleted") void metrics.forgetFunction(event.function);
+      if (event.type === "deleted") metrics.forgetFunction(event.function).catch((err: unknown) => logger.warn({ err }, "dropping a deleted function's metrics failed"));
     });
     metrics.observePools(async () => {
       const names = await commands.smembers(FUNCTIONS_INDEX);

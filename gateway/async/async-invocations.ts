@@ -136,7 +136,7 @@ export function invocationNotFound(id: string): HearthError {
  * invocation (function, integration, callback URL, payload bytes). JSON frames the strings, so no two
  * requests share an encoding.
  */
-export function requestFingerprint(name: string, payload: Buffer, options: Pick<AcceptOptions, "caller" | "integration" | "callbackUrl">): string {
+function requestFingerprint(name: string, payload: Buffer, options: Pick<AcceptOptions, "caller" | "integration" | "callbackUrl">): string {
   const framing = JSON.stringify([options.caller, name, options.integration, options.callbackUrl ?? null]);
   return createHash("sha256").update(framing).update("\n").update(payload).digest("hex");
 }

@@ -1,7 +1,7 @@
 // Delivers the outcome of finished async invocations to their X-Callback-Url: POST of the result with
 // X-Call-Id, X-Function-Name, X-Function-Status, X-Duration-Seconds, to hosts the callback policy lets
-// it reach (callback-destinations.ts). A failed delivery (no answer in time, or not 2xx, or refused by
-// the policy) is tried again with exponential backoff; its outcome shows in the record.
+// it reach (callback-destinations.ts). A failed delivery (no answer in time, or not 2xx) is tried again
+// with exponential backoff, one the policy refuses is not; its outcome shows in the record.
 
 import http from "node:http";
 import https from "node:https";

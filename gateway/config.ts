@@ -37,6 +37,12 @@ const envSchema = z.object({
   HEARTH_CALLBACK_ATTEMPTS: z.coerce.number().int().positive().default(5),
   HEARTH_CALLBACK_RETRY_DELAY_MS: z.coerce.number().int().positive().default(1_000),
   HEARTH_CALLBACK_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** Host names, *.domain patterns and CIDRs callbacks may reach even where the default refuses (loopback, private, …). */
+  HEARTH_CALLBACK_ALLOW: z.string().default(""),
+  /** Functions Hearth holds at most; a deploy of one more answers 403 QuotaExceeded. */
+  HEARTH_MAX_FUNCTIONS: z.coerce.number().int().positive().default(1_000),
+  /** Code packages (all functions together) are kept in Redis's memory: their total size at most. */
+  HEARTH_MAX_TOTAL_CODE_BYTES: z.coerce.number().int().positive().default(2 * 1024 * MiB),
   /** A stream entry pending this long without its invocation settling is claimed by another process (its reader may be dead). */
   HEARTH_STREAM_CLAIM_IDLE_MS: z.coerce.number().int().positive().default(60_000),
 });
@@ -60,12 +66,20 @@ export interface HearthConfig {
   invocationRetentionMs: number;
   callbacks: CallbackPolicy;
   streamClaimIdleMs: number;
+  quotas: Quotas;
 }
 
 export interface CallbackPolicy {
   attempts: number;
   retryDelayMs: number;
   timeoutMs: number;
+  /** Host names, `*.domain` patterns, addresses and CIDRs callbacks may reach whatever their range. */
+  allow: string[];
+}
+
+export interface Quotas {
+  maxFunctions: number;
+  maxTotalCodeBytes: number;
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv): HearthConfig {
@@ -92,7 +106,13 @@ export function configFromEnv(env: NodeJS.ProcessEnv): HearthConfig {
     shutdownTimeoutMs: e.HEARTH_SHUTDOWN_TIMEOUT_MS,
     invokerHeartbeatMs: e.HEARTH_INVOKER_HEARTBEAT_MS,
     invocationRetentionMs: e.HEARTH_INVOCATION_RETENTION_SECONDS * 1000,
-    callbacks: { attempts: e.HEARTH_CALLBACK_ATTEMPTS, retryDelayMs: e.HEARTH_CALLBACK_RETRY_DELAY_MS, timeoutMs: e.HEARTH_CALLBACK_TIMEOUT_MS },
+    callbacks: {
+      attempts: e.HEARTH_CALLBACK_ATTEMPTS,
+      retryDelayMs: e.HEARTH_CALLBACK_RETRY_DELAY_MS,
+      timeoutMs: e.HEARTH_CALLBACK_TIMEOUT_MS,
+      allow: e.HEARTH_CALLBACK_ALLOW.split(",").map((entry) => entry.trim()).filter((entry) => entry !== ""),
+    },
     streamClaimIdleMs: e.HEARTH_STREAM_CLAIM_IDLE_MS,
+    quotas: { maxFunctions: e.HEARTH_MAX_FUNCTIONS, maxTotalCodeBytes: e.HEARTH_MAX_TOTAL_CODE_BYTES },
   };
 }

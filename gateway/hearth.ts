@@ -7,6 +7,7 @@ import Docker from "dockerode";
 import type { Redis } from "ioredis";
 import { createApp } from "./api/app.js";
 import { AsyncInvocations } from "./async/async-invocations.js";
+import { CallbackDestinations } from "./async/callback-destinations.js";
 import { deliverDueCallbacks } from "./async/callback-sender.js";
 import { DueTimers } from "./async/due-timers.js";
 import { promoteDueRetries } from "./async/retry-scheduler.js";
@@ -57,6 +58,10 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
     teardown.push(() => events.stop());
     await events.start();
     const metrics = new Metrics();
+    // In every process: a deleted function's series go with it (cold starts are the invoker's).
+    events.on((event) => {
+      if (event.type === "deleted") metrics.forgetFunction(event.function).catch((err: unknown) => logger.warn({ err }, "dropping a deleted function's metrics failed"));
+    });
     metrics.observePools(async () => {
       const names = await commands.smembers(FUNCTIONS_INDEX);
       return Promise.all(names.map(async (name) => ({ function: name, ...(await readPoolStatus(commands, name)) })));
@@ -84,16 +89,17 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
       teardown.push(() => replies.stop());
       replies.start();
       const functions = new FunctionCache(commands);
+      const callbackDestinations = new CallbackDestinations(config.callbacks.allow, config.host);
       // Retries and callbacks come due in every API process; their scripts hand each to one of them.
       const dueWork = [
         new DueTimers(promoteDueRetries(commands), logger),
-        new DueTimers(deliverDueCallbacks(commands, config.callbacks, logger.child({ component: "callbacks" })), logger),
+        new DueTimers(deliverDueCallbacks(commands, config.callbacks, callbackDestinations, logger.child({ component: "callbacks" })), logger),
       ];
       for (const timers of dueWork) {
         teardown.push(() => timers.stop());
         timers.start(() => commands.smembers(FUNCTIONS_INDEX), DUE_WORK_SWEEP_MS);
       }
-      const asyncInvocations = new AsyncInvocations(commands, functions, config.invocationRetentionMs);
+      const asyncInvocations = new AsyncInvocations(commands, functions, config.invocationRetentionMs, callbackDestinations);
       const streamTriggers = new StreamTriggers(commands, asyncInvocations, { redisUrl, consumer: config.invokerId, claimIdleMs: config.streamClaimIdleMs }, logger.child({ component: "streams" }));
       teardown.push(() => streamTriggers.stop());
       streamTriggers.start(DUE_WORK_SWEEP_MS);
@@ -111,6 +117,7 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
         metrics,
         logger,
         maxCodeBytes: config.maxCodeBytes,
+        quotas: config.quotas,
         // Labelled with the invoker id too, so that an invoker's start-up sweep removes builds a crash left.
         buildGo: (source, handler) => compileGoSource(docker, config.goBuilderImage, source, handler, { labels: { [LABELS.invoker]: config.invokerId } }),
         maxPayloadBytes: config.maxPayloadBytes,

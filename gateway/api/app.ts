@@ -1,5 +1,6 @@
 import express from "express";
 import type { Redis } from "ioredis";
+import type { Quotas } from "../config.js";
 import type { AsyncInvocations } from "../async/async-invocations.js";
 import type { FunctionCache } from "../functions/function-cache.js";
 import type { GoBuilder } from "../functions/runtime-packages.js";
@@ -23,6 +24,8 @@ export interface ApiDependencies {
   metrics: Metrics;
   logger: Logger;
   maxCodeBytes: number;
+  /** How many functions, and how many bytes of code, Hearth holds at most. */
+  quotas: Quotas;
   /** Compiles Go source deploys. */
   buildGo: GoBuilder;
   maxPayloadBytes: number;
@@ -52,7 +55,7 @@ export function createApp(deps: ApiDependencies): express.Express {
 
   app.use("/system/functions/:name/dead-letters", deadLettersRoutes(deps.redis, deps.functions));
   app.use("/system/functions/:name/streams", streamsRoutes(deps.redis));
-  app.use("/system/functions", functionsRoutes(deps.redis, deps.maxCodeBytes, deps.buildGo, deps.invocationRetentionMs));
+  app.use("/system/functions", functionsRoutes(deps.redis, deps.quotas, deps.maxCodeBytes, deps.buildGo, deps.invocationRetentionMs));
   app.use("/function", invokeRoutes(deps.invocations, deps.asyncInvocations, deps.maxPayloadBytes));
   app.use("/async-function", asyncInvokeRoutes(deps.asyncInvocations, deps.maxPayloadBytes));
   app.use("/invocations", invocationRoutes(deps.asyncInvocations));

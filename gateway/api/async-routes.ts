@@ -17,6 +17,8 @@ export async function acceptAsync(invocations: AsyncInvocations, req: Request, r
   const integration = readIntegration(req);
   const body = bodyOf(req);
   const { id, duplicate } = await invocations.accept(String(req.params.name), integration === "raw" ? body : jsonEvent(body), {
+    caller: callerOf(res),
+    integration,
     idempotencyKey: req.get("Idempotency-Key"),
     callbackUrl: req.get("X-Callback-Url"),
   });
@@ -24,6 +26,12 @@ export async function acceptAsync(invocations: AsyncInvocations, req: Request, r
   res.setHeader("X-Call-Id", id);
   if (duplicate) res.setHeader("Idempotent-Replayed", "true");
   res.status(202).location(location).json({ id, location });
+}
+
+/** The caller an Idempotency-Key belongs to: the API key the auth middleware found, or anonymous. */
+function callerOf(res: Response): string {
+  const keyId: unknown = res.locals.callerKeyId;
+  return typeof keyId === "string" ? `key:${keyId}` : "anonymous";
 }
 
 export function invocationRoutes(invocations: AsyncInvocations): Router {

@@ -1,5 +1,6 @@
 import express, { Router } from "express";
 import type { Redis } from "ioredis";
+import type { Quotas } from "../config.js";
 import { HearthError } from "../errors.js";
 import type { FunctionDefinition } from "../functions/definition.js";
 import type { GoBuilder } from "../functions/runtime-packages.js";
@@ -7,7 +8,7 @@ import { deleteFunction, deployFunction, getFunction, listFunctions, readPoolSta
 import { readDeployRequest } from "./deploy-request.js";
 
 /** The admin API: /system/functions. */
-export function functionsRoutes(redis: Redis, maxCodeBytes: number, buildGo: GoBuilder, invocationRetentionMs: number): Router {
+export function functionsRoutes(redis: Redis, quotas: Quotas, maxCodeBytes: number, buildGo: GoBuilder, invocationRetentionMs: number): Router {
   const router = Router();
 
   router.get("/", async (_req, res) => {
@@ -22,7 +23,7 @@ export function functionsRoutes(redis: Redis, maxCodeBytes: number, buildGo: GoB
 
   router.put("/:name", express.json({ limit: "1mb" }), async (req, res) => {
     const { config, code } = await readDeployRequest(req, maxCodeBytes);
-    const { definition, created } = await deployFunction(redis, req.params.name, config, code, buildGo);
+    const { definition, created } = await deployFunction(redis, quotas, req.params.name, config, code, buildGo);
     res.status(created ? 201 : 200).json(describe(definition));
   });
 

@@ -1,20 +1,34 @@
 // Async invocation from the caller's side: accept (202 once the record and envelope are in Redis),
 // read the record, cancel one not yet taken. Containers settle them (settle-async-invocation.lua).
 
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { HearthError } from "../errors.js";
 import type { FunctionCache } from "../functions/function-cache.js";
 import { queueForCurrentVersion } from "../invocation/queue-outcome.js";
-import { functionKeys, invocationKey } from "../protocol/keys.js";
+import { functionKeys, idempotencyKey, invocationKey } from "../protocol/keys.js";
 import { scripts } from "../protocol/scripts.js";
+import type { CallbackDestinations } from "./callback-destinations.js";
 import { invocationView, type InvocationView } from "./invocation-record.js";
 
 /** A request that Redis has not taken by then is answered 503 (it may still be queued: see Idempotency-Key). */
 const ACCEPT_TIMEOUT_MS = 5_000;
 
+/** Idempotency keys that begin so are Hearth's own: a stream trigger's, one per function and entry. */
+const STREAM_KEY_PREFIX = "stream:";
+
 export interface AcceptOptions {
-  /** The same key on a repeated request returns the first request's invocation id. */
+  /**
+   * Who asks: an API key's id, "anonymous", or Hearth itself (stream triggers). An Idempotency-Key
+   * answers with the first invocation only the caller that set it, for the same request.
+   */
+  caller: string;
+  /** How the request's body became the payload: the same bytes as JSON event or raw are two requests. */
+  integration: "json" | "raw";
+  /**
+   * The same key on a repeated request returns the first request's invocation id; on another request
+   * (function, integration, payload, callback URL or caller differ) it answers 422. Keys are global.
+   */
   idempotencyKey?: string;
   /** Where the outcome is POSTed once the invocation has finished. */
   callbackUrl?: string;
@@ -33,11 +47,12 @@ export class AsyncInvocations {
     private readonly redis: Redis,
     private readonly functions: FunctionCache,
     private readonly retentionMs: number,
+    private readonly callbackDestinations: CallbackDestinations,
   ) {}
 
-  async accept(name: string, payload: Buffer, options: AcceptOptions = {}): Promise<Accepted> {
-    checkIdempotencyKey(options.idempotencyKey);
-    checkCallbackUrl(options.callbackUrl);
+  async accept(name: string, payload: Buffer, options: AcceptOptions): Promise<Accepted> {
+    if (!options.source) checkIdempotencyKey(options.idempotencyKey);
+    this.checkCallbackUrl(options.callbackUrl);
     // Nothing is sent while Redis is away: the caller hears 503 now, not after ioredis' reconnects.
     if (this.redis.status !== "ready") throw new HearthError(503, "Hearth.Unavailable", "Redis is not reachable; the invocation was not accepted");
     const id = randomUUID();
@@ -47,7 +62,7 @@ export class AsyncInvocations {
       name,
       (definition) => {
         const scriptKeys = [keys.def, keys.queue, keys.containers, keys.asyncQueued, keys.retries, invocationKey(id)];
-        if (options.idempotencyKey) scriptKeys.push(keys.idempotencyPrefix + options.idempotencyKey);
+        if (options.idempotencyKey) scriptKeys.push(idempotencyKey(options.idempotencyKey));
         const run = scripts.enqueueAsyncInvocation.run(this.redis, scriptKeys, [
           id,
           payload,
@@ -58,12 +73,38 @@ export class AsyncInvocations {
           options.callbackUrl ?? "",
           options.idempotencyKey ?? "",
           options.source ? JSON.stringify(options.source) : "",
+          options.idempotencyKey ? requestFingerprint(name, payload, options) : "",
         ]);
         return withTimeout(run, ACCEPT_TIMEOUT_MS, "Redis did not answer in time");
       },
       "async invocations",
     );
+    if (outcome[0] === "mismatch") {
+      throw new HearthError(
+        422,
+        "IdempotencyKeyMismatch",
+        `Idempotency-Key ${options.idempotencyKey} was used for another request (function, body, integration, callback URL or caller differ); use a new key for a new request`,
+      );
+    }
     return outcome[0] === "duplicate" ? { id: outcome[1], duplicate: true } : { id, duplicate: false };
+  }
+
+  /** 400 for a URL that is no http(s) URL, or that names a host the callback policy refuses. */
+  private checkCallbackUrl(url: string | undefined): void {
+    if (url === undefined) return;
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new HearthError(400, "InvalidCallbackUrl", `X-Callback-Url is not a URL: ${JSON.stringify(url)}`);
+    }
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+      throw new HearthError(400, "InvalidCallbackUrl", `X-Callback-Url must be http or https, got ${parsed.protocol}`);
+    }
+    const refused = this.callbackDestinations.refusal(parsed);
+    if (refused) {
+      throw new HearthError(400, "InvalidCallbackUrl", `X-Callback-Url may not point at ${refused}: callbacks go to the hosts HEARTH_CALLBACK_ALLOW lists, or to public addresses`);
+    }
   }
 
   async get(id: string): Promise<InvocationView | undefined> {
@@ -90,22 +131,28 @@ export function invocationNotFound(id: string): HearthError {
   return new HearthError(404, "InvocationNotFound", `no invocation ${id} (unknown, or its record has expired)`);
 }
 
-function checkIdempotencyKey(key: string | undefined): void {
-  if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key)) {
-    throw new HearthError(400, "InvalidIdempotencyKey", "Idempotency-Key is 1-255 printable ASCII characters without spaces");
-  }
+/**
+ * What an Idempotency-Key stands for: SHA-256 over who asked and everything that makes the
+ * invocation (function, integration, callback URL, payload bytes). JSON frames the strings, so no two
+ * requests share an encoding.
+ */
+function requestFingerprint(name: string, payload: Buffer, options: Pick<AcceptOptions, "caller" | "integration" | "callbackUrl">): string {
+  const framing = JSON.stringify([options.caller, name, options.integration, options.callbackUrl ?? null]);
+  return createHash("sha256").update(framing).update("\n").update(payload).digest("hex");
 }
 
-function checkCallbackUrl(url: string | undefined): void {
-  if (url === undefined) return;
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new HearthError(400, "InvalidCallbackUrl", `X-Callback-Url is not a URL: ${JSON.stringify(url)}`);
+/** A stream entry's idempotency key: one invocation per function and entry. */
+export function streamEntryKey(fn: string, stream: string, entry: string): string {
+  return `${STREAM_KEY_PREFIX}${fn}:${stream}:${entry}`;
+}
+
+function checkIdempotencyKey(key: string | undefined): void {
+  if (key === undefined) return;
+  if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
+    throw new HearthError(400, "InvalidIdempotencyKey", "Idempotency-Key is 1-255 printable ASCII characters without spaces");
   }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-    throw new HearthError(400, "InvalidCallbackUrl", `X-Callback-Url must be http or https, got ${parsed.protocol}`);
+  if (key.startsWith(STREAM_KEY_PREFIX)) {
+    throw new HearthError(400, "InvalidIdempotencyKey", `Idempotency-Keys beginning "${STREAM_KEY_PREFIX}" are Hearth's own (stream triggers)`);
   }
 }
 

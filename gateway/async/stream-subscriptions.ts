@@ -10,10 +10,7 @@ import { functionNotFound } from "../invocation/queue-outcome.js";
 import { functionKeys, streamGroup } from "../protocol/keys.js";
 import { scripts } from "../protocol/scripts.js";
 
-/**
- * Printable ASCII without spaces, short enough for the idempotency key `stream:<stream>:<entry id>`
- * (255 at most), and none of Hearth's own keys.
- */
+/** Printable ASCII without spaces, 200 at most (part of the entries' idempotency keys), and none of Hearth's own keys. */
 const STREAM_NAME = /^(?!hearth:)[\x21-\x7e]{1,200}$/;
 
 const subscribeRequest = z.object({ startFrom: z.enum(["new", "oldest"]).default("new") }).strict();

@@ -1,7 +1,7 @@
 // Invokes functions for the entries of the Redis Streams they are subscribed to. Every API process
 // runs one, with a reader per subscription: a connection of its own blocked in XREADGROUP on the
 // function's group, that accepts each entry as an async invocation (idempotency key
-// `stream:<stream>:<entry id>`, the entry as its source). The settle scripts XACK the entry once its
+// `stream:<function>:<stream>:<entry id>`, the entry as its source). The settle scripts XACK the entry once its
 // invocation is final, so an entry stays pending until then. Entries read but never accepted (a
 // process stopped or died in between, or accept failed) are found again: the reader's own at its
 // start, anyone's once idle for claimIdleMs (XAUTOCLAIM). Accepting one twice is harmless: the
@@ -13,12 +13,15 @@ import type { Logger } from "../logger.js";
 import { functionKeys, FUNCTIONS_INDEX, streamGroup } from "../protocol/keys.js";
 import { scripts } from "../protocol/scripts.js";
 import { connectRedis } from "../redis/connections.js";
-import type { AsyncInvocations } from "./async-invocations.js";
+import { streamEntryKey, type AsyncInvocations } from "./async-invocations.js";
 
 /** Entries read (and accepted, in one pipeline) at a time. */
 const BATCH = 100;
 /** How long a reader waits after accept failed (a full queue: 429) before it reads that subscription again. */
 const PAUSE_MS = 1_000;
+
+/** The caller of stream-triggered invocations (HTTP callers are "anonymous" or "key:<id>"). */
+const STREAM_TRIGGER_CALLER = "stream-trigger";
 
 /** What the function receives for each entry. */
 interface StreamEvent {
@@ -219,7 +222,9 @@ class StreamReader {
     for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
     const event: StreamEvent = { stream: this.stream, id, fields };
     await this.invocations.accept(this.fn, Buffer.from(JSON.stringify(event)), {
-      idempotencyKey: `stream:${this.stream}:${id}`,
+      caller: STREAM_TRIGGER_CALLER,
+      integration: "json",
+      idempotencyKey: streamEntryKey(this.fn, this.stream, id),
       source: { stream: this.stream, group: this.group, entry: id },
     });
   }

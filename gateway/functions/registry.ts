@@ -5,7 +5,8 @@ import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import { HearthError } from "../errors.js";
 import { decodeMessage, errorBody, errorResult, type InvocationMeta } from "../protocol/envelope.js";
-import { functionKeys, FUNCTIONS_INDEX, INVOCATION_PREFIX, streamGroup } from "../protocol/keys.js";
+import type { Quotas } from "../config.js";
+import { CODE_BYTES, functionKeys, FUNCTIONS_INDEX, INVOCATION_PREFIX, streamGroup } from "../protocol/keys.js";
 import { parseContainerRecord, type ContainerState } from "../protocol/container-record.js";
 import { pushReplies } from "../protocol/replies.js";
 import { scripts } from "../protocol/scripts.js";
@@ -59,7 +60,7 @@ function parseConfig(input: unknown): FunctionConfig {
   throw new HearthError(400, "InvalidFunctionConfig", problems.join("; "));
 }
 
-export async function deployFunction(redis: Redis, name: string, input: unknown, upload?: Buffer, buildGo?: GoBuilder): Promise<DeployResult> {
+export async function deployFunction(redis: Redis, quotas: Quotas, name: string, input: unknown, upload?: Buffer, buildGo?: GoBuilder): Promise<DeployResult> {
   validateName(name);
   const config = parseConfig(input);
   const keys = functionKeys(name);
@@ -81,16 +82,30 @@ export async function deployFunction(redis: Redis, name: string, input: unknown,
     }
   }
   const [version, created] = (await scripts.deployFunction
-    .run(redis, [keys.def, keys.versions, keys.code(codeSha)], [codeSha, code ?? "", Date.now(), name, keys.codePrefix, ...toHashFields(config, codeSize)])
+    .run(
+      redis,
+      [keys.def, keys.versions, keys.code(codeSha), FUNCTIONS_INDEX, CODE_BYTES],
+      [codeSha, code ?? "", Date.now(), name, keys.codePrefix, quotas.maxFunctions, quotas.maxTotalCodeBytes, ...toHashFields(config, codeSize)],
+    )
     .catch((error: Error) => {
       // Another deploy replaced the code between our read and this write.
       if (error.message.startsWith("NOCODE")) throw new HearthError(409, "ConcurrentChange", "the function's code changed during this update; try again");
+      if (error.message.startsWith("QUOTA")) throw quotaExceeded(error.message, quotas);
       throw error;
     })) as [number, number];
-  await redis.sadd(FUNCTIONS_INDEX, name);
   const definition = await getFunction(redis, name);
   if (!definition || definition.version < version) throw new HearthError(409, "ConcurrentChange", "the function changed while it was deployed");
   return { definition, created: created === 1 };
+}
+
+/** 403 naming the limit that was reached and what is in use, from the script's 'QUOTA …' answer. */
+function quotaExceeded(answer: string, quotas: Quotas): HearthError {
+  const [, quota, inUse, added] = answer.split(" ");
+  const message =
+    quota === "functions"
+      ? `Hearth holds ${inUse} functions, its limit (HEARTH_MAX_FUNCTIONS=${quotas.maxFunctions}); delete one to deploy another`
+      : `code packages take ${inUse} bytes of the ${quotas.maxTotalCodeBytes} allowed (HEARTH_MAX_TOTAL_CODE_BYTES), and this deploy adds ${added}; delete functions to make room`;
+  return new HearthError(403, "QuotaExceeded", message);
 }
 
 export async function getFunction(redis: Redis, name: string): Promise<FunctionDefinition | undefined> {
@@ -113,10 +128,9 @@ export async function deleteFunction(redis: Redis, name: string, retentionMs: nu
   const keys = functionKeys(name);
   const queued = (await scripts.deleteFunction.runBuffer(
     redis,
-    [keys.def, keys.queue, keys.asyncQueued, keys.retries, keys.deadLetters, keys.callbacks, keys.stats, keys.streams],
+    [keys.def, keys.queue, keys.asyncQueued, keys.retries, keys.deadLetters, keys.callbacks, keys.stats, keys.streams, FUNCTIONS_INDEX, CODE_BYTES],
     [name, keys.codePrefix, Date.now(), retentionMs, INVOCATION_PREFIX, errorBody("FunctionNotFound", `function ${name} was deleted`), streamGroup(name)],
   )) as Buffer[] | null;
-  await redis.srem(FUNCTIONS_INDEX, name);
   if (queued === null) return false;
   await Promise.all(
     queued.map((raw) => {

@@ -5,14 +5,14 @@ import { HearthError } from "../errors.js";
 import type { FunctionDefinition } from "../functions/definition.js";
 import type { FunctionCache } from "../functions/function-cache.js";
 
-export type QueueOutcome = ["queued"] | ["duplicate", string] | ["missing"] | ["stale", string] | ["full", string];
+export type QueueOutcome = ["queued"] | ["duplicate", string] | ["mismatch"] | ["missing"] | ["stale", string] | ["full", string];
 
 /** Seconds a caller turned away by a full queue is told to wait (Retry-After). */
 const RETRY_AFTER_SECONDS = 1;
 
 /**
  * Runs `queue` for the function's cached definition, and once more with a fresh one when the script
- * says a deploy happened meanwhile. Returns the outcome that queued (or found a duplicate); throws
+ * says a deploy happened meanwhile. Returns the outcome that queued (or found the Idempotency-Key taken); throws
  * 404 for a function that does not exist, 429 when its queue is full, 503 when Redis fails.
  */
 export async function queueForCurrentVersion(
@@ -20,7 +20,7 @@ export async function queueForCurrentVersion(
   name: string,
   queue: (definition: FunctionDefinition) => Promise<unknown>,
   what: string,
-): Promise<["queued"] | ["duplicate", string]> {
+): Promise<["queued"] | ["duplicate", string] | ["mismatch"]> {
   let definition = await functions.get(name);
   for (let attempt = 0; definition && attempt < 2; attempt += 1) {
     const outcome = (await queue(definition).catch((error: Error) => {
@@ -29,6 +29,7 @@ export async function queueForCurrentVersion(
     switch (outcome[0]) {
       case "queued":
       case "duplicate":
+      case "mismatch":
         return outcome;
       case "full":
         throw new HearthError(429, "TooManyRequests", `function ${name} already has ${outcome[1]} ${what} waiting; try again later`, {

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type LabelValues } from "prom-client";
 import type { PoolStatus } from "../functions/registry.js";
 
 export interface PoolSnapshot extends PoolStatus {
@@ -39,13 +39,29 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: "hearth_" });
   }
 
+  /** A 404 (no such function) is not recorded: series by function are for functions that exist. */
   observeInvocation(fn: string, status: number, startedAtMs: number): void {
+    if (status === 404) return;
     this.invocationDuration.observe({ function: fn, status: String(status) }, (performance.now() - startedAtMs) / 1000);
   }
 
   observeColdStart(fn: string, seconds: number): void {
     this.coldStarts.inc({ function: fn });
     this.coldStartDuration.observe({ function: fn }, seconds);
+  }
+
+  /** Drops every series of a deleted function, whatever its other labels. */
+  async forgetFunction(fn: string): Promise<void> {
+    const byFunction: Array<Histogram<string> | Counter<string>> = [this.invocationDuration, this.coldStarts, this.coldStartDuration];
+    for (const metric of byFunction) {
+      const labelSets = new Map<string, LabelValues<string>>();
+      for (const { labels } of (await metric.get()).values) {
+        if (labels.function !== fn) continue;
+        const { le: _bucket, ...series } = labels;
+        labelSets.set(JSON.stringify(series), series);
+      }
+      for (const labels of labelSets.values()) metric.remove(labels);
+    }
   }
 
   /**

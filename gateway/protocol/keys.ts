@@ -3,6 +3,8 @@
 
 export const EVENTS_CHANNEL = "hearth:events";
 export const FUNCTIONS_INDEX = "hearth:functions";
+/** The bytes of every function's code package together (the HEARTH_MAX_TOTAL_CODE_BYTES quota). */
+export const CODE_BYTES = "hearth:code-bytes";
 
 export interface FunctionKeys {
   def: string;
@@ -24,8 +26,6 @@ export interface FunctionKeys {
   stats: string;
   /** Redis Streams the function is subscribed to (stream → subscription JSON). */
   streams: string;
-  /** + an Idempotency-Key: the id of the async invocation first accepted with it. */
-  idempotencyPrefix: string;
   code(sha256: string): string;
   running(containerId: string): string;
 }
@@ -45,7 +45,6 @@ export function functionKeys(name: string): FunctionKeys {
     callbacks: `${base}:callbacks`,
     stats: `${base}:stats`,
     streams: `${base}:streams`,
-    idempotencyPrefix: `${base}:idempotency:`,
     code: (sha256) => `${base}:code:${sha256}`,
     running: (containerId) => `${base}:running:${containerId}`,
   };
@@ -59,6 +58,14 @@ export function streamGroup(fn: string): string {
 /** Exists while the invoker of that id is alive (refreshed with a TTL). */
 export function invokerAliveKey(invokerId: string): string {
   return `hearth:invokers:${invokerId}`;
+}
+
+/**
+ * An Idempotency-Key: the fingerprint of the request first accepted with it, and its invocation id.
+ * Global, not the function's: a key stands for one request, whichever function it names.
+ */
+export function idempotencyKey(key: string): string {
+  return `hearth:idempotency:${key}`;
 }
 
 /** The list a gateway process reads its results from. */

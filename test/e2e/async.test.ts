@@ -9,8 +9,9 @@ import { startGate } from "../support/barrier.js";
 import { probeHandler } from "../support/functions.js";
 import { deploy, eventually, invoke, useTestHearth } from "../support/hearth.js";
 
-// Callbacks are tried three times, 50 ms apart at first, so that their retries take no time here.
-const h = useTestHearth({ callbacks: { attempts: 3, retryDelayMs: 50, timeoutMs: 2000 } });
+// Callbacks are tried three times, 50 ms apart at first, so that their retries take no time here; they
+// go to receivers on loopback, which the default policy refuses and the allow list admits.
+const h = useTestHearth({ callbacks: { attempts: 3, retryDelayMs: 50, timeoutMs: 2000, allow: ["127.0.0.1/32"] } });
 const closers: Array<() => Promise<void>> = [];
 afterAll(async () => {
   for (const close of closers) await close();
@@ -77,6 +78,37 @@ describe("async invocation", () => {
     expect(reports.calls.map((call) => call.body)).toEqual([first.body.id, other.body.id]);
   });
 
+  it("answers 422 to a key replayed with another body, function or callback, and runs nothing", async () => {
+    const reports = await receiver();
+    const callbacks = await receiver();
+    await deploy(h.url, "twin", { runtime: "node" }, { "index.js": probeHandler() });
+    const key = { "Idempotency-Key": "order-19" };
+    const first = await invokeAsync(h.url, "job", { report: reports.url }, key);
+    await finalRecord(h.url, first.body.id);
+    const replays = [
+      () => invokeAsync(h.url, "job", { report: reports.url, echo: "changed" }, key),
+      () => invokeAsync(h.url, "twin", { report: reports.url }, key),
+      () => invokeAsync(h.url, "job", { report: reports.url }, { ...key, "X-Callback-Url": callbacks.url }),
+      async () => {
+        const raw = await fetch(`${h.url}/async-function/job?integration=raw`, { method: "POST", headers: key, body: JSON.stringify({ report: reports.url }) });
+        return { status: raw.status, body: await raw.json() };
+      },
+    ];
+    for (const replay of replays) {
+      const answer = await replay();
+      expect(answer.status).toBe(422);
+      expect(answer.body).toMatchObject({ errorType: "IdempotencyKeyMismatch" });
+      expect(answer.body.errorMessage).toContain("order-19");
+    }
+    const same = await invokeAsync(h.url, "job", { report: reports.url }, key);
+    expect(same).toMatchObject({ status: 202, body: { id: first.body.id } });
+    // Wait for anything a replay might have queued: a later invocation runs after it.
+    const later = await invokeAsync(h.url, "job", { report: reports.url });
+    await finalRecord(h.url, later.body.id);
+    expect(reports.calls.map((call) => call.body)).toEqual([first.body.id, later.body.id]);
+    expect(callbacks.calls).toHaveLength(0);
+  });
+
   it("rejects what it cannot run with a clear error and queues nothing", async () => {
     expect((await invokeAsync(h.url, "no-such-function")).status).toBe(404);
     const badJson = await fetch(`${h.url}/async-function/job`, { method: "POST", body: "{not json" });
@@ -86,6 +118,8 @@ describe("async invocation", () => {
     expect(badCallback.body).toMatchObject({ errorType: "InvalidCallbackUrl" });
     const badKey = await invokeAsync(h.url, "job", {}, { "Idempotency-Key": "has space" });
     expect(badKey.body).toMatchObject({ errorType: "InvalidIdempotencyKey" });
+    const streamKey = await invokeAsync(h.url, "job", {}, { "Idempotency-Key": "stream:job:orders:1-0" });
+    expect(streamKey).toMatchObject({ status: 400, body: { errorType: "InvalidIdempotencyKey" } });
     expect((await request(h.url, "GET", "/invocations/00000000-0000-0000-0000-000000000000")).status).toBe(404);
   });
 

@@ -8,7 +8,7 @@ import { decodeMessage, type InvocationMeta, type ResultMeta } from "../../gatew
 import { functionKeys, repliesKey } from "../../gateway/protocol/keys.js";
 import { scripts } from "../../gateway/protocol/scripts.js";
 import { probeHandler } from "../support/functions.js";
-import { eventually } from "../support/hearth.js";
+import { defaultQuotas, eventually } from "../support/hearth.js";
 import { tarGz } from "../support/packages.js";
 import { envelope, startWorker, type TestWorker, useWorkerSetting } from "../support/worker.js";
 
@@ -59,7 +59,7 @@ describe("ContainerWorker", () => {
     try {
       await eventually(async () => ((await setting.redis.hget(keys.containers, "old1"))?.startsWith("idle") ? true : undefined), 10_000, "the worker to be ready");
       // Redeployed while the worker waits (no invoker here to wake it): version 2 is current.
-      await deployFunction(setting.redis, fn, { runtime: "node", keepAlive: 60 }, await tarGz({ "index.js": probeHandler("v2") }));
+      await deployFunction(setting.redis, defaultQuotas, fn, { runtime: "node", keepAlive: 60 }, await tarGz({ "index.js": probeHandler("v2") }));
       await scripts.enqueueInvocation.run(setting.redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued], [envelope(fn, "for-v2", 2, { echo: "for-v2" }), 2, fn]);
     } finally {
       await worker.stop();

@@ -11,7 +11,7 @@ import { decodeMessage, encodeMessage, type InvocationMeta } from "../../gateway
 import { EVENTS_CHANNEL, functionKeys, INVOCATION_PREFIX, invocationKey, streamGroup } from "../../gateway/protocol/keys.js";
 import { scripts } from "../../gateway/protocol/scripts.js";
 import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
-import { eventually, startTestRedis } from "../support/hearth.js";
+import { defaultQuotas, eventually, startTestRedis } from "../support/hearth.js";
 import { tarGz } from "../support/packages.js";
 
 let server: EmbeddedRedis;
@@ -38,7 +38,7 @@ afterAll(async () => {
 beforeEach(async () => {
   await redis.flushall();
   events.length = 0;
-  await deployFunction(redis, fn, { runtime: "node", maxContainers: 2 }, await tarGz({ "index.js": "exports.handler = () => 1" }));
+  await deployFunction(redis, defaultQuotas, fn, { runtime: "node", maxContainers: 2 }, await tarGz({ "index.js": "exports.handler = () => 1" }));
 });
 
 function envelope(id: string, version = 1): Buffer {
@@ -94,7 +94,7 @@ describe("Lua scripts", () => {
       scripts.finishInvocation.run(redis, [keys.def, keys.queue, keys.containers, keys.draining, keys.running("c1")], ["c1", 1, formatContainerRecord({ state: "idle", version: 1, invokerId: "inv", clientId: 0, since: 0 }), fn]);
     expect(await finish()).toBe(1);
     expect(await redis.exists(keys.running("c1"))).toBe(0);
-    await deployFunction(redis, fn, { runtime: "node" }, await tarGz({ "index.js": "exports.handler = () => 2" }));
+    await deployFunction(redis, defaultQuotas, fn, { runtime: "node" }, await tarGz({ "index.js": "exports.handler = () => 2" }));
     expect(await finish()).toBe(0);
     expect(await redis.hexists(keys.containers, "c1")).toBe(0);
   });
@@ -154,7 +154,7 @@ describe("Lua scripts", () => {
     const code = await tarGz({ "index.js": "exports.handler = () => 3" });
     // The deploy in beforeEach was version 1.
     await deleteFunction(redis, fn, 60_000);
-    const again = await deployFunction(redis, fn, functionConfigSchema.parse({ runtime: "node" }), code);
+    const again = await deployFunction(redis, defaultQuotas, fn, functionConfigSchema.parse({ runtime: "node" }), code);
     expect(again).toMatchObject({ created: true, definition: { version: 2 } });
   });
 
@@ -188,7 +188,7 @@ describe("Lua scripts", () => {
   });
 
   it("backs a failing async invocation off exponentially with jitter, then dead-letters it", async () => {
-    await deployFunction(redis, fn, { runtime: "node", maxRetries: 3, retryDelay: 1 }, await tarGz({ "index.js": "exports.handler = () => 1" }));
+    await deployFunction(redis, defaultQuotas, fn, { runtime: "node", maxRetries: 3, retryDelay: 1 }, await tarGz({ "index.js": "exports.handler = () => 1" }));
     const version = 2;
     const record = invocationKey("job-1");
     await scripts.enqueueAsyncInvocation.run(redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued, keys.retries, record], ["job-1", "{}", version, fn, 1000, 60_000, "", "", ""]);

@@ -41,6 +41,9 @@ function imageSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(env).filter(([name]) => name.startsWith("HEARTH_IMAGE_")));
 }
 
+/** Hearth's default quotas, for tests that deploy through the registry itself. */
+export const defaultQuotas = configFromEnv({}).quotas;
+
 export interface FileHearth extends TestHearth {
   redisUrl: string;
   /** A connection of the test's own, to look into Redis. */

@@ -13,7 +13,7 @@ import { formatContainerRecord } from "../../gateway/protocol/container-record.j
 import { encodeMessage, type InvocationMeta } from "../../gateway/protocol/envelope.js";
 import { functionKeys } from "../../gateway/protocol/keys.js";
 import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
-import { startTestRedis } from "./hearth.js";
+import { defaultQuotas, startTestRedis } from "./hearth.js";
 import { tarGz, type Files } from "./packages.js";
 
 export interface WorkerOptions {
@@ -61,7 +61,7 @@ export function useWorkerSetting(): WorkerSetting {
 /** Deploys `files` and starts a worker for the deployed version, as an invoker would. */
 export async function startWorker({ redisUrl, taskRoot }: WorkerSetting, options: WorkerOptions): Promise<TestWorker> {
   const redis = new Redis(redisUrl);
-  const { definition } = await deployFunction(redis, options.fn, options.config, await tarGz(options.files));
+  const { definition } = await deployFunction(redis, defaultQuotas, options.fn, options.config, await tarGz(options.files));
   await redis.hset(
     functionKeys(options.fn).containers,
     options.containerId,

@@ -1,11 +1,13 @@
 -- Delete a function, its code package, its queue, retries, dead letters and stream subscriptions. Its
 -- containers retire on their own (mustRetire); its async invocations not yet finished fail.
--- KEYS: def, queue, asyncQueued, retries, deadLetters, callbacks, stats, streams
+-- KEYS: def, queue, asyncQueued, retries, deadLetters, callbacks, stats, streams, functionsIndex, codeBytes
 -- ARGV: functionName, codeKeyPrefix, now, retentionMs, recordPrefix, failedResult, streamGroup
 -- Returns nil when there was no such function, else the sync envelopes that were still queued.
 --@include async
+redis.call('SREM', KEYS[9], ARGV[1])
 local sha = redis.call('HGET', KEYS[1], 'codeSha')
 if not sha then return false end
+redis.call('DECRBY', KEYS[10], redis.call('STRLEN', ARGV[2] .. sha))
 redis.call('DEL', KEYS[1], ARGV[2] .. sha)
 local k = { def = KEYS[1], retries = KEYS[4], deadLetters = KEYS[5], callbacks = KEYS[6], stats = KEYS[7] }
 local function fail(id)

@@ -3,6 +3,7 @@
 
 import os from "node:os";
 import { z } from "zod";
+import { MIN_ADMIN_TOKEN_LENGTH } from "./auth/admin-token.js";
 import type { Runtime } from "./functions/definition.js";
 
 const MiB = 1024 * 1024;
@@ -13,6 +14,10 @@ const envSchema = z.object({
   /** Unset: Hearth starts its own redis-server with data in HEARTH_DATA_DIR. */
   REDIS_URL: z.string().optional(),
   HEARTH_DATA_DIR: z.string().default(".hearth"),
+  /** The admin key. Unset: generated into HEARTH_DATA_DIR on the embedded default; required with REDIS_URL. */
+  HEARTH_ADMIN_TOKEN: z.string().min(MIN_ADMIN_TOKEN_LENGTH, `HEARTH_ADMIN_TOKEN is at least ${MIN_ADMIN_TOKEN_LENGTH} characters`).optional(),
+  /** "key": /metrics needs a key with the metrics (or admin) scope. */
+  HEARTH_METRICS_AUTH: z.enum(["none", "key"]).default("none"),
   /** Which parts this process runs: api, invoker, or both. */
   HEARTH_ROLES: z.string().default("api,invoker").pipe(z.string().regex(/^(api|invoker)(,(api|invoker))*$/, "HEARTH_ROLES is a comma list of api and invoker")),
   /** Stable across restarts, so that an invoker finds and removes the containers of its earlier run. */
@@ -52,6 +57,8 @@ export interface HearthConfig {
   host: string;
   redisUrl?: string;
   dataDir: string;
+  adminToken?: string;
+  metricsAuth: "none" | "key";
   roles: { api: boolean; invoker: boolean };
   invokerId: string;
   containerRedisUrl?: string;
@@ -94,6 +101,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv): HearthConfig {
     host: e.HEARTH_HOST,
     redisUrl: e.REDIS_URL,
     dataDir: e.HEARTH_DATA_DIR,
+    adminToken: e.HEARTH_ADMIN_TOKEN,
+    metricsAuth: e.HEARTH_METRICS_AUTH,
     roles: { api: roles.includes("api"), invoker: roles.includes("invoker") },
     invokerId: e.HEARTH_INVOKER_ID,
     containerRedisUrl: e.HEARTH_CONTAINER_REDIS_URL,

@@ -6,6 +6,8 @@ import type { AddressInfo } from "node:net";
 import Docker from "dockerode";
 import type { Redis } from "ioredis";
 import { createApp } from "./api/app.js";
+import { resolveAdminToken } from "./auth/admin-token.js";
+import { Authenticator } from "./auth/authenticator.js";
 import { AsyncInvocations } from "./async/async-invocations.js";
 import { CallbackDestinations } from "./async/callback-destinations.js";
 import { deliverDueCallbacks } from "./async/callback-sender.js";
@@ -35,6 +37,8 @@ export interface Hearth {
   /** Base URL of the API, when this process serves it. */
   url?: string;
   redisUrl: string;
+  /** Where the generated admin token is kept, when Hearth made one (no HEARTH_ADMIN_TOKEN). */
+  adminTokenFile?: string;
   metrics: Metrics;
   /** Stops taking requests, finishes the ones in flight, stops its containers, then Redis if it owns it. */
   stop(): Promise<void>;
@@ -48,6 +52,8 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
     for (const step of teardown.splice(0).reverse()) await step();
   };
   try {
+    // Settled before anything starts: a gateway that could not check keys must not start at all.
+    const adminToken = config.roles.api ? await resolveAdminToken(config) : undefined;
     const embedded: EmbeddedRedis | undefined = config.redisUrl ? undefined : await startEmbeddedRedis(`${config.dataDir}/redis`);
     if (embedded) teardown.push(() => embedded.stop());
     const redisUrl = config.redisUrl ?? embedded!.url;
@@ -90,6 +96,7 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
       replies.start();
       const functions = new FunctionCache(commands);
       const callbackDestinations = new CallbackDestinations(config.callbacks.allow, config.host);
+      const authenticator = new Authenticator(commands, adminToken!.token);
       // Retries and callbacks come due in every API process; their scripts hand each to one of them.
       const dueWork = [
         new DueTimers(promoteDueRetries(commands), logger),
@@ -107,12 +114,15 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
         if (event.type === "deployed" || event.type === "deleted") functions.invalidate(event.function);
         if (event.type === "due") for (const timers of dueWork) timers.wake(event.function, event.at);
         if (event.type === "streams" || event.type === "deleted") streamTriggers.refresh(event.function);
+        if (event.type === "key-revoked") authenticator.forgetAll();
       });
       const app = createApp({
         redis: commands,
         invocations: new Invocations(commands, functions, replies, metrics, config.queueTimeoutMs),
         asyncInvocations,
         functions,
+        authenticator,
+        metricsAuth: config.metricsAuth,
         invocationRetentionMs: config.invocationRetentionMs,
         metrics,
         logger,
@@ -135,7 +145,7 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
     }
 
     const address = server?.address() as AddressInfo | undefined;
-    return { url: address ? `http://${config.host}:${address.port}` : undefined, redisUrl, metrics, stop };
+    return { url: address ? `http://${config.host}:${address.port}` : undefined, redisUrl, adminTokenFile: adminToken?.file, metrics, stop };
   } catch (error) {
     await stop().catch((err: unknown) => logger.error({ err }, "cleaning up after a failed start failed"));
     throw error;

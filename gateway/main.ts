@@ -9,7 +9,8 @@ const logger = createLogger("hearth");
 async function main(): Promise<void> {
   const config = configFromEnv(process.env);
   const hearth = await startHearth(config, logger);
-  logger.info({ url: hearth.url, redis: hearth.redisUrl, roles: config.roles, invoker: config.invokerId }, "Hearth is running");
+  // The path of a generated admin token, never the token: logs travel further than the data directory.
+  logger.info({ url: hearth.url, redis: hearth.redisUrl, roles: config.roles, invoker: config.invokerId, adminTokenFile: hearth.adminTokenFile }, "Hearth is running");
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;

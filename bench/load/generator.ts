@@ -8,7 +8,8 @@ export class LoadGenerator {
   private readonly child: ChildProcess;
   private busy = false;
 
-  constructor() {
+  /** `headers` go with every request of every load (the same bytes to Hearth and to the direct server). */
+  constructor(private readonly headers: Record<string, string> = {}) {
     // Advanced serialization: latency arrays cross as typed arrays, not JSON.
     this.child = fork(LOAD_WORKER_ENTRY, [], { serialization: "advanced", stdio: ["ignore", "inherit", "inherit", "ipc"] });
   }
@@ -37,7 +38,7 @@ export class LoadGenerator {
       };
       this.child.on("message", onMessage);
       this.child.once("exit", onExit);
-      this.child.send({ type: "run", spec });
+      this.child.send({ type: "run", spec: { ...spec, headers: { ...this.headers, ...spec.headers } } });
     });
   }
 

@@ -5,6 +5,8 @@ export interface LoadSpec {
   method?: string;
   /** Sent with every request (JSON). */
   body?: string;
+  /** Sent with every request, besides content-type and content-length (the API key). */
+  headers?: Record<string, string>;
   /** Requests kept in flight at once (a closed loop: each lane sends its next request when the last is answered). */
   concurrency: number;
   /** Requests measured, after the warm-up ones. */

@@ -15,7 +15,7 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
     port: url.port,
     path: url.pathname + url.search,
     method: spec.method ?? "POST",
-    headers: { "content-type": "application/json", "content-length": body.length },
+    headers: { ...spec.headers, "content-type": "application/json", "content-length": body.length },
   };
   const timeoutMs = spec.timeoutMs ?? 60_000;
   const send = (): Promise<number> =>

@@ -39,7 +39,14 @@ export async function noopPackage(): Promise<Buffer> {
 export class HearthApi {
   private packageBytes?: Buffer;
 
-  constructor(readonly url: string) {}
+  private readonly headers: Record<string, string>;
+
+  constructor(
+    readonly url: string,
+    adminToken: string,
+  ) {
+    this.headers = { authorization: `Bearer ${adminToken}` };
+  }
 
   /** Deploys the no-op function with these settings (a new version each time). */
   async deploy(name: string, config: Record<string, unknown>): Promise<void> {
@@ -47,33 +54,33 @@ export class HearthApi {
     const form = new FormData();
     form.set("config", JSON.stringify({ runtime: "node", handler: "index.handler", ...config }));
     form.set("code", new Blob([new Uint8Array(this.packageBytes)]), "code.tgz");
-    await expectOk(await fetch(`${this.url}/system/functions/${name}`, { method: "PUT", body: form }), `deploy ${name}`);
+    await expectOk(await fetch(`${this.url}/system/functions/${name}`, { method: "PUT", headers: this.headers, body: form }), `deploy ${name}`);
   }
 
   /** A settings-only deploy: a new version, so every container of the old one retires. */
   async redeploy(name: string, config: Record<string, unknown>): Promise<void> {
     const response = await fetch(`${this.url}/system/functions/${name}`, {
       method: "PUT",
-      headers: { "content-type": "application/json" },
+      headers: { ...this.headers, "content-type": "application/json" },
       body: JSON.stringify({ runtime: "node", handler: "index.handler", ...config }),
     });
     await expectOk(response, `redeploy ${name}`);
   }
 
   async remove(name: string): Promise<void> {
-    const response = await fetch(`${this.url}/system/functions/${name}`, { method: "DELETE" });
+    const response = await fetch(`${this.url}/system/functions/${name}`, { method: "DELETE", headers: this.headers });
     if (response.status !== 404) await expectOk(response, `delete ${name}`);
   }
 
   async status(name: string): Promise<FunctionStatus> {
-    const response = await fetch(`${this.url}/system/functions/${name}`);
+    const response = await fetch(`${this.url}/system/functions/${name}`, { headers: this.headers });
     await expectOk(response.clone(), `status of ${name}`);
     return (await response.json()) as FunctionStatus;
   }
 
   async invoke(name: string, event: unknown = {}, route = "function"): Promise<Invoked> {
     const sentAt = nowMs();
-    const response = await fetch(`${this.url}/${route}/${name}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(event) });
+    const response = await fetch(`${this.url}/${route}/${name}`, { method: "POST", headers: { ...this.headers, "content-type": "application/json" }, body: JSON.stringify(event) });
     const body = await response.text();
     return { status: response.status, body, sentAt, answeredAt: nowMs() };
   }

@@ -11,6 +11,8 @@ export interface HearthProcessOptions {
   /** The program: dist/hearth.cjs, or another build of it. */
   entry: string;
   dataDir: string;
+  /** HEARTH_ADMIN_TOKEN: required with REDIS_URL. */
+  adminToken: string;
   /** Write a V8 CPU profile of the gateway into this directory when it exits. */
   cpuProfileDir?: string;
 }
@@ -28,6 +30,7 @@ export async function startHearthProcess(options: HearthProcessOptions): Promise
     HEARTH_HOST: "127.0.0.1",
     REDIS_URL: options.redisUrl,
     HEARTH_DATA_DIR: options.dataDir,
+    HEARTH_ADMIN_TOKEN: options.adminToken,
     HEARTH_INVOKER_ID: options.invokerId,
     HEARTH_IMAGE_NODE: options.nodeImage,
     LOG_LEVEL: "info",

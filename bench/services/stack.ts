@@ -60,24 +60,27 @@ export async function startStack(options: BenchOptions, log: (line: string) => v
       if (removed > 0) log(`removed ${removed} container(s) Hearth left behind`);
     });
 
+    // Every call the bench makes carries this key, the load's too: the key check is part of what is measured.
+    const adminToken = randomBytes(32).toString("base64url");
     const hearth = await startHearthProcess({
       redisUrl: redisServer.url,
       invokerId,
       nodeImage: options.image,
       entry: options.gateway,
       dataDir: path.join(workDir, "hearth"),
+      adminToken,
       cpuProfileDir: options.cpuProfileDir,
     });
     teardown.push(() => hearth.stop());
 
     const direct = await startDirectServer();
     teardown.push(() => direct.stop());
-    const load = new LoadGenerator();
+    const load = new LoadGenerator({ authorization: `Bearer ${adminToken}` });
     teardown.push(() => load.stop());
     const gate = await startGate();
     teardown.push(() => gate.close());
 
-    return { invokerId, redisUrl: redisServer.url, redis, docker, hearth, api: new HearthApi(hearth.url), direct, load, containers, gate, stop };
+    return { invokerId, redisUrl: redisServer.url, redis, docker, hearth, api: new HearthApi(hearth.url, adminToken), direct, load, containers, gate, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -2,16 +2,19 @@ import express from "express";
 import type { Redis } from "ioredis";
 import type { Quotas } from "../config.js";
 import type { AsyncInvocations } from "../async/async-invocations.js";
+import type { Authenticator } from "../auth/authenticator.js";
 import type { FunctionCache } from "../functions/function-cache.js";
 import type { GoBuilder } from "../functions/runtime-packages.js";
 import type { Invocations } from "../invocation/invocations.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { asyncInvokeRoutes, invocationRoutes } from "./async-routes.js";
+import { AccessControl, readOrAdmin } from "./auth.js";
 import { deadLettersRoutes } from "./dead-letters-routes.js";
 import { errorHandler, notFound, sendError } from "./errors.js";
 import { functionsRoutes } from "./functions-routes.js";
 import { invokeRoutes, proxyRoutes } from "./invoke-routes.js";
+import { keysRoutes } from "./keys-routes.js";
 import { streamsRoutes } from "./streams-routes.js";
 
 export interface ApiDependencies {
@@ -19,6 +22,9 @@ export interface ApiDependencies {
   invocations: Invocations;
   asyncInvocations: AsyncInvocations;
   functions: FunctionCache;
+  authenticator: Authenticator;
+  /** "key": /metrics needs a key with the metrics scope. */
+  metricsAuth: "none" | "key";
   /** How long the dead letters of a deleted function are kept. */
   invocationRetentionMs: number;
   metrics: Metrics;
@@ -49,17 +55,22 @@ export function createApp(deps: ApiDependencies): express.Express {
     }
   });
 
+  const access = new AccessControl(deps.authenticator, deps.functions, deps.asyncInvocations);
+  if (deps.metricsAuth === "key") app.use("/metrics", access.requireScope(() => "metrics"));
   app.get("/metrics", async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
+  // Keys are admin business whatever the method (listing them shows who may do what).
+  app.use("/system/keys", access.requireScope(() => "admin"), keysRoutes(deps.redis, deps.authenticator));
+  app.use("/system", access.requireScope(readOrAdmin));
   app.use("/system/functions/:name/dead-letters", deadLettersRoutes(deps.redis, deps.functions));
   app.use("/system/functions/:name/streams", streamsRoutes(deps.redis));
   app.use("/system/functions", functionsRoutes(deps.redis, deps.quotas, deps.maxCodeBytes, deps.buildGo, deps.invocationRetentionMs));
-  app.use("/function", invokeRoutes(deps.invocations, deps.asyncInvocations, deps.maxPayloadBytes));
-  app.use("/async-function", asyncInvokeRoutes(deps.asyncInvocations, deps.maxPayloadBytes));
-  app.use("/invocations", invocationRoutes(deps.asyncInvocations));
-  app.use("/http", proxyRoutes(deps.invocations, deps.maxPayloadBytes));
+  app.use("/function", invokeRoutes(deps.invocations, deps.asyncInvocations, deps.maxPayloadBytes, access.invoke));
+  app.use("/async-function", asyncInvokeRoutes(deps.asyncInvocations, deps.maxPayloadBytes, access.invoke));
+  app.use("/invocations", invocationRoutes(deps.asyncInvocations, access.invocation));
+  app.use("/http", proxyRoutes(deps.invocations, deps.maxPayloadBytes, access.invoke));
   app.use(notFound);
   app.use(errorHandler(deps.logger));
   return app;

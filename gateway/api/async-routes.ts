@@ -1,14 +1,15 @@
 // Async invocation over HTTP: POST /async-function/:name (or POST /function/:name with
 // X-Invocation-Type: Event) answers 202 with the invocation id; /invocations/:id reads or cancels it.
 
-import { Router, type Request, type Response } from "express";
+import { Router, type Request, type RequestHandler, type Response } from "express";
 import { invocationNotFound, type AsyncInvocations } from "../async/async-invocations.js";
 import { jsonEvent } from "../invocation/http-events.js";
 import { bodyOf, readBody, readIntegration } from "./request-body.js";
 
-export function asyncInvokeRoutes(invocations: AsyncInvocations, maxPayloadBytes: number): Router {
+/** `authorize` runs before the body is read: a caller without the right key never makes Hearth buffer a payload. */
+export function asyncInvokeRoutes(invocations: AsyncInvocations, maxPayloadBytes: number, authorize: RequestHandler): Router {
   const router = Router();
-  router.post("/:name", readBody(maxPayloadBytes), (req, res) => acceptAsync(invocations, req, res));
+  router.post("/:name", authorize, readBody(maxPayloadBytes), (req, res) => acceptAsync(invocations, req, res));
   return router;
 }
 
@@ -34,15 +35,16 @@ function callerOf(res: Response): string {
   return typeof keyId === "string" ? `key:${keyId}` : "anonymous";
 }
 
-export function invocationRoutes(invocations: AsyncInvocations): Router {
+export function invocationRoutes(invocations: AsyncInvocations, authorize: RequestHandler): Router {
   const router = Router();
-  router.get("/:id", async (req, res) => {
-    const view = await invocations.get(req.params.id);
-    if (!view) throw invocationNotFound(req.params.id);
+  router.get("/:id", authorize, async (req, res) => {
+    const id = String(req.params.id);
+    const view = await invocations.get(id);
+    if (!view) throw invocationNotFound(id);
     res.json(view);
   });
-  router.delete("/:id", async (req, res) => {
-    res.json(await invocations.cancel(req.params.id));
+  router.delete("/:id", authorize, async (req, res) => {
+    res.json(await invocations.cancel(String(req.params.id)));
   });
   return router;
 }

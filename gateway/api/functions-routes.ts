@@ -39,9 +39,11 @@ function notFound(name: string): HearthError {
   return new HearthError(404, "FunctionNotFound", `function ${name} does not exist`);
 }
 
+/** Environment values are write-only (they hold secrets): an answer names the variables, never their values. */
 function describe(definition: FunctionDefinition): object {
   return {
     ...definition,
+    environment: Object.keys(definition.environment),
     createdAt: new Date(definition.createdAt).toISOString(),
     updatedAt: new Date(definition.updatedAt).toISOString(),
   };

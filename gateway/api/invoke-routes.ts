@@ -1,7 +1,7 @@
 // HTTP triggers. The formats themselves live in invocation/http-events.ts; these handlers only move
 // bytes between express and Invocations.
 
-import { Router, type Response } from "express";
+import { Router, type RequestHandler, type Response } from "express";
 import type { AsyncInvocations } from "../async/async-invocations.js";
 import { HearthError } from "../errors.js";
 import { jsonEvent, proxyEvent, proxyResponse, rawResponse } from "../invocation/http-events.js";
@@ -13,9 +13,9 @@ import { bodyOf, readBody, readIntegration } from "./request-body.js";
  * POST /function/:name: the JSON body is the event; with ?integration=raw the body goes as it is.
  * X-Invocation-Type: Event makes it async (as POST /async-function/:name), as in Lambda's Invoke.
  */
-export function invokeRoutes(invocations: Invocations, asyncInvocations: AsyncInvocations, maxPayloadBytes: number): Router {
+export function invokeRoutes(invocations: Invocations, asyncInvocations: AsyncInvocations, maxPayloadBytes: number, authorize: RequestHandler): Router {
   const router = Router();
-  router.post("/:name", readBody(maxPayloadBytes), async (req, res) => {
+  router.post("/:name", authorize, readBody(maxPayloadBytes), async (req, res) => {
     const invocationType = req.get("X-Invocation-Type") ?? "RequestResponse";
     if (invocationType === "Event") return acceptAsync(asyncInvocations, req, res);
     if (invocationType !== "RequestResponse") {
@@ -34,9 +34,9 @@ export function invokeRoutes(invocations: Invocations, asyncInvocations: AsyncIn
 }
 
 /** Any method on /http/:name and every path under it: an HTTP-proxy event; the result is the response. */
-export function proxyRoutes(invocations: Invocations, maxPayloadBytes: number): Router {
+export function proxyRoutes(invocations: Invocations, maxPayloadBytes: number, authorize: RequestHandler): Router {
   const router = Router();
-  router.all("/:name{/*path}", readBody(maxPayloadBytes), async (req, res) => {
+  router.all("/:name{/*path}", authorize, readBody(maxPayloadBytes), async (req, res) => {
     const name = String(req.params.name);
     const [path = "", query = ""] = splitOnce(req.url, "?");
     const event = proxyEvent({

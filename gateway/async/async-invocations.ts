@@ -111,9 +111,14 @@ export class AsyncInvocations {
     return invocationView(await this.redis.hgetallBuffer(invocationKey(id)));
   }
 
+  /** The function an invocation belongs to; undefined for an unknown id. */
+  async functionOf(id: string): Promise<string | undefined> {
+    return (await this.redis.hget(invocationKey(id), "function")) ?? undefined;
+  }
+
   /** Cancels an invocation no container has taken; 404 for an unknown id, 409 once it has started. */
   async cancel(id: string): Promise<InvocationView> {
-    const fn = await this.redis.hget(invocationKey(id), "function");
+    const fn = await this.functionOf(id);
     if (!fn) throw invocationNotFound(id);
     const keys = functionKeys(fn);
     const [outcome, status] = (await scripts.cancelInvocation.run(

@@ -1,7 +1,7 @@
 // Validation of the settings a user deploys a function with, defaults filled in.
 
 import { z } from "zod";
-import { RUNTIMES, type FunctionConfig, type Runtime } from "./definition.js";
+import { AUTH_MODES, RUNTIMES, type FunctionConfig, type Runtime } from "./definition.js";
 
 /** Variables the platform sets for the runtime; a function may not override them. */
 const RESERVED_ENV = /^(AWS_|LAMBDA_|FC_|HEARTH_|_HANDLER$|_X_AMZN_)/;
@@ -33,6 +33,7 @@ export const functionConfigSchema = z
     retryDelay: z.number().min(0.01).max(3600).default(1),
     maxQueued: z.number().int().min(1).max(1_000_000).default(5000),
     maxQueuedAsync: z.number().int().min(1).max(10_000_000).default(100_000),
+    auth: z.enum(AUTH_MODES).default("key"),
   })
   .strict()
   .transform(({ handler, ...config }) => ({ ...config, handler: handler ?? DEFAULT_HANDLER[config.runtime] }))

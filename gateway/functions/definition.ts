@@ -4,6 +4,10 @@
 export const RUNTIMES = ["node", "python", "go"] as const;
 export type Runtime = (typeof RUNTIMES)[number];
 
+/** Who may call a function's triggers: a key allowed to invoke it, or anyone (a public HTTP trigger). */
+export const AUTH_MODES = ["key", "none"] as const;
+export type AuthMode = (typeof AUTH_MODES)[number];
+
 export const FUNCTION_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 export interface FunctionConfig {
@@ -26,6 +30,7 @@ export interface FunctionConfig {
   maxQueued: number;
   /** Async invocations that may wait (queued or for a retry); more are answered 429. */
   maxQueuedAsync: number;
+  auth: AuthMode;
 }
 
 export interface FunctionDefinition extends FunctionConfig {
@@ -51,6 +56,7 @@ export function toHashFields(config: FunctionConfig, codeSize: number): string[]
     "retryDelay", String(config.retryDelay),
     "maxQueued", String(config.maxQueued),
     "maxQueuedAsync", String(config.maxQueuedAsync),
+    "auth", config.auth,
     "codeSize", String(codeSize),
   ];
 }
@@ -71,6 +77,8 @@ export function fromHash(name: string, hash: Record<string, string>): FunctionDe
     retryDelay: Number(hash.retryDelay),
     maxQueued: Number(hash.maxQueued),
     maxQueuedAsync: Number(hash.maxQueuedAsync),
+    // Only an explicit "none" opens a function (definitions stored before this setting need a key).
+    auth: hash.auth === "none" ? "none" : "key",
     version: Number(hash.version),
     codeSha256: hash.codeSha ?? "",
     codeSize: Number(hash.codeSize),

@@ -11,7 +11,9 @@ export type HearthEvent =
   | { type: "due"; function: string; at: number }
   /** The function's Redis Stream subscriptions changed. */
   | { type: "streams"; function: string }
-  | { type: "ready"; function: string; containerId: string; timings: ColdStartTimings };
+  | { type: "ready"; function: string; containerId: string; timings: ColdStartTimings }
+  /** An API key was revoked: every gateway drops it from its cache of verified keys. */
+  | { type: "key-revoked"; keyId: string };
 
 export function parseEvent(message: string): HearthEvent | undefined {
   const [type, fn, third, ...rest] = message.split(" ");
@@ -27,6 +29,8 @@ export function parseEvent(message: string): HearthEvent | undefined {
       return { type, function: fn };
     case "due":
       return { type, function: fn, at: Number(third) };
+    case "key-revoked":
+      return { type, keyId: fn };
     case "ready":
       return third ? { type, function: fn, containerId: third, timings: JSON.parse(rest.join(" ")) as ColdStartTimings } : undefined;
     default:

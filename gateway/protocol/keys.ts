@@ -68,6 +68,13 @@ export function idempotencyKey(key: string): string {
   return `hearth:idempotency:${key}`;
 }
 
+/**
+ * API keys, in one slot of their own: the index (key id → record, for listing and revocation) and,
+ * per key, the record under the SHA-256 of its secret (for lookup). The secret itself is never stored.
+ */
+export const API_KEYS_INDEX = "hearth:{keys}:index";
+export const API_KEY_SECRET_PREFIX = "hearth:{keys}:secret:";
+
 /** The list a gateway process reads its results from. */
 export function repliesKey(gatewayId: string): string {
   return `hearth:replies:{${gatewayId}}`;

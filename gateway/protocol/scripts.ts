@@ -26,6 +26,8 @@ import settleCallback from "./lua/settle-callback.lua";
 import subscribeStream from "./lua/subscribe-stream.lua";
 import unsubscribeStream from "./lua/unsubscribe-stream.lua";
 import restoreStreamGroup from "./lua/restore-stream-group.lua";
+import createApiKey from "./lua/create-api-key.lua";
+import revokeApiKey from "./lua/revoke-api-key.lua";
 
 const includes: Record<string, string> = { pool, async };
 
@@ -111,6 +113,8 @@ export const scripts = {
   subscribeStream: new LuaScript(subscribeStream),
   unsubscribeStream: new LuaScript(unsubscribeStream),
   restoreStreamGroup: new LuaScript(restoreStreamGroup),
+  createApiKey: new LuaScript(createApiKey),
+  revokeApiKey: new LuaScript(revokeApiKey),
 };
 
 /**

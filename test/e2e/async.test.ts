@@ -7,7 +7,7 @@ import { invocationKey } from "../../gateway/protocol/keys.js";
 import { finalRecord, getInvocation, invokeAsync, request, startReceiver } from "../support/async.js";
 import { startGate } from "../support/barrier.js";
 import { probeHandler } from "../support/functions.js";
-import { deploy, eventually, invoke, useTestHearth } from "../support/hearth.js";
+import { adminHeaders, deploy, eventually, invoke, useTestHearth } from "../support/hearth.js";
 
 // Callbacks are tried three times, 50 ms apart at first, so that their retries take no time here; they
 // go to receivers on loopback, which the default policy refuses and the allow list admits.
@@ -54,12 +54,12 @@ describe("async invocation", () => {
   });
 
   it("makes the sync route async with X-Invocation-Type: Event, and rejects other types", async () => {
-    const response = await fetch(`${h.url}/function/job`, { method: "POST", headers: { "X-Invocation-Type": "Event" }, body: JSON.stringify({ echo: "event" }) });
+    const response = await fetch(`${h.url}/function/job`, { method: "POST", headers: { ...adminHeaders, "X-Invocation-Type": "Event" }, body: JSON.stringify({ echo: "event" }) });
     expect(response.status).toBe(202);
     const { id } = (await response.json()) as { id: string };
     expect((await finalRecord(h.url, id)).result).toMatchObject({ echo: "event" });
 
-    const wrong = await fetch(`${h.url}/function/job`, { method: "POST", headers: { "X-Invocation-Type": "DryRun" }, body: "{}" });
+    const wrong = await fetch(`${h.url}/function/job`, { method: "POST", headers: { ...adminHeaders, "X-Invocation-Type": "DryRun" }, body: "{}" });
     expect(wrong.status).toBe(400);
     expect(await wrong.json()).toMatchObject({ errorType: "InvalidInvocationType" });
   });
@@ -90,8 +90,14 @@ describe("async invocation", () => {
       () => invokeAsync(h.url, "twin", { report: reports.url }, key),
       () => invokeAsync(h.url, "job", { report: reports.url }, { ...key, "X-Callback-Url": callbacks.url }),
       async () => {
-        const raw = await fetch(`${h.url}/async-function/job?integration=raw`, { method: "POST", headers: key, body: JSON.stringify({ report: reports.url }) });
+        const raw = await fetch(`${h.url}/async-function/job?integration=raw`, { method: "POST", headers: { ...adminHeaders, ...key }, body: JSON.stringify({ report: reports.url }) });
         return { status: raw.status, body: await raw.json() };
+      },
+      // The finding: another caller resending the key got the first caller's id, then read its result.
+      async () => {
+        const other = await request(h.url, "POST", "/system/keys", { name: "other-caller", scopes: ["invoke"], functions: ["job"] });
+        expect(other.status).toBe(201);
+        return invokeAsync(h.url, "job", { report: reports.url }, { ...key, authorization: `Bearer ${other.body.key}` });
       },
     ];
     for (const replay of replays) {
@@ -111,7 +117,7 @@ describe("async invocation", () => {
 
   it("rejects what it cannot run with a clear error and queues nothing", async () => {
     expect((await invokeAsync(h.url, "no-such-function")).status).toBe(404);
-    const badJson = await fetch(`${h.url}/async-function/job`, { method: "POST", body: "{not json" });
+    const badJson = await fetch(`${h.url}/async-function/job`, { headers: adminHeaders, method: "POST", body: "{not json" });
     expect(badJson.status).toBe(400);
     const badCallback = await invokeAsync(h.url, "job", {}, { "X-Callback-Url": "ftp://example/x" });
     expect(badCallback.status).toBe(400);

@@ -21,7 +21,7 @@ import { LABELS } from "../../gateway/invoker/docker-backend.js";
 import { functionKeys, invocationKey } from "../../gateway/protocol/keys.js";
 import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import { getInvocation, invokeAsync, startReceiver, type ReceivedCall } from "../support/async.js";
-import { deploy, docker, eventually, listContainers, startTestRedis } from "../support/hearth.js";
+import { deploy, docker, eventually, listContainers, startTestRedis, TEST_ADMIN_TOKEN } from "../support/hearth.js";
 
 const FUNCTION = "chaos";
 const BATCH = 160;
@@ -213,7 +213,7 @@ async function killBusyContainer(): Promise<void> {
 /** `node dist/hearth.cjs` with the one role, on the test's Redis; resolves once it is running. */
 async function startHearthProcess(role: "api" | "invoker"): Promise<HearthProcess> {
   const child = spawn(process.execPath, ["dist/hearth.cjs"], {
-    env: { ...process.env, HEARTH_ROLES: role, REDIS_URL: redis.url, HEARTH_INVOKER_ID: invokerId, PORT: "0", LOG_LEVEL: "info" },
+    env: { ...process.env, HEARTH_ROLES: role, REDIS_URL: redis.url, HEARTH_ADMIN_TOKEN: TEST_ADMIN_TOKEN, HEARTH_INVOKER_ID: invokerId, PORT: "0", LOG_LEVEL: "info" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   children.add(child);

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { startBarrier } from "../support/barrier.js";
 import { probeHandler } from "../support/functions.js";
-import { deploy, eventually, invoke, listContainers, startTestHearth, useTestHearth } from "../support/hearth.js";
+import { adminHeaders, deploy, eventually, invoke, listContainers, startTestHearth, useTestHearth } from "../support/hearth.js";
 import { scrape } from "../support/metrics.js";
 
 const h = useTestHearth();
@@ -66,11 +66,11 @@ describe("sync invocation in Docker", () => {
     expect(missing.status).toBe(404);
     expect(missing.body).toMatchObject({ errorType: "FunctionNotFound" });
 
-    const malformed = await fetch(`${h.url}/function/probe`, { method: "POST", body: "{not json" });
+    const malformed = await fetch(`${h.url}/function/probe`, { headers: adminHeaders, method: "POST", body: "{not json" });
     expect(malformed.status).toBe(400);
     expect(await malformed.json()).toMatchObject({ errorType: "InvalidRequestContent" });
 
-    const huge = await fetch(`${h.url}/function/probe`, { method: "POST", body: JSON.stringify({ pad: "x".repeat(6 * 1024 * 1024) }) });
+    const huge = await fetch(`${h.url}/function/probe`, { headers: adminHeaders, method: "POST", body: JSON.stringify({ pad: "x".repeat(6 * 1024 * 1024) }) });
     expect(huge.status).toBe(413);
     expect(await huge.json()).toMatchObject({ errorType: "RequestTooLarge" });
   });

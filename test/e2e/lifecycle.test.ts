@@ -7,12 +7,12 @@ import { formatContainerRecord } from "../../gateway/protocol/container-record.j
 import { functionKeys } from "../../gateway/protocol/keys.js";
 import { startGate } from "../support/barrier.js";
 import { probeHandler } from "../support/functions.js";
-import { deploy, docker, eventually, invoke, listContainers, startTestHearth, startTestRedis, useTestHearth } from "../support/hearth.js";
+import { adminHeaders, deploy, docker, eventually, invoke, listContainers, startTestHearth, startTestRedis, useTestHearth } from "../support/hearth.js";
 
 const h = useTestHearth();
 
 async function functionStatus(url: string, name: string): Promise<{ queued: number; containers: Record<string, number> }> {
-  return (await fetch(`${url}/system/functions/${name}`)).json() as Promise<{ queued: number; containers: Record<string, number> }>;
+  return (await fetch(`${url}/system/functions/${name}`, { headers: adminHeaders })).json() as Promise<{ queued: number; containers: Record<string, number> }>;
 }
 
 describe("container lifecycle", () => {

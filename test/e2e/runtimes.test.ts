@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { configFromEnv } from "../../gateway/config.js";
 import { compileGoSource } from "../../gateway/functions/go-build.js";
 import { LABELS } from "../../gateway/invoker/docker-backend.js";
-import { deploy, deployPackage, docker, eventually, invoke, listContainers, useTestHearth } from "../support/hearth.js";
+import { adminHeaders, deploy, deployPackage, docker, eventually, invoke, listContainers, useTestHearth } from "../support/hearth.js";
 import { filesOf, zip, type Files } from "../support/packages.js";
 
 const h = useTestHearth();
@@ -150,7 +150,7 @@ describe("Go runtime (Yandex-style source compiled at deploy, Function Compute-s
     const response = await deployPackage(h.url, "go-binary", { runtime: "go", handler: "bootstrap" }, await zip({ bootstrap: binary }, { bootstrap: 0o100755 }));
     expect(response.status).toBe(201);
 
-    const raw = await fetch(`${h.url}/function/go-binary?integration=raw`, { method: "POST", body: new Uint8Array([0xff, 0x00, 0x41]) });
+    const raw = await fetch(`${h.url}/function/go-binary?integration=raw`, { headers: adminHeaders, method: "POST", body: new Uint8Array([0xff, 0x00, 0x41]) });
     expect(raw.status).toBe(200);
     expect(Buffer.from(await raw.arrayBuffer())).toEqual(Buffer.concat([Buffer.from("got:"), Buffer.from([0xff, 0x00, 0x41])]));
   });

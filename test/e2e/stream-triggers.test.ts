@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { finalRecord, getInvocation, request, startReceiver } from "../support/async.js";
 import { startGate } from "../support/barrier.js";
 import { streamHandler } from "../support/functions.js";
-import { deploy, eventually, startTestHearth, startTestRedis, useTestHearth } from "../support/hearth.js";
+import { adminHeaders, deploy, eventually, startTestHearth, startTestRedis, useTestHearth } from "../support/hearth.js";
 
 const h = useTestHearth();
 const closers: Array<() => Promise<void>> = [];
@@ -187,7 +187,7 @@ describe("stream triggers", () => {
     await expectError(subscribe(h.url, "consumer", "with space"), 400, "InvalidStreamName");
     await expectError(subscribe(h.url, "consumer", "s", { startFrom: "middle" }), 400, "InvalidRequestContent");
     await expectError(subscribe(h.url, "consumer", "s", { startFrom: "new", group: "mine" }), 400, "InvalidRequestContent");
-    const notJson = fetch(`${h.url}/system/functions/consumer/streams/s`, { method: "PUT", headers: { "content-type": "application/json" }, body: "{not json" });
+    const notJson = fetch(`${h.url}/system/functions/consumer/streams/s`, { method: "PUT", headers: { ...adminHeaders, "content-type": "application/json" }, body: "{not json" });
     await expectError(notJson.then(async (r) => ({ status: r.status, body: await r.json() })), 400, "InvalidRequestContent");
     await h.client.set("plain-key", "not a stream");
     await expectError(subscribe(h.url, "consumer", "plain-key"), 409, "NotAStream");

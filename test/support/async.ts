@@ -2,7 +2,7 @@
 
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { eventually } from "./hearth.js";
+import { adminHeaders, eventually } from "./hearth.js";
 
 export interface HttpAnswer {
   status: number;
@@ -11,14 +11,14 @@ export interface HttpAnswer {
 }
 
 export async function invokeAsync(url: string, name: string, event: unknown = {}, headers: Record<string, string> = {}): Promise<HttpAnswer> {
-  const response = await fetch(`${url}/async-function/${name}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(event) });
+  const response = await fetch(`${url}/async-function/${name}`, { method: "POST", headers: { ...adminHeaders, "content-type": "application/json", ...headers }, body: JSON.stringify(event) });
   return answer(response);
 }
 
 export async function request(url: string, method: string, path: string, body?: unknown): Promise<HttpAnswer> {
   const response = await fetch(`${url}${path}`, {
     method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
+    headers: body === undefined ? adminHeaders : { ...adminHeaders, "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return answer(response);

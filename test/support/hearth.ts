@@ -18,9 +18,16 @@ import { tarGz } from "./packages.js";
 
 export const docker = new Docker();
 
+/** The admin key of every Hearth a test starts (testConfig, and HEARTH_ADMIN_TOKEN of a process); drawn per test file. */
+export const TEST_ADMIN_TOKEN = randomBytes(32).toString("base64url");
+
+/** Headers that authenticate a request with TEST_ADMIN_TOKEN. */
+export const adminHeaders: Readonly<Record<string, string>> = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+
 export interface TestHearth {
   url: string;
   invokerId: string;
+  adminToken: string;
   hearth: Hearth;
   stop(): Promise<void>;
 }
@@ -31,6 +38,7 @@ export function testConfig(overrides: Partial<HearthConfig> = {}): HearthConfig 
     ...configFromEnv(imageSettings(process.env)),
     port: 0,
     invokerId: `test-${randomBytes(4).toString("hex")}`,
+    adminToken: TEST_ADMIN_TOKEN,
     queueTimeoutMs: 20_000,
     shutdownTimeoutMs: 15_000,
     ...overrides,
@@ -76,6 +84,7 @@ export async function startTestHearth(redisUrl: string, overrides: Partial<Heart
   return {
     url: hearth.url!,
     invokerId: config.invokerId,
+    adminToken: config.adminToken!,
     hearth,
     stop: async () => {
       await hearth.stop();
@@ -111,7 +120,7 @@ async function removeContainers(invokerId: string): Promise<void> {
 
 export async function deploy(url: string, name: string, config: object, files?: Files): Promise<Response> {
   if (!files) {
-    return fetch(`${url}/system/functions/${name}`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(config) });
+    return fetch(`${url}/system/functions/${name}`, { method: "PUT", headers: { ...adminHeaders, "content-type": "application/json" }, body: JSON.stringify(config) });
   }
   return deployPackage(url, name, config, await tarGz(files));
 }
@@ -120,11 +129,11 @@ export async function deployPackage(url: string, name: string, config: object, c
   const form = new FormData();
   form.set("config", JSON.stringify(config));
   form.set("code", new Blob([new Uint8Array(code)]), "code.tgz");
-  return fetch(`${url}/system/functions/${name}`, { method: "PUT", body: form });
+  return fetch(`${url}/system/functions/${name}`, { method: "PUT", headers: adminHeaders, body: form });
 }
 
 export async function invoke(url: string, name: string, event: unknown = {}): Promise<{ status: number; body: any; headers: Headers }> {
-  const response = await fetch(`${url}/function/${name}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(event) });
+  const response = await fetch(`${url}/function/${name}`, { method: "POST", headers: { ...adminHeaders, "content-type": "application/json" }, body: JSON.stringify(event) });
   const text = await response.text();
   return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
 }

@@ -16,6 +16,7 @@ describe("function definitions", () => {
       retryDelay: 1,
       maxQueued: 5000,
       maxQueuedAsync: 100_000,
+      auth: "key",
     });
   });
 
@@ -35,6 +36,7 @@ describe("function definitions", () => {
       { runtime: "node", maxContainers: 0 },
       { runtime: "node", timeout: 0 },
       { runtime: "ruby" },
+      { runtime: "node", auth: "public" },
       {},
     ];
     for (const config of invalid) expect(functionConfigSchema.safeParse(config).success, JSON.stringify(config)).toBe(false);
@@ -47,5 +49,9 @@ describe("function definitions", () => {
     for (let i = 0; i < fields.length; i += 2) hash[fields[i]!] = fields[i + 1]!;
     expect(fromHash("fn", hash)).toEqual({ name: "fn", ...config, version: 4, codeSha256: "ab", codeSize: 99, createdAt: 1, updatedAt: 2 });
     expect(fromHash("fn", {})).toBeUndefined();
+    expect(fromHash("fn", { ...hash, auth: "none" })?.auth).toBe("none");
+    // A definition stored before the setting existed keeps needing a key.
+    const { auth: _, ...older } = hash;
+    expect(fromHash("fn", older)?.auth).toBe("key");
   });
 });

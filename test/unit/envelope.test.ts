@@ -29,6 +29,7 @@ describe("wire formats", () => {
       containerId: "c1",
       timings: { runtimeReadyAt: 4 },
     });
+    expect(parseEvent("key-revoked 0123abcd")).toEqual({ type: "key-revoked", keyId: "0123abcd" });
     expect(parseEvent("shrug fn-a")).toBeUndefined();
   });
 

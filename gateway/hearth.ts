@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import Docker from "dockerode";
 import type { Redis } from "ioredis";
 import { createApp } from "./api/app.js";
+import { answerClientError } from "./api/client-errors.js";
 import { AsyncInvocations } from "./async/async-invocations.js";
 import { deliverDueCallbacks } from "./async/callback-sender.js";
 import { DueTimers } from "./async/due-timers.js";
@@ -121,6 +122,7 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
       });
       const listening = await new Promise<Server>((resolve, reject) => {
         const created = app.listen(config.port, config.host, (error?: Error) => (error ? reject(error) : resolve(created)));
+        created.on("clientError", answerClientError(logger));
       });
       // Stopping starts here: no new requests, the ones in flight answered.
       teardown.push(() => closeServer(listening, config.shutdownTimeoutMs));

@@ -33,10 +33,10 @@ const TAR_TYPES = new Set(["File", "OldFile", "ContiguousFile", "Directory", "Sy
 export async function inspectPackage(data: Buffer, limits: PackageLimits = PACKAGE_LIMITS): Promise<PackageSummary> {
   const format = detectFormat(data);
   const summary: PackageSummary = { format, files: [], unpackedBytes: 0 };
-  const counter = new UnpackCounter(limits);
+  const counter = new UnpackCounter(limits, summary);
   try {
-    if (format === "zip") await inspectZip(data, summary, counter);
-    else await inspectTar(data, summary, counter);
+    if (format === "zip") await inspectZip(data, counter);
+    else await inspectTar(data, counter);
   } catch (error) {
     if (error instanceof CodePackageError) throw error;
     throw new CodePackageError(`code package is not a valid ${format} archive: ${(error as Error).message}`);
@@ -44,12 +44,15 @@ export async function inspectPackage(data: Buffer, limits: PackageLimits = PACKA
   return summary;
 }
 
-/** Counts entries and inflated bytes against the limits, throwing at the first one passed. */
+/** Counts entries, file sizes and inflated bytes against the limits, throwing at the first one passed. */
 class UnpackCounter {
   private entries = 0;
   private inflated = 0;
 
-  constructor(private readonly limits: PackageLimits) {}
+  constructor(
+    private readonly limits: PackageLimits,
+    private readonly summary: PackageSummary,
+  ) {}
 
   /** A zip says how many entries it has before any is read. */
   declared(entries: number): void {
@@ -62,21 +65,32 @@ class UnpackCounter {
     }
   }
 
+  /** A regular file, by the size its header gives (a tar bomb is stopped at its header). */
+  file(name: string, size: number): void {
+    this.summary.files.push(name);
+    this.summary.unpackedBytes += size;
+    if (this.summary.unpackedBytes > this.limits.unpackedBytes) this.tooLarge();
+  }
+
+  /** Bytes as they inflate, whatever the headers say. */
   bytes(count: number): void {
     this.inflated += count;
-    if (this.inflated > this.limits.unpackedBytes) {
-      throw new CodePackageError(`code package unpacks to more than ${this.limits.unpackedBytes / MiB} MiB (the limit)`);
-    }
+    if (this.inflated > this.limits.unpackedBytes) this.tooLarge();
+  }
+
+  private tooLarge(): never {
+    throw new CodePackageError(`code package unpacks to more than ${this.limits.unpackedBytes / MiB} MiB (the limit)`);
   }
 }
 
-async function inspectZip(data: Buffer, summary: PackageSummary, counter: UnpackCounter): Promise<void> {
+async function inspectZip(data: Buffer, counter: UnpackCounter): Promise<void> {
   const zip = await yauzl.fromBufferPromise(data, { validateEntrySizes: true, strictFileNames: true });
   counter.declared(zip.entryCount);
   for await (const entry of zip.eachEntry()) {
     counter.entry(entry.fileName);
     if (isZipSymlink(entry)) throw new CodePackageError(`zip packages cannot hold symbolic links (${entry.fileName}); use tar.gz`);
     if (entry.fileName.endsWith("/")) continue;
+    counter.file(entry.fileName, entry.uncompressedSize);
     try {
       // yauzl fails the stream if the data is longer or shorter than the entry's header says.
       for await (const chunk of await zip.openReadStreamPromise(entry)) counter.bytes((chunk as Buffer).length);
@@ -84,12 +98,10 @@ async function inspectZip(data: Buffer, summary: PackageSummary, counter: Unpack
       if (error instanceof CodePackageError) throw error;
       throw new CodePackageError(`code package entry ${entry.fileName} is damaged: ${(error as Error).message}`);
     }
-    summary.files.push(entry.fileName);
-    summary.unpackedBytes += entry.uncompressedSize;
   }
 }
 
-async function inspectTar(data: Buffer, summary: PackageSummary, counter: UnpackCounter): Promise<void> {
+async function inspectTar(data: Buffer, counter: UnpackCounter): Promise<void> {
   // The parser calls onReadEntry inside its own event handlers, where a throw would escape this
   // function: the first problem is kept and thrown from the stream that feeds it, which stops it.
   let problem: unknown;
@@ -101,10 +113,7 @@ async function inspectTar(data: Buffer, summary: PackageSummary, counter: Unpack
       try {
         checkTarEntry(entry);
         counter.entry(entry.path);
-        if (entry.type === "File" || entry.type === "OldFile" || entry.type === "ContiguousFile") {
-          summary.files.push(entry.path.replace(/^\.\//, ""));
-          summary.unpackedBytes += entry.size;
-        }
+        if (entry.type === "File" || entry.type === "OldFile" || entry.type === "ContiguousFile") counter.file(entry.path.replace(/^\.\//, ""), entry.size);
       } catch (error) {
         problem = error;
       }

@@ -50,8 +50,9 @@ function readMultipart(req: Request, maxCodeBytes: number): Promise<DeployReques
       if (settled) return;
       settled = true;
       req.unpipe(parser);
-      parser.destroy();
       req.resume();
+      // Not from inside busboy's own callback: it still touches its state after emitting ('limit').
+      process.nextTick(() => parser.destroy());
       reject(error);
     };
     const malformed = (error: Error): void => fail(new HearthError(400, "InvalidRequest", `malformed multipart body: ${error.message}`));

@@ -1,11 +1,13 @@
-// Builds the two programs, each one self-contained file that needs nothing but Node at run time:
-// the gateway (dist/hearth.cjs) and the runtime adapter (dist/adapter.cjs, copied into every runtime image).
+// Builds the programs, each one self-contained file that needs nothing but Node at run time:
+// the gateway (dist/hearth.cjs, with its worker dist/package-inspector.cjs) and the runtime adapter (dist/adapter.cjs, copied into every runtime image).
 import { build } from "esbuild";
 
 const common = { bundle: true, platform: "node", target: "node20", loader: { ".lua": "text" }, sourcemap: true, logLevel: "warning" };
 
 // dockerode's SSH transport has optional native parts; Hearth talks to Docker over its socket.
 await build({ ...common, entryPoints: ["gateway/main.ts"], outfile: "dist/hearth.cjs", format: "cjs", external: ["cpu-features", "*.node"] });
+// The gateway's code package inspector, a worker thread it starts per deploy (gateway/functions/package-inspector.ts).
+await build({ ...common, entryPoints: ["gateway/functions/package-inspector-worker.ts"], outfile: "dist/package-inspector.cjs", format: "cjs" });
 await build({ ...common, entryPoints: ["gateway/adapter/main.ts"], outfile: "dist/adapter.cjs", format: "cjs", sourcemap: false, minify: true });
 // The benchmark harness (npm run bench, see bench/): the orchestrator and the two processes it forks.
 await build({

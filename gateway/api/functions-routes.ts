@@ -1,11 +1,11 @@
-import express, { Router } from "express";
+import { Router } from "express";
 import type { Redis } from "ioredis";
 import type { Quotas } from "../config.js";
 import { HearthError } from "../errors.js";
 import type { FunctionDefinition } from "../functions/definition.js";
 import type { GoBuilder } from "../functions/runtime-packages.js";
 import { deleteFunction, deployFunction, getFunction, listFunctions, readPoolStatus } from "../functions/registry.js";
-import { readDeployRequest } from "./deploy-request.js";
+import { jsonConfigBody, readDeployRequest } from "./deploy-request.js";
 
 /** The admin API: /system/functions. */
 export function functionsRoutes(redis: Redis, quotas: Quotas, maxCodeBytes: number, buildGo: GoBuilder, invocationRetentionMs: number): Router {
@@ -21,7 +21,7 @@ export function functionsRoutes(redis: Redis, quotas: Quotas, maxCodeBytes: numb
     res.json({ ...describe(definition), ...(await readPoolStatus(redis, definition.name)) });
   });
 
-  router.put("/:name", express.json({ limit: "1mb" }), async (req, res) => {
+  router.put("/:name", jsonConfigBody, async (req, res) => {
     const { config, code } = await readDeployRequest(req, maxCodeBytes);
     const { definition, created } = await deployFunction(redis, quotas, req.params.name, config, code, buildGo);
     res.status(created ? 201 : 200).json(describe(definition));

@@ -6,6 +6,12 @@ import { AUTH_MODES, RUNTIMES, type FunctionConfig, type Runtime } from "./defin
 /** Variables the platform sets for the runtime; a function may not override them. */
 const RESERVED_ENV = /^(AWS_|LAMBDA_|FC_|HEARTH_|_HANDLER$|_X_AMZN_)/;
 
+/** Bytes of all variable names and values together, as on AWS Lambda: every container's environment carries them. */
+const MAX_ENVIRONMENT_BYTES = 4096;
+const MAX_ENVIRONMENT_VARIABLES = 100;
+const MAX_HANDLER_LENGTH = 128;
+const MAX_NAME_LENGTH = 128;
+
 /** The handler a runtime loads when none is given (Go's is Yandex Cloud Functions' entry point form). */
 const DEFAULT_HANDLER: Record<Runtime, string> = { node: "index.handler", python: "index.handler", go: "index.Handler" };
 
@@ -14,15 +20,25 @@ export const functionConfigSchema = z
     runtime: z.enum(RUNTIMES),
     handler: z
       .string()
+      .max(MAX_HANDLER_LENGTH)
       .regex(/^(?!\/)(?!.*\.\.)[A-Za-z0-9_\-./]+$/, "handler is a path inside the package: letters, digits, _ - . /, not absolute, no ..")
       .optional(),
     environment: z
       .record(
-        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "environment variable names are letters, digits and _"),
-        z.string(),
+        z.string().max(MAX_NAME_LENGTH).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "environment variable names are letters, digits and _"),
+        z.string().regex(/^[^\0]*$/, "environment values cannot hold NUL characters"),
       )
       .refine((env) => Object.keys(env).every((name) => !RESERVED_ENV.test(name)), {
         message: "environment variables starting with AWS_, LAMBDA_, FC_, HEARTH_ or named _HANDLER are reserved",
+      })
+      .refine((env) => Object.keys(env).length <= MAX_ENVIRONMENT_VARIABLES, {
+        message: `at most ${MAX_ENVIRONMENT_VARIABLES} environment variables`,
+      })
+      .superRefine((env, context) => {
+        const bytes = Object.entries(env).reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + Buffer.byteLength(value), 0);
+        if (bytes > MAX_ENVIRONMENT_BYTES) {
+          context.addIssue({ code: "custom", message: `names and values total ${bytes} bytes; the limit is ${MAX_ENVIRONMENT_BYTES} (as on AWS Lambda)` });
+        }
       })
       .default({}),
     timeout: z.number().positive().max(900).default(30),

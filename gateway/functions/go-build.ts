@@ -4,7 +4,6 @@
 // Go builder image (images/go/builder: no network, limited memory and time) into the package a Go
 // runtime container runs: one static binary named exactly like the handler (Function Compute style).
 
-import { Readable } from "node:stream";
 import { buffer } from "node:stream/consumers";
 import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
@@ -14,7 +13,8 @@ import * as tar from "tar";
 import yauzl from "yauzl";
 import { HearthError } from "../errors.js";
 import { LABELS } from "../invoker/docker-backend.js";
-import { CodePackageError, inspectPackage } from "./code-package.js";
+import { CodePackageError, PLAIN_TAR, readTarGz } from "./code-package.js";
+import { inspectOffLoop } from "./package-inspector.js";
 
 export interface GoBuildOptions {
   /** Memory limit of the compiler's container in MiB (default 1024, no swap beyond it). */
@@ -81,7 +81,7 @@ export async function compileGoSource(
 async function readSourceFiles(source: Buffer): Promise<Map<string, SourceFile>> {
   let format: string;
   try {
-    format = (await inspectPackage(source)).format; // checks sizes and paths
+    format = (await inspectOffLoop(source)).format; // checks sizes, paths and links
   } catch (error) {
     if (error instanceof CodePackageError) throw new HearthError(400, "InvalidCodePackage", error.message);
     throw error;
@@ -96,10 +96,10 @@ async function readSourceFiles(source: Buffer): Promise<Map<string, SourceFile>>
     }
     return files;
   }
-  await pipeline(
-    Readable.from([source]),
+  await readTarGz(
+    source,
     new tar.Parser({
-      strict: true,
+      ...PLAIN_TAR,
       onReadEntry: (entry) => {
         if (entry.type !== "File" && entry.type !== "OldFile") return entry.resume();
         const chunks: Buffer[] = [];

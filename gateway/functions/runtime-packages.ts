@@ -3,7 +3,8 @@
 // compiled here into the package that is stored: one static binary named as the handler.
 
 import { HearthError } from "../errors.js";
-import { CodePackageError, inspectPackage } from "./code-package.js";
+import { CodePackageError } from "./code-package.js";
+import { inspectOffLoop } from "./package-inspector.js";
 import type { FunctionConfig } from "./definition.js";
 
 /** Compiles a Go source package into a package holding one executable named as the handler. */
@@ -50,7 +51,7 @@ function requireOneOf(handler: string, files: string[], candidates: string[]): v
 
 async function listFiles(code: Buffer): Promise<string[]> {
   try {
-    return (await inspectPackage(code)).files;
+    return (await inspectOffLoop(code)).files;
   } catch (error) {
     if (error instanceof CodePackageError) throw new HearthError(400, "InvalidCodePackage", error.message);
     throw error;

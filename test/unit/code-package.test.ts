@@ -3,7 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import * as tar from "tar";
 import { afterEach, describe, expect, it } from "vitest";
-import { CodePackageError, extractPackage, inspectPackage } from "../../gateway/functions/code-package.js";
+import { CodePackageError, extractPackage } from "../../gateway/functions/code-package.js";
+import { inspectPackage } from "../../gateway/functions/package-inspection.js";
 import { tarGz, zip } from "../support/packages.js";
 
 const dirs: string[] = [];

@@ -10,6 +10,7 @@ describe("function definitions", () => {
       environment: {},
       timeout: 30,
       memory: 256,
+      ephemeralStorage: 512,
       maxContainers: 10,
       keepAlive: 600,
       maxRetries: 2,
@@ -32,6 +33,9 @@ describe("function definitions", () => {
       { runtime: "node", environment: { _HANDLER: "x" } },
       { runtime: "node", environment: { "BAD-NAME": "x" } },
       { runtime: "node", memory: 32 },
+      { runtime: "node", ephemeralStorage: 511 },
+      { runtime: "node", ephemeralStorage: 10241 },
+      { runtime: "node", ephemeralStorage: 600.5 },
       { runtime: "node", maxContainers: 0 },
       { runtime: "node", timeout: 0 },
       { runtime: "ruby" },
@@ -47,5 +51,8 @@ describe("function definitions", () => {
     for (let i = 0; i < fields.length; i += 2) hash[fields[i]!] = fields[i + 1]!;
     expect(fromHash("fn", hash)).toEqual({ name: "fn", ...config, version: 4, codeSha256: "ab", codeSize: 99, createdAt: 1, updatedAt: 2 });
     expect(fromHash("fn", {})).toBeUndefined();
+    // Stored before /tmp was a setting: Lambda's default.
+    delete hash.ephemeralStorage;
+    expect(fromHash("fn", hash)?.ephemeralStorage).toBe(512);
   });
 });

@@ -11,7 +11,6 @@ import { queueReplies } from "../protocol/replies.js";
 import { loadScripts, scripts } from "../protocol/scripts.js";
 import type { AdapterLogger } from "./adapter-log.js";
 import { OutOfMemoryDetector } from "./out-of-memory.js";
-import { makeReadOnly } from "./read-only-tree.js";
 import { RuntimeApi, type Readiness, type RuntimeFunction } from "./runtime-api.js";
 import { runtimeEnvironment } from "./runtime-environment.js";
 import { RuntimeProcess } from "./runtime-process.js";
@@ -118,8 +117,8 @@ export class ContainerWorker {
       return false;
     }
     this.definition = definition;
-    await extractPackage(code, this.env.taskRoot);
-    await makeReadOnly(this.env.taskRoot);
+    // Read-only for the runtime, as Lambda's /var/task (effective where the runtime is another user than the adapter).
+    await extractPackage(code, this.env.taskRoot, { readOnly: true });
     return true;
   }
 

@@ -158,7 +158,7 @@ describe("a function container's resources", () => {
     const [container] = await listContainers(h.invokerId, "sinker");
     // The kernel's pick among the container's processes: the adapter, made the likeliest from the host.
     const { Processes } = await docker.getContainer(container!.Id).top({ ps_args: "-o pid,args" });
-    const adapter = Processes!.find((row) => row.join(" ").includes("adapter.cjs") && !row.join(" ").includes("docker-init"));
+    const adapter = Processes!.find((row: string[]) => row.join(" ").includes("adapter.cjs") && !row.join(" ").includes("docker-init"));
     await writeFile(`/proc/${adapter![0]!.trim().split(/\s+/)[0]}/oom_score_adj`, "1000");
 
     const died = dieEvent(container!.Id);

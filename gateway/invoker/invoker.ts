@@ -8,11 +8,10 @@
 
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
-import type { Runtime } from "../functions/definition.js";
+import { DEFAULT_EPHEMERAL_STORAGE_MB, type Runtime } from "../functions/definition.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { parseContainerRecord, type ContainerRecord } from "../protocol/container-record.js";
-import { DEFAULT_EPHEMERAL_STORAGE_MB } from "../functions/definition.js";
 import { decodeMessage, errorBody, errorResult, OUT_OF_MEMORY, outOfMemoryMessage, type InvocationMeta } from "../protocol/envelope.js";
 import type { EventBus } from "../protocol/event-bus.js";
 import type { HearthEvent } from "../protocol/events.js";
@@ -258,7 +257,7 @@ export class Invoker {
   }
 
   /**
-   * Retires this invoker's least recently used idle container of a function other than `fn` (marked
+   * Retires this invoker's least recently used (longest idle) container of a function other than `fn` (marked
    * draining, woken), unless one is already on its way out. Its exit makes the room.
    */
   private async evictIdleContainer(fn: string): Promise<void> {
@@ -312,7 +311,7 @@ export class Invoker {
       if (launched.ready) return this.release(exit.function, exit.containerId, OUT_OF_MEMORY, message);
       return this.release(exit.function, exit.containerId, "Hearth.ContainerStartFailed", `${message} before its container was ready`, { failQueued: true });
     }
-    const cause = exit.exitCode === 137 ? "was killed (stopped from outside)" : `exited with code ${exit.exitCode}`;
+    const cause = exit.exitCode === 137 ? "was killed" : `exited with code ${exit.exitCode}`;
     if (!launched.ready && exit.exitCode !== 0) {
       // It failed before it could serve (it cannot reach Redis, its code does not unpack, …): starting
       // another would fail the same way, so the queued callers hear it now instead of at their timeout.

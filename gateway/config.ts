@@ -5,6 +5,7 @@ import os from "node:os";
 import { z } from "zod";
 import { MIN_ADMIN_TOKEN_LENGTH } from "./auth/admin-token.js";
 import type { Runtime } from "./functions/definition.js";
+import type { HostLimits } from "./invoker/host-capacity.js";
 
 const MiB = 1024 * 1024;
 
@@ -25,6 +26,9 @@ const envSchema = z.object({
   /** The Redis URL as containers reach it; defaults to the gateway's own. */
   HEARTH_CONTAINER_REDIS_URL: z.string().optional(),
   HEARTH_CONTAINER_NETWORK: z.string().default("host"),
+  /** What one invoker starts on its Docker host, all functions together: containers, and their memory limits added up (MiB). */
+  HEARTH_MAX_CONTAINERS: z.coerce.number().int().positive().default(256),
+  HEARTH_MAX_MEMORY_MB: z.coerce.number().int().positive().default(Math.floor((os.totalmem() / MiB) * 0.75)),
   HEARTH_IMAGE_NODE: z.string().default("hearth/runtime-node:latest"),
   HEARTH_IMAGE_PYTHON: z.string().default("hearth/runtime-python:latest"),
   HEARTH_IMAGE_GO: z.string().default("hearth/runtime-go:latest"),
@@ -63,6 +67,7 @@ export interface HearthConfig {
   invokerId: string;
   containerRedisUrl?: string;
   containerNetwork: string;
+  hostLimits: HostLimits;
   images: Record<Runtime, string>;
   goBuilderImage: string;
   maxCodeBytes: number;
@@ -107,6 +112,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): HearthConfig {
     invokerId: e.HEARTH_INVOKER_ID,
     containerRedisUrl: e.HEARTH_CONTAINER_REDIS_URL,
     containerNetwork: e.HEARTH_CONTAINER_NETWORK,
+    hostLimits: { maxContainers: e.HEARTH_MAX_CONTAINERS, maxMemoryMb: e.HEARTH_MAX_MEMORY_MB },
     images: { node: e.HEARTH_IMAGE_NODE, python: e.HEARTH_IMAGE_PYTHON, go: e.HEARTH_IMAGE_GO },
     goBuilderImage: e.HEARTH_IMAGE_GO_BUILDER,
     maxCodeBytes: e.HEARTH_MAX_CODE_BYTES,

@@ -22,6 +22,7 @@ import { readPoolStatus } from "./functions/registry.js";
 import { Invocations } from "./invocation/invocations.js";
 import { ReplyRouter } from "./invocation/reply-router.js";
 import { DockerBackend, LABELS } from "./invoker/docker-backend.js";
+import { HostCapacity } from "./invoker/host-capacity.js";
 import { Invoker } from "./invoker/invoker.js";
 import type { Logger } from "./logger.js";
 import { Metrics } from "./metrics/metrics.js";
@@ -84,7 +85,9 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
         networkMode: config.containerNetwork,
         invocationRetentionMs: config.invocationRetentionMs,
       });
-      const started = new Invoker(commands, backend, metrics, logger.child({ component: "invoker" }), config.invokerId, config.invokerHeartbeatMs, config.invocationRetentionMs);
+      const capacity = new HostCapacity(config.hostLimits);
+      metrics.observeHost(capacity);
+      const started = new Invoker(commands, backend, metrics, logger.child({ component: "invoker" }), config.invokerId, config.invokerHeartbeatMs, config.invocationRetentionMs, capacity);
       teardown.push(() => started.stop(config.shutdownTimeoutMs));
       await started.start(events);
       invoker = started;

@@ -5,11 +5,12 @@ import type { ChainableCommander, Redis } from "ioredis";
 import { extractPackage } from "../functions/code-package.js";
 import { fromHash, type FunctionDefinition } from "../functions/definition.js";
 import { formatContainerRecord, type ContainerState } from "../protocol/container-record.js";
-import { decodeMessage, encodeMessage, errorBody, type ColdStartTimings, type InvocationMeta, type ResultMeta } from "../protocol/envelope.js";
+import { decodeMessage, encodeMessage, errorBody, OUT_OF_MEMORY, outOfMemoryMessage, type ColdStartTimings, type InvocationMeta, type ResultMeta } from "../protocol/envelope.js";
 import { functionKeys, invocationKey, type FunctionKeys } from "../protocol/keys.js";
 import { queueReplies } from "../protocol/replies.js";
 import { loadScripts, scripts } from "../protocol/scripts.js";
 import type { AdapterLogger } from "./adapter-log.js";
+import { OutOfMemoryDetector } from "./out-of-memory.js";
 import { RuntimeApi, type Readiness, type RuntimeFunction } from "./runtime-api.js";
 import { runtimeEnvironment } from "./runtime-environment.js";
 import { RuntimeProcess } from "./runtime-process.js";
@@ -57,6 +58,12 @@ export class ContainerWorker {
   private readiness!: Readiness;
   /** The runtime process timed out or exited: it must be replaced before it serves again. */
   private runtimeBroken = false;
+  private oom!: OutOfMemoryDetector;
+  /**
+   * The kernel killed the runtime for the memory limit. The container retires rather than start
+   * another runtime: what filled its memory may be files in /tmp (a tmpfs), which outlive the process.
+   */
+  private outOfMemory = false;
   private clientId = 0;
 
   constructor(
@@ -71,6 +78,7 @@ export class ContainerWorker {
   async run(): Promise<void> {
     const processStartedAt = Math.round(performance.timeOrigin);
     if (!(await this.loadCode())) return;
+    this.oom = await OutOfMemoryDetector.start();
     const codeLoadedAt = Date.now();
     const fn = this.runtimeFunction();
     this.api = new RuntimeApi(fn, () => this.freezeWhenIdle());
@@ -109,7 +117,8 @@ export class ContainerWorker {
       return false;
     }
     this.definition = definition;
-    await extractPackage(code, this.env.taskRoot);
+    // Read-only for the runtime, as Lambda's /var/task (effective where the runtime is another user than the adapter).
+    await extractPackage(code, this.env.taskRoot, { readOnly: true });
     return true;
   }
 
@@ -161,9 +170,12 @@ export class ContainerWorker {
     if (this.runtimeBroken) {
       // The outcome goes out first; the runtime that timed out or crashed is replaced before the
       // container is idle again. An async outcome is awaited: it is the record's only copy.
-      const sent = execAll(this.queueOutcome(this.redis.pipeline(), meta, outcome));
-      if (meta.async) await sent;
+      const pipeline = this.queueOutcome(this.redis.pipeline(), meta, outcome);
+      if (this.outOfMemory) pipeline.hincrby(this.keys.stats, "outOfMemory", 1);
+      const sent = execAll(pipeline);
+      if (meta.async || this.outOfMemory) await sent;
       else sent.catch((err) => this.logger.error({ err }, "sending a result failed"));
+      if (this.outOfMemory) return this.retire();
       await this.restartRuntime();
       return this.runScript(scripts.finishInvocation, this.runningKeys(), finishArgs);
     }
@@ -218,6 +230,10 @@ export class ContainerWorker {
         await this.runtime.kill();
         return result(504, errorBody("Sandbox.Timedout", `Task timed out after ${this.definition.timeout.toFixed(2)} seconds`), true);
       case "exit":
+        if (outcome.how === "signal: SIGKILL" && (await this.oom.killedSinceLastLook())) {
+          this.outOfMemory = true;
+          return result(502, errorBody(OUT_OF_MEMORY, outOfMemoryMessage(this.env.function, this.definition.memory)), true);
+        }
         return result(502, errorBody("Runtime.ExitError", `Runtime exited with error: ${outcome.how}`), true);
     }
   }
@@ -253,6 +269,13 @@ export class ContainerWorker {
     await this.runtime.kill();
     this.api.reset();
     await this.startRuntime();
+  }
+
+  /** Leaves the pool for good after its request is answered: the running list cleared, the record gone. Returns 0 (exit). */
+  private async retire(): Promise<0> {
+    await this.runScript(scripts.finishInvocation, this.runningKeys(), [this.env.containerId, this.env.version, this.record("idle"), this.env.function]);
+    await this.runScript(scripts.retireContainer, [this.keys.def, this.keys.queue, this.keys.containers, this.keys.draining], [this.env.containerId, this.env.version, "1", this.env.function]);
+    return 0;
   }
 
   private runningKeys(): string[] {

@@ -1,7 +1,7 @@
 // Validation of the settings a user deploys a function with, defaults filled in.
 
 import { z } from "zod";
-import { AUTH_MODES, RUNTIMES, type FunctionConfig, type Runtime } from "./definition.js";
+import { AUTH_MODES, DEFAULT_EPHEMERAL_STORAGE_MB, RUNTIMES, type FunctionConfig, type Runtime } from "./definition.js";
 
 /** Variables the platform sets for the runtime; a function may not override them. */
 const RESERVED_ENV = /^(AWS_|LAMBDA_|FC_|HEARTH_|_HANDLER$|_X_AMZN_)/;
@@ -43,6 +43,8 @@ export const functionConfigSchema = z
       .default({}),
     timeout: z.number().positive().max(900).default(30),
     memory: z.number().int().min(64).max(10240).default(256),
+    // Lambda's bounds for /tmp.
+    ephemeralStorage: z.number().int().min(512).max(10240).default(DEFAULT_EPHEMERAL_STORAGE_MB),
     maxContainers: z.number().int().min(1).max(1000).default(10),
     keepAlive: z.number().positive().max(86400).default(600),
     maxRetries: z.number().int().min(0).max(20).default(2),

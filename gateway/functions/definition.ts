@@ -10,6 +10,9 @@ export type AuthMode = (typeof AUTH_MODES)[number];
 
 export const FUNCTION_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
+/** Size of /tmp in MiB when a function does not say (Lambda's default); also for functions deployed before the setting. */
+export const DEFAULT_EPHEMERAL_STORAGE_MB = 512;
+
 export interface FunctionConfig {
   runtime: Runtime;
   /** file.export, e.g. index.handler */
@@ -19,6 +22,8 @@ export interface FunctionConfig {
   timeout: number;
   /** Memory limit of each container in MiB (no swap beyond it). */
   memory: number;
+  /** Size of the function's /tmp in MiB (a tmpfs: what it holds counts against `memory`). */
+  ephemeralStorage: number;
   maxContainers: number;
   /** Seconds an idle container is kept warm. */
   keepAlive: number;
@@ -50,6 +55,7 @@ export function toHashFields(config: FunctionConfig, codeSize: number): string[]
     "environment", JSON.stringify(config.environment),
     "timeout", String(config.timeout),
     "memory", String(config.memory),
+    "ephemeralStorage", String(config.ephemeralStorage),
     "maxContainers", String(config.maxContainers),
     "keepAlive", String(config.keepAlive),
     "maxRetries", String(config.maxRetries),
@@ -71,6 +77,7 @@ export function fromHash(name: string, hash: Record<string, string>): FunctionDe
     environment: JSON.parse(hash.environment ?? "{}") as Record<string, string>,
     timeout: Number(hash.timeout),
     memory: Number(hash.memory),
+    ephemeralStorage: Number(hash.ephemeralStorage ?? DEFAULT_EPHEMERAL_STORAGE_MB),
     maxContainers: Number(hash.maxContainers),
     keepAlive: Number(hash.keepAlive),
     maxRetries: Number(hash.maxRetries),

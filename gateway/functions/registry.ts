@@ -29,6 +29,8 @@ export interface PoolStatus {
   /** Envelopes in the function's queue, sync and async. */
   queued: number;
   containers: Record<ContainerState, number>;
+  /** Runtimes and containers the kernel killed for the function's memory limit, across the cluster. */
+  outOfMemory: number;
   async: AsyncStatus;
 }
 
@@ -154,7 +156,7 @@ export async function readPoolStatus(redis: Redis, name: string): Promise<PoolSt
     redis.zrange(keys.asyncQueued, 0, 0, "WITHSCORES"),
     redis.zcard(keys.retries),
     redis.zcard(keys.deadLetters),
-    redis.hmget(keys.stats, "retries", "deadLettered", "callbackFailures"),
+    redis.hmget(keys.stats, "retries", "deadLettered", "callbackFailures", "outOfMemory"),
   ]);
   const containers: Record<ContainerState, number> = { starting: 0, idle: 0, busy: 0 };
   for (const record of records) containers[parseContainerRecord(record).state] += 1;
@@ -163,6 +165,7 @@ export async function readPoolStatus(redis: Redis, name: string): Promise<PoolSt
   return {
     queued,
     containers,
+    outOfMemory: total(3),
     async: {
       queued: asyncQueued,
       retrying,

@@ -3,6 +3,7 @@
 
 import type Docker from "dockerode";
 import type { Runtime } from "../functions/definition.js";
+import { containerLimits } from "./container-limits.js";
 
 export const LABELS = {
   invoker: "io.hearth.invoker",
@@ -22,6 +23,7 @@ export interface ContainerSpec {
   codeSha: string;
   runtime: Runtime;
   memoryMb: number;
+  ephemeralStorageMb: number;
   createdAt: number;
 }
 
@@ -29,6 +31,8 @@ export interface ContainerExit {
   containerId: string;
   function: string;
   exitCode: number;
+  /** The kernel killed a process of it for its memory limit, and it exited with an error. */
+  outOfMemory: boolean;
 }
 
 export interface DockerBackendOptions {
@@ -48,7 +52,6 @@ export class DockerBackend {
   ) {}
 
   async start(spec: ContainerSpec): Promise<string> {
-    const memoryBytes = spec.memoryMb * 1024 * 1024;
     const container = await this.docker.createContainer({
       name: `hearth-${spec.function}-${spec.containerId}`,
       Image: this.options.images[spec.runtime],
@@ -70,13 +73,11 @@ export class DockerBackend {
       },
       HostConfig: {
         NetworkMode: this.options.networkMode,
-        Memory: memoryBytes,
-        MemorySwap: memoryBytes,
+        ...containerLimits(spec),
         Init: true,
         AutoRemove: true,
         SecurityOpt: ["no-new-privileges"],
         CapDrop: ["ALL"],
-        PidsLimit: 1024,
       },
     });
     try {
@@ -91,16 +92,19 @@ export class DockerBackend {
   /**
    * Calls onExit for every container of this invoker that stops; returns a function that stops
    * watching. A lost event stream is resubscribed from the time of its last event, so no exit is
-   * missed (one may be reported twice).
+   * missed (one may be reported twice). Docker's `oom` event comes before the `die` of a container
+   * whose process the kernel killed for its memory (the die event does not say so).
    */
   async watchExits(onExit: (exit: ContainerExit) => void, onStreamLost: (error: unknown) => void): Promise<() => void> {
     let stopped = false;
     let since: number | undefined;
     let current: (NodeJS.ReadableStream & { destroy(): void }) | undefined;
+    /** Containers that had an `oom` event: an exit with an error after it is the memory limit's doing. */
+    const outOfMemory = new Set<string>();
     const subscribe = async (): Promise<void> => {
       const stream = (await this.docker.getEvents({
         ...(since === undefined ? {} : { since }),
-        filters: { type: ["container"], event: ["die"], label: [`${LABELS.invoker}=${this.options.invokerId}`] },
+        filters: { type: ["container"], event: ["die", "oom"], label: [`${LABELS.invoker}=${this.options.invokerId}`] },
       })) as NodeJS.ReadableStream & { destroy(): void };
       current = stream;
       onDockerEvents(stream, (event) => {
@@ -108,7 +112,13 @@ export class DockerBackend {
         const attributes = event.Actor?.Attributes ?? {};
         const containerId = attributes[LABELS.container];
         const fn = attributes[LABELS.function];
-        if (containerId && fn) onExit({ containerId, function: fn, exitCode: Number(attributes.exitCode ?? -1) });
+        if (!containerId || !fn) return;
+        if (event.Action === "oom") {
+          outOfMemory.add(containerId);
+          return;
+        }
+        const exitCode = Number(attributes.exitCode ?? -1);
+        onExit({ containerId, function: fn, exitCode, outOfMemory: outOfMemory.delete(containerId) && exitCode !== 0 });
       });
       let lost = false;
       const onLost = (error?: unknown): void => {

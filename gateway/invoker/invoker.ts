@@ -3,30 +3,36 @@
 // containers that die, and drains its containers on shutdown. Idle containers retire by themselves
 // after their keep-alive (the adapter's blocking read times out), so nothing here polls for work;
 // the one timer is the heartbeat that lets invokers release the containers of a dead one.
+// Its host has room for so many containers and so much memory (HostCapacity): at the cap, work waits,
+// an idle container of another function is retired to make room, and the wait ends when one exits.
 
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
-import type { Runtime } from "../functions/definition.js";
+import { DEFAULT_EPHEMERAL_STORAGE_MB, type Runtime } from "../functions/definition.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { parseContainerRecord, type ContainerRecord } from "../protocol/container-record.js";
-import { decodeMessage, errorBody, errorResult, type InvocationMeta } from "../protocol/envelope.js";
+import { decodeMessage, errorBody, errorResult, OUT_OF_MEMORY, outOfMemoryMessage, type InvocationMeta } from "../protocol/envelope.js";
 import type { EventBus } from "../protocol/event-bus.js";
 import type { HearthEvent } from "../protocol/events.js";
 import { functionKeys, FUNCTIONS_INDEX, INVOCATION_PREFIX, invokerAliveKey } from "../protocol/keys.js";
 import { pushReplies } from "../protocol/replies.js";
 import { scripts } from "../protocol/scripts.js";
 import type { ContainerExit, ContainerSpec, DockerBackend } from "./docker-backend.js";
+import type { HostCapacity } from "./host-capacity.js";
 
 /** How long stop() waits for Docker to remove a container it has stopped or that exited. */
 const REMOVAL_TIMEOUT_MS = 10_000;
 /** How soon an UNBLOCK is repeated for a container that was between two requests. */
 const UNBLOCK_RETRY_MS = 250;
+/** While work waits for room on the host, how often it looks again (a busy container may have become idle). */
+const ROOM_RETRY_MS = 250;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Launched {
   function: string;
+  memoryMb: number;
   dockerId?: string;
   /** Its runtime asked for work (the `ready` event): from then on an exit is a container dying, not a failed start. */
   ready: boolean;
@@ -43,6 +49,13 @@ export class Invoker {
   private heartbeat?: NodeJS.Timeout;
   private draining = false;
   private onAllExited?: () => void;
+  /** Functions whose queued work needs a container this host has no room for yet, oldest first. */
+  private readonly waitingForRoom = new Set<string>();
+  private roomTimer?: NodeJS.Timeout;
+  /** Idle containers retired to make room, until they exit: by Hearth container id, their Redis client id. */
+  private readonly evicting = new Map<string, number>();
+  /** Reservations one at a time, so that each sees what the one before it took of the host. */
+  private reservations: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly redis: Redis,
@@ -54,6 +67,7 @@ export class Invoker {
     private readonly heartbeatMs: number,
     /** How long the record of an async invocation it fails is kept. */
     private readonly retentionMs: number,
+    private readonly capacity: HostCapacity,
   ) {}
 
   async start(events: EventBus): Promise<void> {
@@ -76,6 +90,7 @@ export class Invoker {
   async stop(timeoutMs: number): Promise<void> {
     this.draining = true;
     clearInterval(this.heartbeat);
+    clearInterval(this.roomTimer);
     await Promise.all(this.launches);
     const dockerIds = [...this.launched.values()].flatMap((container) => (container.dockerId ? [container.dockerId] : []));
     const byFunction = new Map<string, string[]>();
@@ -173,29 +188,109 @@ export class Invoker {
   }
 
   private async reserveAndLaunch(fn: string): Promise<void> {
-    const keys = functionKeys(fn);
     while (!this.draining) {
-      const containerId = randomBytes(6).toString("hex");
-      const createdAt = Date.now();
-      const reserved = (await scripts.reserveContainer.run(this.redis, [keys.def, keys.queue, keys.containers], [containerId, this.invokerId, createdAt])) as
-        | [string, string, string, string]
-        | null;
-      if (!reserved) return;
-      const [version, codeSha, runtime, memory] = reserved;
-      const launch = this.launch({ containerId, function: fn, version: Number(version), codeSha, runtime: runtime as Runtime, memoryMb: Number(memory), createdAt })
+      const spec = await this.serialized(() => this.reserve(fn));
+      if (!spec) return;
+      const launch = this.launch(spec)
         .catch((err) => this.logger.error({ err, function: fn }, "launching a container failed"))
         .finally(() => this.launches.delete(launch));
       this.launches.add(launch);
     }
   }
 
+  private serialized<T>(step: () => Promise<T>): Promise<T> {
+    const result = this.reservations.then(step);
+    this.reservations = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Claims one container of the function if its work needs one and the host has room; holds that room at once. */
+  private async reserve(fn: string): Promise<ContainerSpec | undefined> {
+    const keys = functionKeys(fn);
+    const containerId = randomBytes(6).toString("hex");
+    const createdAt = Date.now();
+    const free = this.capacity.free();
+    const reserved = (await scripts.reserveContainer.run(this.redis, [keys.def, keys.queue, keys.containers], [containerId, this.invokerId, createdAt, free.containers, free.memoryMb])) as
+      | [string, string, string, string, string | null]
+      | null;
+    if (!reserved) {
+      this.waitingForRoom.delete(fn);
+      return undefined;
+    }
+    if (reserved[0] === "full") {
+      await this.noRoom(fn, Number(reserved[1]));
+      return undefined;
+    }
+    const [version, codeSha, runtime, memory, ephemeralStorage] = reserved;
+    this.waitingForRoom.delete(fn);
+    const memoryMb = Number(memory);
+    this.capacity.hold(containerId, memoryMb);
+    this.launched.set(containerId, { function: fn, memoryMb, ready: false });
+    return { containerId, function: fn, version: Number(version), codeSha, runtime: runtime as Runtime, memoryMb, ephemeralStorageMb: Number(ephemeralStorage ?? DEFAULT_EPHEMERAL_STORAGE_MB), createdAt };
+  }
+
+  /**
+   * The function's work needs a container this host has no room for. One larger than the host's whole
+   * memory never will have: its queued callers hear it now. Otherwise the work waits for room, and an
+   * idle container of another function, the one idle longest, is retired to make some.
+   */
+  private async noRoom(fn: string, memoryMb: number): Promise<void> {
+    if (this.capacity.neverFits(memoryMb)) {
+      this.waitingForRoom.delete(fn);
+      const message = `function ${fn} needs ${memoryMb} MB of memory, more than this invoker's host allows for all its containers (HEARTH_MAX_MEMORY_MB=${this.capacity.limits.maxMemoryMb})`;
+      // No container of that id exists: the release only fails the queued work when the function has none.
+      await this.release(fn, randomBytes(6).toString("hex"), "Hearth.InsufficientCapacity", message, { failQueued: true });
+      return;
+    }
+    this.waitingForRoom.add(fn);
+    this.roomTimer ??= setInterval(() => this.retryWaiting(), ROOM_RETRY_MS);
+    await this.evictIdleContainer(fn);
+  }
+
+  private retryWaiting(): void {
+    if (this.waitingForRoom.size === 0 || this.draining) {
+      clearInterval(this.roomTimer);
+      this.roomTimer = undefined;
+      return;
+    }
+    for (const fn of this.waitingForRoom) this.scaleUp(fn);
+  }
+
+  /**
+   * Retires this invoker's least recently used (longest idle) container of a function other than `fn` (marked
+   * draining, woken), unless one is already on its way out. Its exit makes the room.
+   */
+  private async evictIdleContainer(fn: string): Promise<void> {
+    if (this.evicting.size > 0) {
+      // A container between two requests missed its UNBLOCK: repeat it.
+      for (const clientId of this.evicting.values()) await this.redis.client("UNBLOCK", clientId);
+      return;
+    }
+    let oldest: { fn: string; containerId: string; clientId: number; since: number } | undefined;
+    for (const other of new Set([...this.launched.values()].map((launched) => launched.function))) {
+      if (other === fn) continue;
+      for (const [containerId, value] of Object.entries(await this.redis.hgetall(functionKeys(other).containers))) {
+        const record = parseContainerRecord(value);
+        if (record.state !== "idle" || !this.launched.has(containerId)) continue;
+        if (!oldest || record.since < oldest.since) oldest = { fn: other, containerId, clientId: record.clientId, since: record.since };
+      }
+    }
+    if (!oldest) return;
+    const keys = functionKeys(oldest.fn);
+    await scripts.markDraining.run(this.redis, [keys.containers, keys.draining], [oldest.containerId]);
+    this.evicting.set(oldest.containerId, oldest.clientId);
+    this.metrics.countEviction();
+    this.logger.info({ function: oldest.fn, containerId: oldest.containerId, for: fn }, "retiring an idle container to make room");
+    await this.redis.client("UNBLOCK", oldest.clientId);
+  }
+
   private async launch(spec: ContainerSpec): Promise<void> {
     if (this.draining) {
+      this.forget(spec.containerId);
       await this.release(spec.function, spec.containerId, "Hearth.InvokerStopped", "the invoker is stopping");
       return;
     }
-    const launched: Launched = { function: spec.function, ready: false };
-    this.launched.set(spec.containerId, launched);
+    const launched = this.launched.get(spec.containerId)!;
     try {
       launched.dockerId = await this.backend.start(spec);
       this.logger.debug({ function: spec.function, containerId: spec.containerId }, "container started");
@@ -210,7 +305,13 @@ export class Invoker {
   private async onExit(exit: ContainerExit): Promise<void> {
     const launched = this.launched.get(exit.containerId);
     if (!launched || !this.forget(exit.containerId)) return;
-    const cause = exit.exitCode === 137 ? "was killed (out of memory, or stopped from outside)" : `exited with code ${exit.exitCode}`;
+    if (exit.outOfMemory) {
+      await this.redis.hincrby(functionKeys(exit.function).stats, "outOfMemory", 1);
+      const message = outOfMemoryMessage(exit.function, launched.memoryMb);
+      if (launched.ready) return this.release(exit.function, exit.containerId, OUT_OF_MEMORY, message);
+      return this.release(exit.function, exit.containerId, "Hearth.ContainerStartFailed", `${message} before its container was ready`, { failQueued: true });
+    }
+    const cause = exit.exitCode === 137 ? "was killed" : `exited with code ${exit.exitCode}`;
     if (!launched.ready && exit.exitCode !== 0) {
       // It failed before it could serve (it cannot reach Redis, its code does not unpack, …): starting
       // another would fail the same way, so the queued callers hear it now instead of at their timeout.
@@ -224,6 +325,8 @@ export class Invoker {
 
   private forget(containerId: string): boolean {
     const known = this.launched.delete(containerId);
+    this.evicting.delete(containerId);
+    if (this.capacity.give(containerId)) this.retryWaiting();
     if (known && this.launched.size === 0) this.onAllExited?.();
     return known;
   }

@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type LabelValues } from "prom-client";
 import type { PoolStatus } from "../functions/registry.js";
+import type { HostCapacity } from "../invoker/host-capacity.js";
 
 export interface PoolSnapshot extends PoolStatus {
   function: string;
@@ -35,6 +36,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly evictions = new Counter({
+    name: "hearth_invoker_evictions_total",
+    help: "Idle containers this invoker retired to make room on its host for another function's work",
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "hearth_" });
   }
@@ -43,6 +50,35 @@ export class Metrics {
   observeInvocation(fn: string, status: number, startedAtMs: number): void {
     if (status === 404) return;
     this.invocationDuration.observe({ function: fn, status: String(status) }, (performance.now() - startedAtMs) / 1000);
+  }
+
+  countEviction(): void {
+    this.evictions.inc();
+  }
+
+  /** What this invoker holds of its host (HEARTH_MAX_CONTAINERS, HEARTH_MAX_MEMORY_MB), read at scrape time. */
+  observeHost(capacity: HostCapacity): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: "hearth_invoker_containers",
+      help: "Containers this invoker has started and not yet seen exit (held=now, limit=HEARTH_MAX_CONTAINERS)",
+      labelNames: ["kind"],
+      registers,
+      collect(this: Gauge) {
+        this.set({ kind: "held" }, capacity.containers);
+        this.set({ kind: "limit" }, capacity.limits.maxContainers);
+      },
+    });
+    new Gauge({
+      name: "hearth_invoker_memory_bytes",
+      help: "Memory limits of the containers this invoker holds, added up (held=now, limit=HEARTH_MAX_MEMORY_MB)",
+      labelNames: ["kind"],
+      registers,
+      collect(this: Gauge) {
+        this.set({ kind: "held" }, capacity.memoryMb * 1024 * 1024);
+        this.set({ kind: "limit" }, capacity.limits.maxMemoryMb * 1024 * 1024);
+      },
+    });
   }
 
   observeColdStart(fn: string, seconds: number): void {
@@ -130,6 +166,7 @@ export class Metrics {
     const totals: Array<[name: string, help: string, value: (pool: PoolSnapshot) => number]> = [
       ["hearth_async_retries_total", "Failed async invocation attempts that were scheduled for a retry, across the cluster", (pool) => pool.async.retries],
       ["hearth_async_dead_lettered_total", "Async invocations moved to the dead-letter queue after their last attempt failed, across the cluster", (pool) => pool.async.deadLettered],
+      ["hearth_out_of_memory_total", "Runtimes and containers of a function the kernel killed for its memory limit (answered Runtime.OutOfMemory), across the cluster", (pool) => pool.outOfMemory],
       ["hearth_async_callback_failures_total", "Callback deliveries that failed (no 2xx answer in time), retried ones included, across the cluster", (pool) => pool.async.callbackFailures],
     ];
     for (const [name, help, value] of totals) {

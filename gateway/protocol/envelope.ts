@@ -59,6 +59,13 @@ export function errorBody(errorType: string, errorMessage: string): string {
 }
 
 /** A Hearth-made error result, shaped like a function error so clients parse one format. */
+/** The error of a function whose runtime or container the kernel killed for its memory limit (adapter and invoker alike). */
+export const OUT_OF_MEMORY = "Runtime.OutOfMemory";
+
+export function outOfMemoryMessage(fn: string, memoryMb: number): string {
+  return `function ${fn} exceeded its memory limit of ${memoryMb} MB`;
+}
+
 export function errorResult(id: string, status: number, errorType: string, errorMessage: string): Buffer {
   return encodeMessage({ id, status } satisfies ResultMeta, errorBody(errorType, errorMessage));
 }

@@ -47,7 +47,9 @@ function envelope(id: string, version = 1): Buffer {
 }
 
 const enqueue = (id: string, version = 1) => scripts.enqueueInvocation.run(redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued], [envelope(id, version), version, fn]);
-const reserve = (containerId: string) => scripts.reserveContainer.run(redis, [keys.def, keys.queue, keys.containers], [containerId, "inv", Date.now()]);
+/** Free on the invoker's host: containers and MiB. */
+const reserve = (containerId: string, free = { containers: 100, memoryMb: 100_000 }) =>
+  scripts.reserveContainer.run(redis, [keys.def, keys.queue, keys.containers], [containerId, "inv", Date.now(), free.containers, free.memoryMb]);
 const setState = (containerId: string, state: ContainerState, version = 1) =>
   redis.hset(keys.containers, containerId, formatContainerRecord({ state, version, invokerId: "inv", clientId: 0, since: Date.now() }));
 const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
@@ -71,13 +73,22 @@ describe("Lua scripts", () => {
 
   it("reserves no more containers than queued work needs, and never more than the limit", async () => {
     await enqueue("a");
-    expect(await reserve("c1")).toEqual(["1", expect.stringMatching(/^[0-9a-f]{64}$/), "node", "256"]);
+    expect(await reserve("c1")).toEqual(["1", expect.stringMatching(/^[0-9a-f]{64}$/), "node", "256", "512"]);
     expect(await reserve("c2")).toBeNull(); // one request, one starting container
     await enqueue("b");
     await enqueue("c");
     expect(await reserve("c2")).not.toBeNull();
     expect(await reserve("c3")).toBeNull(); // maxContainers: 2
     expect(Object.keys(await redis.hgetall(keys.containers)).sort()).toEqual(["c1", "c2"]);
+  });
+
+  it("claims nothing when the invoker's host has no room, and says how much memory the container needs", async () => {
+    await enqueue("a");
+    expect(await reserve("c1", { containers: 0, memoryMb: 100_000 })).toEqual(["full", "256"]);
+    expect(await reserve("c1", { containers: 5, memoryMb: 255 })).toEqual(["full", "256"]);
+    expect(await redis.hlen(keys.containers)).toBe(0);
+    expect(await reserve("c1", { containers: 1, memoryMb: 256 })).not.toBeNull();
+    expect(await redis.hlen(keys.containers)).toBe(1);
   });
 
   it("does not count containers of an old version against the limit", async () => {

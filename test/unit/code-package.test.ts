@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { chmod, mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import * as tar from "tar";
@@ -8,13 +8,21 @@ import { inspectPackage } from "../../gateway/functions/package-inspection.js";
 import { tarGz, zip } from "../support/packages.js";
 
 const dirs: string[] = [];
+/** Writable again, so that a user other than root can remove what was unpacked read-only. */
+async function chmodTree(dir: string): Promise<void> {
+  await chmod(dir, 0o755);
+  for (const entry of await readdir(dir, { withFileTypes: true })) if (entry.isDirectory()) await chmodTree(path.join(dir, entry.name));
+}
 async function tempDir(): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "hearth-unit-"));
   dirs.push(dir);
   return dir;
 }
 afterEach(async () => {
-  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+  for (const dir of dirs.splice(0)) {
+    await chmodTree(dir);
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 describe("code packages", () => {
@@ -33,6 +41,19 @@ describe("code packages", () => {
     await extractPackage(data, dir);
     expect((await stat(path.join(dir, "bootstrap"))).mode & 0o111).not.toBe(0);
     expect(await readFile(path.join(dir, "index.js"), "utf8")).toBe("x");
+  });
+
+  it("unpacks read-only when asked: no write bit on any file or folder, executable bits kept", async () => {
+    const modes = async (dir: string, names: string[]) => Promise.all(names.map(async (name) => (await stat(path.join(dir, name))).mode & 0o777));
+    const fromTar = await tempDir();
+    await extractPackage(await tarGz({ "index.js": "one", "lib/deep/util.js": "two" }), fromTar, { readOnly: true });
+    // The folder itself was made 0700 (mkdtemp): all write bits gone, nothing added.
+    expect(await modes(fromTar, ["", "index.js", "lib", "lib/deep", "lib/deep/util.js"])).toEqual([0o500, 0o444, 0o555, 0o555, 0o444]);
+    expect(await readFile(path.join(fromTar, "lib/deep/util.js"), "utf8")).toBe("two");
+
+    const fromZip = await tempDir();
+    await extractPackage(await zip({ bootstrap: "#!/bin/sh", "lib/index.js": "x" }, { bootstrap: 0o100755 }), fromZip, { readOnly: true });
+    expect(await modes(fromZip, ["", "bootstrap", "lib", "lib/index.js"])).toEqual([0o500, 0o555, 0o555, 0o444]);
   });
 
   it("rejects what is not a zip or tar.gz, and broken archives", async () => {

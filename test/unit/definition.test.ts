@@ -10,6 +10,7 @@ describe("function definitions", () => {
       environment: {},
       timeout: 30,
       memory: 256,
+      ephemeralStorage: 512,
       maxContainers: 10,
       keepAlive: 600,
       maxRetries: 2,
@@ -33,6 +34,9 @@ describe("function definitions", () => {
       { runtime: "node", environment: { _HANDLER: "x" } },
       { runtime: "node", environment: { "BAD-NAME": "x" } },
       { runtime: "node", memory: 32 },
+      { runtime: "node", ephemeralStorage: 511 },
+      { runtime: "node", ephemeralStorage: 10241 },
+      { runtime: "node", ephemeralStorage: 600.5 },
       { runtime: "node", maxContainers: 0 },
       { runtime: "node", timeout: 0 },
       { runtime: "ruby" },
@@ -53,5 +57,8 @@ describe("function definitions", () => {
     // A definition stored before the setting existed keeps needing a key.
     const { auth: _, ...older } = hash;
     expect(fromHash("fn", older)?.auth).toBe("key");
+    // Stored before /tmp was a setting: Lambda's default.
+    delete hash.ephemeralStorage;
+    expect(fromHash("fn", hash)?.ephemeralStorage).toBe(512);
   });
 });

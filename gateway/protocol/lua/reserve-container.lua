@@ -1,10 +1,15 @@
 -- Claim the start of one container when queued work needs one and the function's limit allows it,
--- so that several invokers on one Redis never start more than the limit between them.
--- KEYS: def, queue, containers
--- ARGV: containerId, invokerId, now
--- Returns nil, or {version, codeSha, runtime, memory} of the function to start.
+-- so that several invokers on one Redis never start more than the limit between them. The invoker's
+-- own host has room or not (each invoker passes what is free on its host): without room nothing is
+-- claimed, and the invoker waits for room, or frees some.
+-- Returns nil (no container needed), {'full', memory} (needed, no room on this host), or
+-- {version, codeSha, runtime, memory, ephemeralStorage} of the container claimed.
+local defKey, queueKey, containersKey = KEYS[1], KEYS[2], KEYS[3]
+local containerId, invokerId, now = ARGV[1], ARGV[2], ARGV[3]
+local freeContainers, freeMemoryMb = tonumber(ARGV[4]), tonumber(ARGV[5])
 --@include pool
-if not needsContainer(KEYS[1], KEYS[2], KEYS[3]) then return false end
-local def = redis.call('HMGET', KEYS[1], 'version', 'codeSha', 'runtime', 'memory')
-redis.call('HSET', KEYS[3], ARGV[1], 'starting|' .. def[1] .. '|' .. ARGV[2] .. '|0|' .. ARGV[3])
+if not needsContainer(defKey, queueKey, containersKey) then return false end
+local def = redis.call('HMGET', defKey, 'version', 'codeSha', 'runtime', 'memory', 'ephemeralStorage')
+if freeContainers < 1 or tonumber(def[4]) > freeMemoryMb then return { 'full', def[4] } end
+redis.call('HSET', containersKey, containerId, 'starting|' .. def[1] .. '|' .. invokerId .. '|0|' .. now)
 return def

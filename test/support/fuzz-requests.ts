@@ -16,6 +16,9 @@ export const KEEPER = "keeper";
 /** A function whose handler always throws: its invocations answer 502 with the function's own error. */
 export const FAULTY = "faulty";
 
+/** Stand-ins in generated paths for ids the test learns at run time: the keeper's async invocation, a dead letter of the faulty function. */
+export const KNOWN_IDS = { before: "@invocation-before-fuzz", deadLetter: "@dead-letter" } as const;
+
 // ---------------------------------------------------------------------------------------------- paths
 
 /** `arbitrary` in `percent` % of the values, undefined in the others. */
@@ -28,7 +31,7 @@ const printable = fc.integer({ min: 0x21, max: 0x7e }).map((code) => String.from
 
 /** A path segment: names, ids, encodings, dot segments, very long ones, unicode (percent-encoded as UTF-8 when sent). */
 export const segment: fc.Arbitrary<string> = fc.oneof(
-  { weight: 4, arbitrary: fc.constantFrom(KEEPER, FAULTY, "ghost", "victim", "victim-b", "a", "0", "stream-1", "-", "_") },
+  { weight: 4, arbitrary: fc.constantFrom(KEEPER, FAULTY, "ghost", "victim", "victim-b", "a", "0", "stream-1", "-", "_", KNOWN_IDS.before, KNOWN_IDS.deadLetter, KNOWN_IDS.deadLetter) },
   { weight: 3, arbitrary: fc.stringMatching(/^[a-z][a-z0-9-]{0,40}$/) },
   { weight: 2, arbitrary: fc.constantFrom(".", "..", "%2e%2e", "%2E", ".%2e", "%2F", "%5C", "%00", "%", "%zz", "%E0%A4%A", "%C0%AF", "%ff", "%uD800", "a%20b", "*", "+", "@", ":", ";", "~", "\\", "'", '"', "<script>") },
   { weight: 2, arbitrary: fc.string({ unit: printable, maxLength: 30 }) },

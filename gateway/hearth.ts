@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import Docker from "dockerode";
 import type { Redis } from "ioredis";
 import { createApp } from "./api/app.js";
-import { answerClientError } from "./api/client-errors.js";
+import { createApiServer } from "./api/client-errors.js";
 import { resolveAdminToken } from "./auth/admin-token.js";
 import { Authenticator } from "./auth/authenticator.js";
 import { AsyncInvocations } from "./async/async-invocations.js";
@@ -141,8 +141,9 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
         },
       });
       const listening = await new Promise<Server>((resolve, reject) => {
-        const created = app.listen(config.port, config.host, (error?: Error) => (error ? reject(error) : resolve(created)));
-        created.on("clientError", answerClientError(logger));
+        const created = createApiServer(app, logger);
+        created.once("error", reject);
+        created.listen(config.port, config.host, () => resolve(created));
       });
       // Stopping starts here: no new requests, the ones in flight answered.
       teardown.push(() => closeServer(listening, config.shutdownTimeoutMs));

@@ -10,6 +10,7 @@ import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { asyncInvokeRoutes, invocationRoutes } from "./async-routes.js";
 import { AccessControl, readOrAdmin } from "./auth.js";
+import { requireHost } from "./client-errors.js";
 import { deadLettersRoutes } from "./dead-letters-routes.js";
 import { errorHandler, notFound, sendError } from "./errors.js";
 import { functionsRoutes } from "./functions-routes.js";
@@ -45,6 +46,7 @@ export function createApp(deps: ApiDependencies): express.Express {
   // express hashes every response body (SHA-1) for an ETag; invocation results are POST answers that
   // nobody revalidates, so that is CPU on every request for nothing (~10 µs here, see BENCHMARKS.md).
   app.set("etag", false);
+  app.use(requireHost);
 
   app.get("/healthz", async (_req, res) => {
     try {

@@ -50,6 +50,18 @@ describe("malformed HTTP", () => {
     expect(answer.headers).toMatch(/^Connection: close$/im);
   });
 
+  // Found by the fuzz suite: Node answered these itself, with an empty body or none at all.
+  it.each([
+    ["an HTTP/1.1 request without Host", "GET /healthz HTTP/1.1\r\n\r\n", 400, "MalformedRequest", "needs a Host header"],
+    ["an Expect other than 100-continue", "GET /healthz HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\n\r\n", 417, "ExpectationFailed", "200-ok"],
+    ["a CONNECT (the connection used to be closed without a word)", "CONNECT 127.0.0.1:6379 HTTP/1.1\r\nHost: 127.0.0.1:6379\r\n\r\n", 405, "MethodNotAllowed", "not a proxy"],
+  ])("answers %s with a JSON error, closing the connection", async (_what, request, status, errorType, message) => {
+    const answer = await sendRaw(request);
+    expect(answer).toMatchObject({ status, body: { errorType, errorMessage: expect.stringContaining(message) } });
+    expect(answer.headers).toMatch(/^Connection: close$/im);
+    expect(answer.headers).toMatch(/^Content-Type: application\/json/im);
+  });
+
   it("answers what express rejects as JSON too: a path that is not percent-decodable, a body that is not JSON", async () => {
     const path = await fetch(`${h.url}/function/%E0%A4%A`, { method: "POST", headers: adminHeaders, body: "{}" });
     expect(path.status).toBe(400);

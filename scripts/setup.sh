@@ -22,6 +22,8 @@ install_packages() {
   command -v dockerd >/dev/null || missing+=(docker.io)
   command -v redis-server >/dev/null || missing+=(redis-server)
   command -v debootstrap >/dev/null || missing+=(debootstrap)
+  # For test/e2e/monitoring.test.ts, which runs its own on a loopback port (never the system service).
+  command -v prometheus >/dev/null || missing+=(prometheus)
   [ ${#missing[@]} -eq 0 ] && return
   log "installing ${missing[*]}"
   as_root apt-get update -q

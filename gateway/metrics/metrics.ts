@@ -39,11 +39,15 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  private readonly invocations = new Counter({
+  /** The pools' read of observePools, shared by every collect of one scrape. */
+  private readPools?: () => Promise<PoolSnapshot[]>;
+
+  private readonly invocations: Counter = new Counter({
     name: "hearth_invocations_total",
     help: "Sync invocations this gateway answered, by function and outcome (success, function_error, timeout, throttled, out_of_memory, platform_error)",
     labelNames: ["function", "outcome"],
     registers: [this.registry],
+    collect: () => this.zeroForExistingFunctions(this.invocations, INVOCATION_OUTCOMES.map((outcome) => ({ outcome }))),
   });
 
   private readonly executionDuration = new Histogram({
@@ -62,11 +66,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  private readonly coldStarts = new Counter({
+  private readonly coldStarts: Counter = new Counter({
     name: "hearth_cold_starts_total",
     help: "Containers started for a function because queued work had no idle container",
     labelNames: ["function"],
     registers: [this.registry],
+    collect: () => this.zeroForExistingFunctions(this.coldStarts, [{}]),
   });
 
   private readonly coldStartDuration = new Histogram({
@@ -98,6 +103,15 @@ export class Metrics {
     const labels = { function: fn, start: execution.cold ? "cold" : "warm" };
     this.executionDuration.observe(labels, execution.runSeconds);
     this.queueWait.observe(labels, execution.queuedSeconds);
+  }
+
+  /**
+   * A counter's series start at 0 for every existing function: one that appeared at its first count
+   * would show no increase for it in rate() and increase(), and alerts on them would miss it.
+   */
+  private async zeroForExistingFunctions(counter: Counter, labelSets: Array<Record<string, string>>): Promise<void> {
+    if (!this.readPools) return;
+    for (const pool of await this.readPools()) for (const labels of labelSets) counter.inc({ function: pool.function, ...labels }, 0);
   }
 
   countEviction(): void {
@@ -201,6 +215,7 @@ export class Metrics {
       pending ??= snapshot().finally(() => setImmediate(() => (pending = undefined)));
       return pending;
     };
+    this.readPools = read;
     // Reset only once the read is in, with no await before the values are set: two scrapes at once
     // then cannot add a counter's value twice.
     const fromPools = <T extends Gauge | Counter>(record: (metric: T, pool: PoolSnapshot) => void) =>

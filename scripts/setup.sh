@@ -28,6 +28,10 @@ install_packages() {
   log "installing ${missing[*]}"
   as_root apt-get update -q
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+  # The tests run a Prometheus of their own: the package's services (with systemd) are not wanted.
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null; then
+    as_root systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true
+  fi
 }
 
 start_docker() {

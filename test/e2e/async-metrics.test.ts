@@ -45,7 +45,11 @@ describe("async metrics", () => {
       retries: 2,
       deadLettered: 2,
       callbackFailures: 0,
+      // Every attempt by how it ended: two invocations, each tried twice.
+      outcomes: { success: 0, function_error: 4, timeout: 0, throttled: 0, out_of_memory: 0, platform_error: 0 },
     });
+    expect(value('hearth_async_invocations_total{function="doomed",outcome="function_error"}')).toBe(4);
+    expect(value('hearth_async_invocations_total{function="doomed",outcome="success"}')).toBe(0);
 
     // Purging empties the queue; what happened stays counted.
     await request(h.url, "DELETE", `/system/functions/doomed/dead-letters/${ids[0]}`);
@@ -86,6 +90,7 @@ describe("async metrics", () => {
     gate.open();
     for (const id of [running, ...queued]) expect((await finalRecord(h.url, id)).status).toBe("succeeded");
     const drained = await scrape(h.url);
+    expect(drained('hearth_async_invocations_total{function="single",outcome="success"}')).toBe(3);
     expect(drained('hearth_async_queue_depth{function="single",state="queued"}')).toBe(0);
     expect(drained(age)).toBe(0);
   });

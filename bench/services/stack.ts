@@ -62,6 +62,7 @@ export async function startStack(options: BenchOptions, log: (line: string) => v
 
     const hearth = await startHearthProcess({
       redisUrl: redisServer.url,
+      redisSocket: redisServer.socketPath,
       invokerId,
       nodeImage: options.image,
       entry: options.gateway,

@@ -23,6 +23,8 @@ export interface ApiDependencies {
   metrics: Metrics;
   logger: Logger;
   maxCodeBytes: number;
+  /** Docker networks a function may name besides `none` (HEARTH_CONTAINER_NETWORKS). */
+  containerNetworks: string[];
   /** Compiles Go source deploys. */
   buildGo: GoBuilder;
   maxPayloadBytes: number;
@@ -52,7 +54,7 @@ export function createApp(deps: ApiDependencies): express.Express {
 
   app.use("/system/functions/:name/dead-letters", deadLettersRoutes(deps.redis, deps.functions));
   app.use("/system/functions/:name/streams", streamsRoutes(deps.redis));
-  app.use("/system/functions", functionsRoutes(deps.redis, deps.maxCodeBytes, deps.buildGo, deps.invocationRetentionMs));
+  app.use("/system/functions", functionsRoutes(deps.redis, deps.maxCodeBytes, deps.buildGo, deps.invocationRetentionMs, deps.containerNetworks));
   app.use("/function", invokeRoutes(deps.invocations, deps.asyncInvocations, deps.maxPayloadBytes));
   app.use("/async-function", asyncInvokeRoutes(deps.asyncInvocations, deps.maxPayloadBytes));
   app.use("/invocations", invocationRoutes(deps.asyncInvocations));

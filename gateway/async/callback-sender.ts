@@ -6,7 +6,7 @@ import type { Redis } from "ioredis";
 import type { CallbackPolicy } from "../config.js";
 import { isJson } from "../invocation/http-events.js";
 import type { Logger } from "../logger.js";
-import { functionKeys, invocationKey } from "../protocol/keys.js";
+import { functionKeys } from "../protocol/keys.js";
 import { scripts } from "../protocol/scripts.js";
 
 /** Callbacks claimed per run; each is sent concurrently. */
@@ -21,13 +21,13 @@ export function deliverDueCallbacks(redis: Redis, policy: CallbackPolicy, logger
     const [ids, next] = (await scripts.claimDueCallbacks.run(redis, [keys.callbacks], [Date.now(), leaseMs, BATCH])) as [string[], string | null];
     await Promise.all(
       ids.map(async (id) => {
-        const record = await redis.hgetallBuffer(invocationKey(id));
+        const record = await redis.hgetallBuffer(keys.invocation(id));
         const error = record.callbackUrl ? await post(record, fn, policy.timeoutMs) : undefined;
         const attempts = Number(record.callbackAttempts?.toString() ?? 0) + 1;
         const outcome = error === undefined ? "delivered" : attempts < policy.attempts ? "retry" : "failed";
         if (error !== undefined) logger.warn({ function: fn, invocation: id, attempt: attempts, error }, "callback failed");
         const nextTry = Date.now() + policy.retryDelayMs * 2 ** (attempts - 1);
-        await scripts.settleCallback.run(redis, [keys.callbacks, keys.stats, invocationKey(id)], [id, outcome, Date.now(), nextTry, error ?? "", fn]);
+        await scripts.settleCallback.run(redis, [keys.callbacks, keys.stats, keys.invocation(id)], [id, outcome, Date.now(), nextTry, error ?? "", fn]);
       }),
     );
     return ids.length === BATCH ? Date.now() : next === null ? undefined : Number(next);

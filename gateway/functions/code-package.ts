@@ -2,7 +2,7 @@
 // package is a 400 then, not a failure at the first invoke); the adapter extracts it in the container.
 
 import { createWriteStream } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { chmod, lstat, mkdir, readdir } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -81,12 +81,33 @@ export async function inspectPackage(data: Buffer): Promise<PackageSummary> {
   return { format, files, unpackedBytes };
 }
 
+/**
+ * Unpacks a package into `directory`, owned by the adapter (root) and readable by all: the runtime,
+ * under a uid of its own, reads and runs its code but cannot change it (as on Lambda).
+ */
 export async function extractPackage(data: Buffer, directory: string): Promise<void> {
   await mkdir(directory, { recursive: true });
   if (detectFormat(data) === "tar.gz") {
-    await pipeline(Readable.from([data]), (await loadTar()).x({ cwd: directory, strict: true }));
-    return;
+    // No chown to the archive's owners: the adapter has no CAP_CHOWN, and root-owned is the point.
+    await pipeline(Readable.from([data]), (await loadTar()).x({ cwd: directory, strict: true, preserveOwner: false }));
+  } else {
+    await extractZip(data, directory);
   }
+  await makeReadableToAll(directory);
+}
+
+/** Adds read (and, where anyone may execute, execute) permission for all to every file and folder. */
+async function makeReadableToAll(directory: string): Promise<void> {
+  for (const name of ["", ...(await readdir(directory, { recursive: true }))]) {
+    const target = path.join(directory, name);
+    const stats = await lstat(target);
+    if (stats.isSymbolicLink()) continue;
+    const executable = stats.isDirectory() || (stats.mode & 0o111) !== 0;
+    await chmod(target, (stats.mode & 0o7777) | 0o444 | (executable ? 0o111 : 0));
+  }
+}
+
+async function extractZip(data: Buffer, directory: string): Promise<void> {
   const zip = await (await loadYauzl()).fromBufferPromise(data, { validateEntrySizes: true, strictFileNames: true });
   for await (const entry of zip.eachEntry()) {
     const target = path.join(directory, entry.fileName);

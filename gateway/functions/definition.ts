@@ -26,6 +26,8 @@ export interface FunctionConfig {
   maxQueued: number;
   /** Async invocations that may wait (queued or for a retry); more are answered 429. */
   maxQueuedAsync: number;
+  /** The Docker network its containers join: `none` (no network at all), or one the operator allows. */
+  network: string;
 }
 
 export interface FunctionDefinition extends FunctionConfig {
@@ -51,6 +53,7 @@ export function toHashFields(config: FunctionConfig, codeSize: number): string[]
     "retryDelay", String(config.retryDelay),
     "maxQueued", String(config.maxQueued),
     "maxQueuedAsync", String(config.maxQueuedAsync),
+    "network", config.network,
     "codeSize", String(codeSize),
   ];
 }
@@ -71,6 +74,7 @@ export function fromHash(name: string, hash: Record<string, string>): FunctionDe
     retryDelay: Number(hash.retryDelay),
     maxQueued: Number(hash.maxQueued),
     maxQueuedAsync: Number(hash.maxQueuedAsync),
+    network: hash.network ?? "none",
     version: Number(hash.version),
     codeSha256: hash.codeSha ?? "",
     codeSize: Number(hash.codeSize),

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import { HearthError } from "../errors.js";
 import { decodeMessage, errorBody, errorResult, type InvocationMeta } from "../protocol/envelope.js";
-import { functionKeys, FUNCTIONS_INDEX, INVOCATION_PREFIX, streamGroup } from "../protocol/keys.js";
+import { functionKeys, FUNCTIONS_INDEX, streamGroup } from "../protocol/keys.js";
 import { parseContainerRecord, type ContainerState } from "../protocol/container-record.js";
 import { pushReplies } from "../protocol/replies.js";
 import { scripts } from "../protocol/scripts.js";
@@ -114,14 +114,14 @@ export async function deleteFunction(redis: Redis, name: string, retentionMs: nu
   const queued = (await scripts.deleteFunction.runBuffer(
     redis,
     [keys.def, keys.queue, keys.asyncQueued, keys.retries, keys.deadLetters, keys.callbacks, keys.stats, keys.streams],
-    [name, keys.codePrefix, Date.now(), retentionMs, INVOCATION_PREFIX, errorBody("FunctionNotFound", `function ${name} was deleted`), streamGroup(name)],
+    [name, keys.codePrefix, Date.now(), retentionMs, keys.invocationPrefix, errorBody("FunctionNotFound", `function ${name} was deleted`), streamGroup(name)],
   )) as Buffer[] | null;
   await redis.srem(FUNCTIONS_INDEX, name);
   if (queued === null) return false;
   await Promise.all(
     queued.map((raw) => {
       const { meta } = decodeMessage<InvocationMeta>(raw);
-      return pushReplies(redis, meta.replyTo, [errorResult(meta.id, 404, "FunctionNotFound", `function ${name} was deleted`)]);
+      return pushReplies(redis, meta.replyTo, [errorResult(meta.id, name, 404, "FunctionNotFound", `function ${name} was deleted`)]);
     }),
   );
   return true;

@@ -13,9 +13,10 @@ import { parseContainerRecord, type ContainerRecord } from "../protocol/containe
 import { decodeMessage, errorBody, errorResult, type InvocationMeta } from "../protocol/envelope.js";
 import type { EventBus } from "../protocol/event-bus.js";
 import type { HearthEvent } from "../protocol/events.js";
-import { functionKeys, FUNCTIONS_INDEX, INVOCATION_PREFIX, invokerAliveKey } from "../protocol/keys.js";
+import { functionKeys, FUNCTIONS_INDEX, invokerAliveKey } from "../protocol/keys.js";
 import { pushReplies } from "../protocol/replies.js";
 import { scripts } from "../protocol/scripts.js";
+import { ContainerUsers } from "./container-users.js";
 import type { ContainerExit, ContainerSpec, DockerBackend } from "./docker-backend.js";
 
 /** How long stop() waits for Docker to remove a container it has stopped or that exited. */
@@ -43,6 +44,7 @@ export class Invoker {
   private heartbeat?: NodeJS.Timeout;
   private draining = false;
   private onAllExited?: () => void;
+  private readonly users: ContainerUsers;
 
   constructor(
     private readonly redis: Redis,
@@ -54,7 +56,9 @@ export class Invoker {
     private readonly heartbeatMs: number,
     /** How long the record of an async invocation it fails is kept. */
     private readonly retentionMs: number,
-  ) {}
+  ) {
+    this.users = new ContainerUsers(redis);
+  }
 
   async start(events: EventBus): Promise<void> {
     await this.beat();
@@ -96,6 +100,7 @@ export class Invoker {
     this.stopWatching?.();
     for (const [containerId, container] of this.launched) {
       if (container.dockerId) await this.backend.remove(container.dockerId);
+      await this.users.remove(this.invokerId, containerId);
       await this.release(container.function, containerId, "Hearth.InvokerStopped", "the invoker stopped while the request ran");
     }
     this.launched.clear();
@@ -116,14 +121,13 @@ export class Invoker {
    */
   private async releaseContainersOfDeadInvokers(): Promise<void> {
     const alive = new Map<string, boolean>([[this.invokerId, true]]);
-    await this.releaseRecordsWhere(
-      async ({ invokerId }) => {
-        if (!alive.has(invokerId)) alive.set(invokerId, (await this.redis.exists(invokerAliveKey(invokerId))) === 1);
-        return !alive.get(invokerId);
-      },
-      "Hearth.InvokerLost",
-      "the invoker running the function's container stopped answering",
-    );
+    const isDead = async (invokerId: string): Promise<boolean> => {
+      if (!alive.has(invokerId)) alive.set(invokerId, (await this.redis.exists(invokerAliveKey(invokerId))) === 1);
+      return !alive.get(invokerId);
+    };
+    await this.releaseRecordsWhere(({ invokerId }) => isDead(invokerId), "Hearth.InvokerLost", "the invoker running the function's container stopped answering");
+    // Their Redis users too, and any of this invoker's own whose container is gone (a removal that failed).
+    await this.users.removeWhere((invokerId, containerId) => (invokerId === this.invokerId ? !this.launched.has(containerId) : isDead(invokerId)));
   }
 
   /** Releases the container records, of every function, that `select` picks. */
@@ -178,11 +182,11 @@ export class Invoker {
       const containerId = randomBytes(6).toString("hex");
       const createdAt = Date.now();
       const reserved = (await scripts.reserveContainer.run(this.redis, [keys.def, keys.queue, keys.containers], [containerId, this.invokerId, createdAt])) as
-        | [string, string, string, string]
+        | [string, string, string, string, string | null]
         | null;
       if (!reserved) return;
-      const [version, codeSha, runtime, memory] = reserved;
-      const launch = this.launch({ containerId, function: fn, version: Number(version), codeSha, runtime: runtime as Runtime, memoryMb: Number(memory), createdAt })
+      const [version, codeSha, runtime, memory, network] = reserved;
+      const launch = this.launch({ containerId, function: fn, version: Number(version), codeSha, runtime: runtime as Runtime, memoryMb: Number(memory), network: network ?? "none", createdAt })
         .catch((err) => this.logger.error({ err, function: fn }, "launching a container failed"))
         .finally(() => this.launches.delete(launch));
       this.launches.add(launch);
@@ -197,11 +201,13 @@ export class Invoker {
     const launched: Launched = { function: spec.function, ready: false };
     this.launched.set(spec.containerId, launched);
     try {
-      launched.dockerId = await this.backend.start(spec);
+      const credentials = await this.users.create(this.invokerId, spec.containerId, spec.function);
+      launched.dockerId = await this.backend.start(spec, credentials);
       this.logger.debug({ function: spec.function, containerId: spec.containerId }, "container started");
     } catch (err) {
       this.logger.error({ err, function: spec.function }, "container failed to start");
       this.forget(spec.containerId);
+      await this.users.remove(this.invokerId, spec.containerId);
       const message = `could not start a container for ${spec.function}: ${(err as Error).message}`;
       await this.release(spec.function, spec.containerId, "Hearth.ContainerStartFailed", message, { failQueued: true });
     }
@@ -210,6 +216,7 @@ export class Invoker {
   private async onExit(exit: ContainerExit): Promise<void> {
     const launched = this.launched.get(exit.containerId);
     if (!launched || !this.forget(exit.containerId)) return;
+    await this.users.remove(this.invokerId, exit.containerId);
     const cause = exit.exitCode === 137 ? "was killed (out of memory, or stopped from outside)" : `exited with code ${exit.exitCode}`;
     if (!launched.ready && exit.exitCode !== 0) {
       // It failed before it could serve (it cannot reach Redis, its code does not unpack, …): starting
@@ -238,7 +245,7 @@ export class Invoker {
     const [orphaned, failed] = (await scripts.releaseContainer.runBuffer(
       this.redis,
       [keys.def, keys.queue, keys.containers, keys.draining, keys.running(containerId), keys.asyncQueued, keys.retries, keys.deadLetters, keys.callbacks, keys.stats],
-      [containerId, fn, options.failQueued ? "1" : "0", Date.now(), Math.random(), this.retentionMs, INVOCATION_PREFIX, errorBody(errorType, message), errorBody(errorType, message)],
+      [containerId, fn, options.failQueued ? "1" : "0", Date.now(), Math.random(), this.retentionMs, keys.invocationPrefix, errorBody(errorType, message), errorBody(errorType, message)],
     )) as [Buffer[], Buffer[]];
     await this.answer(orphaned, 502, errorType, message);
     await this.answer(failed, 503, errorType, message);
@@ -248,7 +255,7 @@ export class Invoker {
     await Promise.all(
       envelopes.map((raw) => {
         const { meta } = decodeMessage<InvocationMeta>(raw);
-        return pushReplies(this.redis, meta.replyTo, [errorResult(meta.id, status, errorType, message)]);
+        return pushReplies(this.redis, meta.replyTo, [errorResult(meta.id, meta.function, status, errorType, message)]);
       }),
     );
   }
@@ -280,6 +287,7 @@ export class Invoker {
   /** Containers left by an earlier run of this invoker: remove them and forget their Redis records. */
   private async removeOrphans(): Promise<void> {
     for (const dockerId of await this.backend.listOwned()) await this.backend.remove(dockerId);
+    await this.users.removeWhere((invokerId) => invokerId === this.invokerId);
     await this.releaseRecordsWhere(
       ({ invokerId }) => invokerId === this.invokerId,
       "Hearth.ContainerExited",

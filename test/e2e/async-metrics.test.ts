@@ -9,7 +9,7 @@ import { deploy, eventually, useTestHearth } from "../support/hearth.js";
 import { scrape } from "../support/metrics.js";
 
 // Callbacks given up after two quick tries, so that a failing one is counted in well under a second.
-const h = useTestHearth({ callbacks: { attempts: 2, retryDelayMs: 50, timeoutMs: 2000 } });
+const h = useTestHearth({ containerNetworks: ["host"], callbacks: { attempts: 2, retryDelayMs: 50, timeoutMs: 2000 } });
 const closers: Array<() => Promise<void>> = [];
 afterAll(async () => {
   for (const close of closers) await close();
@@ -64,7 +64,7 @@ describe("async metrics", () => {
   });
 
   it("shows how many async invocations wait and how long the oldest has, while the function is busy", async () => {
-    await deploy(h.url, "single", { runtime: "node", maxContainers: 1 }, { "index.js": probeHandler() });
+    await deploy(h.url, "single", { runtime: "node", maxContainers: 1, network: "host" }, { "index.js": probeHandler() });
     const gate = await startGate();
     closers.push(async () => {
       gate.open();

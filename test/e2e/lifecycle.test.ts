@@ -9,7 +9,7 @@ import { startGate } from "../support/barrier.js";
 import { probeHandler } from "../support/functions.js";
 import { deploy, docker, eventually, invoke, listContainers, startTestHearth, startTestRedis, useTestHearth } from "../support/hearth.js";
 
-const h = useTestHearth();
+const h = useTestHearth({ containerNetworks: ["host"] });
 
 async function functionStatus(url: string, name: string): Promise<{ queued: number; containers: Record<string, number> }> {
   return (await fetch(`${url}/system/functions/${name}`)).json() as Promise<{ queued: number; containers: Record<string, number> }>;
@@ -47,7 +47,7 @@ describe("container lifecycle", () => {
   it("answers 503 at once when no container can be started for the function", async () => {
     // A Redis of its own: the suite's other invoker would start the container fine.
     const ownRedis = await startTestRedis();
-    const broken = await startTestHearth(ownRedis.url, { images: { node: "hearth/no-such-image:latest", python: "hearth/no-such-image:latest", go: "hearth/no-such-image:latest" } });
+    const broken = await startTestHearth(ownRedis, { images: { node: "hearth/no-such-image:latest", python: "hearth/no-such-image:latest", go: "hearth/no-such-image:latest" } });
     try {
       await deploy(broken.url, "unstartable", { runtime: "node" }, { "index.js": probeHandler() });
       const result = await invoke(broken.url, "unstartable");
@@ -63,7 +63,7 @@ describe("container lifecycle", () => {
   it("answers 503 at once, without starting containers in a loop, when containers die before they are ready", async () => {
     const ownRedis = await startTestRedis();
     // Containers told a Redis address where nothing listens: each adapter exits at start.
-    const misconfigured = await startTestHearth(ownRedis.url, { containerRedisUrl: "redis://127.0.0.1:1" });
+    const misconfigured = await startTestHearth(ownRedis, { containerRedisUrl: "redis://127.0.0.1:1" });
     try {
       await deploy(misconfigured.url, "unreachable", { runtime: "node" }, { "index.js": probeHandler() });
       const result = await invoke(misconfigured.url, "unreachable");
@@ -88,7 +88,7 @@ describe("container lifecycle", () => {
     await h.client.sadd("hearth:functions", "probe-orphan");
     await h.client.hset(keys.containers, "orphan1", formatContainerRecord({ state: "busy", version: 1, invokerId, clientId: 0, since: Date.now() }));
 
-    const restarted = await startTestHearth(h.redisUrl, { invokerId, roles: { api: false, invoker: true } });
+    const restarted = await startTestHearth(h.redis, { invokerId, roles: { api: false, invoker: true } });
     try {
       expect(await listContainers(invokerId)).toHaveLength(0);
       expect(await h.client.hlen(keys.containers)).toBe(0);
@@ -99,7 +99,7 @@ describe("container lifecycle", () => {
   });
 
   it("releases the containers of an invoker that stopped answering, so queued work gets a container", async () => {
-    const watchful = await startTestHearth(h.redisUrl, { invokerHeartbeatMs: 200 });
+    const watchful = await startTestHearth(h.redis, { invokerHeartbeatMs: 200 });
     try {
       await deploy(watchful.url, "ghosted", { runtime: "node", maxContainers: 1 }, { "index.js": probeHandler() });
       // A container record left by an invoker that died with its host: it passes for the one idle container.
@@ -114,7 +114,7 @@ describe("container lifecycle", () => {
   });
 
   it("on stop, finishes the request in flight, then stops its containers", async () => {
-    const own = await startTestHearth(h.redisUrl);
+    const own = await startTestHearth(h.redis);
     try {
       await deploy(own.url, "graceful", { runtime: "node" }, { "index.js": probeHandler() });
       expect((await invoke(own.url, "graceful")).status).toBe(200);
@@ -131,7 +131,7 @@ describe("container lifecycle", () => {
   });
 
   it("serves requests through two gateway processes on one Redis", async () => {
-    const second = await startTestHearth(h.redisUrl, { roles: { api: true, invoker: false } });
+    const second = await startTestHearth(h.redis, { roles: { api: true, invoker: false } });
     try {
       await deploy(h.url, "shared", { runtime: "node", maxContainers: 2 }, { "index.js": probeHandler() });
       const results = await Promise.all([
@@ -165,7 +165,7 @@ describe("container lifecycle", () => {
   });
 
   it("holds a fixed number of Redis connections however many requests are in flight", async () => {
-    await deploy(h.url, "crowd", { runtime: "node", maxContainers: 2 }, { "index.js": probeHandler() });
+    await deploy(h.url, "crowd", { runtime: "node", maxContainers: 2, network: "host" }, { "index.js": probeHandler() });
     expect((await invoke(h.url, "crowd")).status).toBe(200);
     const clientsBefore = await countClients();
     // Both containers wait at the gate, so the other 998 requests stay queued while we count.

@@ -1,7 +1,8 @@
 // A runtime adapter (ContainerWorker) run in the test process outside Docker, on a real redis-server,
 // with any runtime bootstrap: the adapter's protocol without the cost of containers.
 
-import { mkdtemp, rm } from "node:fs/promises";
+import { randomInt } from "node:crypto";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
@@ -12,6 +13,7 @@ import { createLogger } from "../../gateway/logger.js";
 import { formatContainerRecord } from "../../gateway/protocol/container-record.js";
 import { encodeMessage, type InvocationMeta } from "../../gateway/protocol/envelope.js";
 import { functionKeys } from "../../gateway/protocol/keys.js";
+import { loadScripts } from "../../gateway/protocol/scripts.js";
 import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import { startTestRedis } from "./hearth.js";
 import { tarGz, type Files } from "./packages.js";
@@ -49,6 +51,8 @@ export function useWorkerSetting(): WorkerSetting {
     setting.redisUrl = server.url;
     setting.redis = new Redis(server.url);
     setting.taskRoot = await mkdtemp(path.join(os.tmpdir(), "hearth-task-"));
+    // The runtimes run under uids of their own, as in a container; they read their code from here.
+    await chmod(setting.taskRoot, 0o755);
   });
   afterAll(async () => {
     setting.redis?.disconnect();
@@ -61,6 +65,8 @@ export function useWorkerSetting(): WorkerSetting {
 /** Deploys `files` and starts a worker for the deployed version, as an invoker would. */
 export async function startWorker({ redisUrl, taskRoot }: WorkerSetting, options: WorkerOptions): Promise<TestWorker> {
   const redis = new Redis(redisUrl);
+  // As an invoker does before it starts a container: containers run the scripts, they do not load them.
+  await loadScripts(redis);
   const { definition } = await deployFunction(redis, options.fn, options.config, await tarGz(options.files));
   await redis.hset(
     functionKeys(options.fn).containers,
@@ -68,6 +74,7 @@ export async function startWorker({ redisUrl, taskRoot }: WorkerSetting, options
     formatContainerRecord({ state: "starting", version: definition.version, invokerId: "inv", clientId: 0, since: Date.now() }),
   );
   const root = await mkdtemp(path.join(taskRoot, `${options.fn}-`));
+  await chmod(root, 0o755);
   const worker = new ContainerWorker(
     redis,
     {
@@ -81,6 +88,8 @@ export async function startWorker({ redisUrl, taskRoot }: WorkerSetting, options
       bootstrap: options.bootstrap,
       region: "local",
       retentionMs: 60_000,
+      // A uid no other process on this machine has: the adapter freezes and kills every process of it.
+      runtimeUid: randomInt(1_000_000, 2_000_000_000),
     },
     createLogger("test-adapter"),
   );

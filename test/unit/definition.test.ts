@@ -16,6 +16,7 @@ describe("function definitions", () => {
       retryDelay: 1,
       maxQueued: 5000,
       maxQueuedAsync: 100_000,
+      network: "none",
     });
   });
 

@@ -151,13 +151,16 @@ describe("container lifecycle", () => {
     }
   });
 
-  it("runs containers as an unprivileged user with the function's memory limit and no swap beyond it", async () => {
+  it("runs function code as an unprivileged user, with no network and the function's memory limit and no swap beyond it", async () => {
     await deploy(h.url, "confined", { runtime: "node", memory: 128 }, { "index.js": "exports.handler = async () => ({ uid: process.getuid() });" });
     const result = await invoke(h.url, "confined");
     expect(result.body).toEqual({ uid: 10001 });
     const [info] = await listContainers(h.invokerId, "confined");
     const inspected = await docker.getContainer(info!.Id).inspect();
-    expect(inspected.Config.User).toBe("10001:10001");
+    // The adapter is root with only the capabilities to run and signal the runtime under uid 10001.
+    expect(inspected.Config.User).toBe("0:0");
+    expect(inspected.HostConfig.CapAdd?.sort()).toEqual(["KILL", "SETGID", "SETUID"]);
+    expect(inspected.HostConfig.NetworkMode).toBe("none");
     expect(inspected.HostConfig.Memory).toBe(128 * 1024 * 1024);
     expect(inspected.HostConfig.MemorySwap).toBe(128 * 1024 * 1024);
     expect(inspected.HostConfig.SecurityOpt).toContain("no-new-privileges");

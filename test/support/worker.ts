@@ -14,6 +14,7 @@ import { formatContainerRecord } from "../../gateway/protocol/container-record.j
 import { encodeMessage, type InvocationMeta } from "../../gateway/protocol/envelope.js";
 import { functionKeys } from "../../gateway/protocol/keys.js";
 import { loadScripts } from "../../gateway/protocol/scripts.js";
+import type { ContainerCredentials } from "../../gateway/invoker/container-users.js";
 import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import { startTestRedis } from "./hearth.js";
 import { tarGz, type Files } from "./packages.js";
@@ -26,6 +27,8 @@ export interface WorkerOptions {
   files: Files;
   /** The runtime program the adapter starts. */
   bootstrap: string;
+  /** Connect as this Redis user (a container's, made by ContainerUsers) instead of the test's admin. */
+  credentials?: ContainerCredentials;
 }
 
 export interface TestWorker {
@@ -36,6 +39,8 @@ export interface TestWorker {
 
 export interface WorkerSetting {
   redisUrl: string;
+  /** The same redis-server's unix socket, as containers reach it. */
+  socketPath: string;
   /** A client for the test's own commands. */
   redis: Redis;
   /** Each worker unpacks its function's code in a folder of its own under this one. */
@@ -49,6 +54,7 @@ export function useWorkerSetting(): WorkerSetting {
   beforeAll(async () => {
     server = await startTestRedis();
     setting.redisUrl = server.url;
+    setting.socketPath = server.socketPath;
     setting.redis = new Redis(server.url);
     setting.taskRoot = await mkdtemp(path.join(os.tmpdir(), "hearth-task-"));
     // The runtimes run under uids of their own, as in a container; they read their code from here.
@@ -64,11 +70,13 @@ export function useWorkerSetting(): WorkerSetting {
 
 /** Deploys `files` and starts a worker for the deployed version, as an invoker would. */
 export async function startWorker({ redisUrl, taskRoot }: WorkerSetting, options: WorkerOptions): Promise<TestWorker> {
-  const redis = new Redis(redisUrl);
+  const admin = new Redis(redisUrl);
   // As an invoker does before it starts a container: containers run the scripts, they do not load them.
-  await loadScripts(redis);
-  const { definition } = await deployFunction(redis, options.fn, options.config, await tarGz(options.files));
-  await redis.hset(
+  await loadScripts(admin);
+  const { definition } = await deployFunction(admin, options.fn, options.config, await tarGz(options.files));
+  // As the adapter connects (no ready check: INFO is not a container's to run).
+  const redis = options.credentials ? new Redis(redisUrl, { ...options.credentials, enableReadyCheck: false }) : admin;
+  await admin.hset(
     functionKeys(options.fn).containers,
     options.containerId,
     formatContainerRecord({ state: "starting", version: definition.version, invokerId: "inv", clientId: 0, since: Date.now() }),
@@ -99,6 +107,7 @@ export async function startWorker({ redisUrl, taskRoot }: WorkerSetting, options
     stop: async () => {
       await running;
       redis.disconnect();
+      admin.disconnect();
     },
   };
 }

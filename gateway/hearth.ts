@@ -138,7 +138,13 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
 
 /** How function containers reach Redis: an address on their network if given, else its unix socket. */
 function containerRedis(config: HearthConfig, embedded: EmbeddedRedis | undefined): { socketPath: string } | { url: string } {
-  if (config.containerRedisUrl) return { url: config.containerRedisUrl };
+  if (config.containerRedisUrl) {
+    // Containers log in as their own users: Hearth's credentials, if the URL has them, stay here.
+    const url = new URL(config.containerRedisUrl);
+    url.username = "";
+    url.password = "";
+    return { url: url.toString() };
+  }
   const socketPath = config.containerRedisSocket ?? embedded?.socketPath;
   if (!socketPath) {
     throw new Error("invalid configuration: with REDIS_URL, an invoker needs HEARTH_CONTAINER_REDIS_SOCKET (Redis's unix socket on this host) or HEARTH_CONTAINER_REDIS_URL (its address on the containers' network)");

@@ -86,7 +86,14 @@ describe("async invocation", () => {
     expect(badCallback.body).toMatchObject({ errorType: "InvalidCallbackUrl" });
     const badKey = await invokeAsync(h.url, "job", {}, { "Idempotency-Key": "has space" });
     expect(badKey.body).toMatchObject({ errorType: "InvalidIdempotencyKey" });
-    expect((await request(h.url, "GET", "/invocations/00000000-0000-0000-0000-000000000000")).status).toBe(404);
+    // Ids are <function>.<uuid>: an unknown one, or one of any other form, is not found (and cancels nothing).
+    for (const id of ["job.00000000-0000-0000-0000-000000000000", "00000000-0000-0000-0000-000000000000", "job", "..%2F..%2Fx", "job.*"]) {
+      for (const method of ["GET", "DELETE"]) {
+        const answer = await request(h.url, method, `/invocations/${id}`);
+        expect(answer.status, `${method} ${id}`).toBe(404);
+        expect(answer.body).toMatchObject({ errorType: "InvocationNotFound" });
+      }
+    }
   });
 
   it("retries a failing invocation with backoff, dead-letters it after maxRetries, and re-drives it", async () => {

@@ -2,6 +2,7 @@
 // of an earlier run, clean shutdown, two gateways on one Redis, connections under load.
 
 import { describe, expect, it } from "vitest";
+import { ContainerUsers, containerUserName } from "../../gateway/invoker/container-users.js";
 import { LABELS } from "../../gateway/invoker/docker-backend.js";
 import { formatContainerRecord } from "../../gateway/protocol/container-record.js";
 import { functionKeys } from "../../gateway/protocol/keys.js";
@@ -87,11 +88,13 @@ describe("container lifecycle", () => {
     await orphan.start();
     await h.client.sadd("hearth:functions", "probe-orphan");
     await h.client.hset(keys.containers, "orphan1", formatContainerRecord({ state: "busy", version: 1, invokerId, clientId: 0, since: Date.now() }));
+    await new ContainerUsers(h.client).create(invokerId, "orphan1", "probe-orphan");
 
     const restarted = await startTestHearth(h.redis, { invokerId, roles: { api: false, invoker: true } });
     try {
       expect(await listContainers(invokerId)).toHaveLength(0);
       expect(await h.client.hlen(keys.containers)).toBe(0);
+      expect(await h.client.acl("USERS")).not.toContain(containerUserName(invokerId, "orphan1"));
     } finally {
       await restarted.stop();
       await h.client.srem("hearth:functions", "probe-orphan");
@@ -105,9 +108,12 @@ describe("container lifecycle", () => {
       // A container record left by an invoker that died with its host: it passes for the one idle container.
       const keys = functionKeys("ghosted");
       await h.client.hset(keys.containers, "ghost1", formatContainerRecord({ state: "idle", version: 1, invokerId: "dead-invoker", clientId: 0, since: Date.now() }));
+      await new ContainerUsers(h.client).create("dead-invoker", "ghost1", "ghosted");
       const result = await invoke(watchful.url, "ghosted");
       expect(result.status).toBe(200);
       expect(await h.client.hexists(keys.containers, "ghost1")).toBe(0);
+      // Its Redis user goes too.
+      await eventually(async () => (((await h.client.acl("USERS")) as string[]).includes(containerUserName("dead-invoker", "ghost1")) ? undefined : true), 5_000, "the dead invoker's container user to go");
     } finally {
       await watchful.stop();
     }
@@ -123,6 +129,8 @@ describe("container lifecycle", () => {
       await own.hearth.stop();
       const result = await inFlight;
       expect(result.status).toBe(200);
+      // Its containers' Redis users went with them.
+      expect(((await h.client.acl("USERS")) as string[]).filter((name) => name.startsWith(containerUserName(own.invokerId, "")))).toEqual([]);
       expect(result.body.count).toBe(2);
       expect(await listContainers(own.invokerId)).toHaveLength(0);
     } finally {

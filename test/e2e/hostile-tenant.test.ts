@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { finalRecord, invokeAsync } from "../support/async.js";
-import { deploy, invoke, useTestHearth } from "../support/hearth.js";
+import { deploy, invoke, startTestHearth, useTestHearth } from "../support/hearth.js";
 
 const h = useTestHearth();
 const SECRET = `victim-secret-${randomBytes(8).toString("hex")}`;
@@ -188,6 +188,17 @@ describe("a hostile tenant", () => {
     const refused = await deploy(h.url, "escapee", { runtime: "node", network: "host" }, { "index.js": VICTIM });
     expect(refused.status).toBe(400);
     expect(await refused.json()).toMatchObject({ errorType: "NetworkNotAllowed" });
+
+    // An API process that allows it does not make an invoker that does not start it.
+    const lenient = await startTestHearth(h.redis, { roles: { api: true, invoker: false }, containerNetworks: ["host"] });
+    try {
+      expect((await deploy(lenient.url, "escapee", { runtime: "node", network: "host" }, { "index.js": VICTIM })).status).toBe(201);
+      const answer = await invoke(lenient.url, "escapee", { n: 1 });
+      expect(answer.status).toBe(503);
+      expect(answer.body).toMatchObject({ errorType: "Hearth.ContainerStartFailed", errorMessage: expect.stringContaining("network host is not in HEARTH_CONTAINER_NETWORKS") });
+    } finally {
+      await lenient.stop();
+    }
   });
 
   it("freezes a daemon a handler started in a session of its own between invocations", async () => {

@@ -100,7 +100,6 @@ export class Invoker {
     this.stopWatching?.();
     for (const [containerId, container] of this.launched) {
       if (container.dockerId) await this.backend.remove(container.dockerId);
-      await this.users.remove(this.invokerId, containerId);
       await this.release(container.function, containerId, "Hearth.InvokerStopped", "the invoker stopped while the request ran");
     }
     this.launched.clear();
@@ -207,7 +206,6 @@ export class Invoker {
     } catch (err) {
       this.logger.error({ err, function: spec.function }, "container failed to start");
       this.forget(spec.containerId);
-      await this.users.remove(this.invokerId, spec.containerId);
       const message = `could not start a container for ${spec.function}: ${(err as Error).message}`;
       await this.release(spec.function, spec.containerId, "Hearth.ContainerStartFailed", message, { failQueued: true });
     }
@@ -216,7 +214,6 @@ export class Invoker {
   private async onExit(exit: ContainerExit): Promise<void> {
     const launched = this.launched.get(exit.containerId);
     if (!launched || !this.forget(exit.containerId)) return;
-    await this.users.remove(this.invokerId, exit.containerId);
     const cause = exit.exitCode === 137 ? "was killed (out of memory, or stopped from outside)" : `exited with code ${exit.exitCode}`;
     if (!launched.ready && exit.exitCode !== 0) {
       // It failed before it could serve (it cannot reach Redis, its code does not unpack, …): starting
@@ -238,9 +235,11 @@ export class Invoker {
   /**
    * Forgets a container in Redis; its callers get 502 at once instead of waiting for a timeout.
    * After a failed start that left the function with no container, the queued callers get 503.
-   * Async invocations it held are failed attempts: retried, or dead-lettered.
+   * Async invocations it held are failed attempts: retried, or dead-lettered. Its Redis user goes
+   * (if this invoker made it; the heartbeat's sweep removes those of dead invokers, and any left).
    */
   private async release(fn: string, containerId: string, errorType: string, message: string, options = { failQueued: false }): Promise<void> {
+    await this.users.remove(this.invokerId, containerId).catch((err) => this.logger.warn({ err, containerId }, "removing a container's Redis user failed"));
     const keys = functionKeys(fn);
     const [orphaned, failed] = (await scripts.releaseContainer.runBuffer(
       this.redis,

@@ -30,6 +30,8 @@ export async function startHearthProcess(options: HearthProcessOptions): Promise
     HEARTH_HOST: "127.0.0.1",
     REDIS_URL: options.redisUrl,
     HEARTH_CONTAINER_REDIS_SOCKET: options.redisSocket,
+    // For the scenarios whose handlers call the bench's gate on loopback; the others keep no network.
+    HEARTH_CONTAINER_NETWORKS: "host",
     HEARTH_DATA_DIR: options.dataDir,
     HEARTH_INVOKER_ID: options.invokerId,
     HEARTH_IMAGE_NODE: options.nodeImage,

@@ -42,14 +42,16 @@ export class RuntimeProcess {
   /** Stops every process of the runtime's uid between invocations: none runs until thaw(). */
   freeze(): void {
     if (this.frozen) return;
-    const stopped = new Set<number>();
+    const frozen: number[] = [];
+    // Later rounds read the status of new pids only (forked meanwhile); never the adapter's own.
+    const seen = new Set<number>([process.pid]);
     for (let round = 0; round < MAX_ROUNDS; round += 1) {
-      const found = processesOf(this.uid).filter((pid) => !stopped.has(pid));
+      const found = processesOf(this.uid, seen);
       if (found.length === 0) break;
       signalAll(found, "SIGSTOP");
-      for (const pid of found) stopped.add(pid);
+      frozen.push(...found);
     }
-    this.frozen = [...stopped];
+    this.frozen = frozen;
   }
 
   /** Continues what freeze() stopped, without a scan: nothing of the uid could start while it was stopped. */
@@ -60,12 +62,16 @@ export class RuntimeProcess {
   }
 }
 
-/** The live (not zombie) processes whose real uid is `uid`, from /proc. */
-export function processesOf(uid: number): number[] {
+/**
+ * The live (not zombie) processes whose real uid is `uid`, from /proc. Pids in `seen` are skipped, and
+ * every pid whose status is read is added to it.
+ */
+function processesOf(uid: number, seen = new Set<number>()): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync("/proc")) {
     const pid = Number(entry);
-    if (!Number.isInteger(pid)) continue;
+    if (!Number.isInteger(pid) || seen.has(pid)) continue;
+    seen.add(pid);
     let status: string;
     try {
       status = readFileSync(`/proc/${entry}/status`, "latin1");

@@ -163,10 +163,7 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
 function containerRedis(config: HearthConfig, embedded: EmbeddedRedis | undefined): { socketPath: string } | { url: string } {
   if (config.containerRedisUrl) {
     // Containers log in as their own users: Hearth's credentials, if the URL has them, stay here.
-    const url = new URL(config.containerRedisUrl);
-    url.username = "";
-    url.password = "";
-    return { url: url.toString() };
+    return { url: withoutCredentials(config.containerRedisUrl) };
   }
   const socketPath = config.containerRedisSocket ?? embedded?.socketPath;
   if (!socketPath) {
@@ -188,4 +185,12 @@ async function closeServer(server: Server, timeoutMs: number): Promise<void> {
 
 async function quit(redis: Redis): Promise<void> {
   await redis.quit().catch(() => redis.disconnect());
+}
+
+/** A Redis URL without its user and password: for containers, which have their own, and for logs. */
+export function withoutCredentials(redisUrl: string): string {
+  const url = new URL(redisUrl);
+  url.username = "";
+  url.password = "";
+  return url.toString();
 }

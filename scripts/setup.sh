@@ -22,6 +22,8 @@ install_packages() {
   command -v dockerd >/dev/null || missing+=(docker.io)
   command -v redis-server >/dev/null || missing+=(redis-server)
   command -v debootstrap >/dev/null || missing+=(debootstrap)
+  # Checks docker-compose.yml in the deployment tests (Debian's 1.29).
+  command -v docker-compose >/dev/null || missing+=(docker-compose)
   [ ${#missing[@]} -eq 0 ] && return
   log "installing ${missing[*]}"
   as_root apt-get update -q

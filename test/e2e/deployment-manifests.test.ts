@@ -21,6 +21,7 @@ import {
   podSpec,
   renderOverlay,
   selects,
+  unknownFields,
   validateAgainstSchema,
   type Container,
   type K8sObject,
@@ -136,6 +137,10 @@ describe.each(overlayNames())("k8s overlay %s", (overlay) => {
   it("renders, and every object validates against the Kubernetes (or prometheus-operator) schema of its kind", async () => {
     expect(objects.length).toBeGreaterThan(10);
     for (const object of objects) await validateAgainstSchema(object);
+  });
+
+  it("sets no field that the schema of its object does not know", () => {
+    expect(unknownFields(objects)).toEqual([]);
   });
 
   it("puts everything in the hearth namespace", () => {

@@ -6,6 +6,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } fr
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import ts from "typescript";
 import { parseAllDocuments } from "yaml";
 
 const run = promisify(execFile);
@@ -96,13 +97,15 @@ export async function composeConfig(envFile: string): Promise<{ stdout: string; 
   });
 }
 
-/** The kubernetes-models (or prometheus-operator models) class of an object's apiVersion and kind. */
-async function modelOf(object: K8sObject): Promise<{ new (data: object): { validate(): void } }> {
+/** The kubernetes-models (or prometheus-operator models) module of an object's apiVersion. */
+function modelsModule(object: K8sObject): string {
   const [group, version] = object.apiVersion.includes("/") ? object.apiVersion.split("/") : ["", object.apiVersion];
-  const module: Record<string, unknown> =
-    group === "monitoring.coreos.com"
-      ? await import(`@kubernetes-models/prometheus-operator/${group}/${version}`)
-      : await import(group === "" ? `kubernetes-models/${version}` : `kubernetes-models/${group}/${version}`);
+  if (group === "monitoring.coreos.com") return `@kubernetes-models/prometheus-operator/${group}/${version}`;
+  return group === "" ? `kubernetes-models/${version}` : `kubernetes-models/${group}/${version}`;
+}
+
+async function modelOf(object: K8sObject): Promise<{ new (data: object): { validate(): void } }> {
+  const module = (await import(modelsModule(object))) as Record<string, unknown>;
   const model = module[object.kind];
   if (typeof model !== "function") throw new Error(`no schema for ${object.apiVersion} ${object.kind}`);
   return model as { new (data: object): { validate(): void } };
@@ -112,6 +115,31 @@ async function modelOf(object: K8sObject): Promise<{ new (data: object): { valid
 export async function validateAgainstSchema(object: K8sObject): Promise<void> {
   const Model = await modelOf(object);
   new Model(object.kind === "Secret" ? withUnwrappedBase64(object) : object).validate();
+}
+
+/**
+ * Fields that the schema of their object does not have (a typo like `readinesProbe`): the OpenAPI
+ * schemas allow any extra field, but the API server drops or refuses them. TypeScript's excess
+ * property check over kubernetes-models' types, which are generated from the same schemas, finds
+ * them; one message per object at most.
+ */
+export function unknownFields(objects: K8sObject[]): string[] {
+  const file = path.join(REPO, "test/.manifests-check.ts");
+  const source = objects
+    .map((object, index) => `import type { I${object.kind} as T${index} } from "${modelsModule(object)}/${object.kind}";\nexport const o${index}: T${index} = ${JSON.stringify(object)};`)
+    .join("\n");
+  const host = ts.createCompilerHost({});
+  const readSource = host.getSourceFile.bind(host);
+  const fileExists = host.fileExists.bind(host);
+  host.getSourceFile = (name, language, ...rest) => (name === file ? ts.createSourceFile(name, source, language) : readSource(name, language, ...rest));
+  host.fileExists = (name) => name === file || fileExists(name);
+  const options = { strict: true, noEmit: true, skipLibCheck: true, types: [], module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext };
+  const program = ts.createProgram([file], options, host);
+  return ts.getPreEmitDiagnostics(program).map((diagnostic) => {
+    const line = diagnostic.file && diagnostic.start !== undefined ? diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start).line : -1;
+    const object = objects[Math.floor(line / 2)];
+    return `${object ? `${object.kind} ${object.metadata.name}: ` : ""}${ts.flattenDiagnosticMessageText(diagnostic.messageText, " ")}`;
+  });
 }
 
 /**

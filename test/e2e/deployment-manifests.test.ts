@@ -13,6 +13,7 @@ import {
   builtImages,
   composeConfig,
   configSettingNames,
+  dockerIgnores,
   imageReference,
   one,
   overlayNames,
@@ -254,6 +255,14 @@ describe.each(overlayNames())("k8s overlay %s", (overlay) => {
 });
 
 describe("files the deployment names", () => {
+  it("sends every file an image copies from the repository into its build's context", () => {
+    const copied = [...builtImages().values()].flatMap((dockerfile) =>
+      [...readFileSync(path.join(REPO, dockerfile), "utf8").matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((match) => match[1]!.split(/\s+/)),
+    );
+    expect(copied).toContain("dist/hearth.cjs");
+    for (const source of copied) expect(dockerIgnores(source), `${source} reaches the build context past .dockerignore`).toBe(false);
+  });
+
   it("has the dashboards and rules that compose and k8s load", () => {
     expect(dashboards).toEqual(expect.arrayContaining(["hearth-overview.json", "hearth-function.json"]));
     for (const file of dashboards) expect(statSync(path.join(REPO, "monitoring/dashboards", file)).size).toBeGreaterThan(0);

@@ -54,6 +54,24 @@ export function builtImages(): Map<string, string> {
   return images;
 }
 
+/** Whether .dockerignore keeps a path (relative to the repository) out of a build's context. */
+export function dockerIgnores(file: string): boolean {
+  const patterns = readFileSync(path.join(REPO, ".dockerignore"), "utf8")
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "" && !line.startsWith("#"));
+  const parents = file.split("/").map((_, index, parts) => parts.slice(0, index + 1).join("/"));
+  let ignored = false;
+  // As Docker reads it: the last pattern that matches the path or a folder above it wins.
+  for (const pattern of patterns) {
+    const negated = pattern.startsWith("!");
+    const glob = pattern.replace(/^!/, "").replace(/\/$/, "");
+    const regex = new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*\*/g, "\0").replace(/\*/g, "[^/]*").replace(/\0/g, ".*").replace(/\?/g, "[^/]")}$`);
+    if (parents.some((parent) => regex.test(parent))) ignored = !negated;
+  }
+  return ignored;
+}
+
 /** `repo/name:tag` split; no tag means `latest`, as Docker reads it. */
 export function imageReference(image: string): { repository: string; tag: string } {
   const at = image.lastIndexOf(":");

@@ -93,7 +93,10 @@ export async function renderOverlay(overlay: string): Promise<K8sObject[]> {
     const overlayDir = path.join(copy, "k8s/overlays", overlay);
     const example = path.join(overlayDir, "secrets.env.example");
     if (existsSync(example)) cpSync(example, path.join(overlayDir, "secrets.env"));
-    const { stdout } = await run("kubectl", ["kustomize", overlayDir], { maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await run("kubectl", ["kustomize", overlayDir], { maxBuffer: 16 * 1024 * 1024 }).catch((error: NodeJS.ErrnoException) => {
+      // Debian's kubernetes-client (1.20) is too old for kustomize components: kubectl 1.27 or newer.
+      throw error.code === "ENOENT" ? new Error("kubectl (1.27 or newer, for kustomize components) is not installed") : error;
+    });
     return parseYamlDocuments(stdout) as K8sObject[];
   } finally {
     rmSync(copy, { recursive: true, force: true });

@@ -81,8 +81,8 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
       const backend = new DockerBackend(docker, {
         invokerId: config.invokerId,
         images: config.images,
-        redisUrl: config.containerRedisUrl ?? redisUrl,
-        networkMode: config.containerNetwork,
+        redis: containerRedis(config, embedded),
+        allowedNetworks: config.containerNetworks,
         invocationRetentionMs: config.invocationRetentionMs,
       });
       const capacity = new HostCapacity(config.hostLimits);
@@ -132,6 +132,7 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
         logger,
         maxCodeBytes: config.maxCodeBytes,
         quotas: config.quotas,
+        containerNetworks: config.containerNetworks,
         // Labelled with the invoker id too, so that an invoker's start-up sweep removes builds a crash left.
         buildGo: (source, handler) => compileGoSource(docker, config.goBuilderImage, source, handler, { labels: { [LABELS.invoker]: config.invokerId } }),
         maxPayloadBytes: config.maxPayloadBytes,
@@ -156,6 +157,22 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
     await stop().catch((err: unknown) => logger.error({ err }, "cleaning up after a failed start failed"));
     throw error;
   }
+}
+
+/** How function containers reach Redis: an address on their network if given, else its unix socket. */
+function containerRedis(config: HearthConfig, embedded: EmbeddedRedis | undefined): { socketPath: string } | { url: string } {
+  if (config.containerRedisUrl) {
+    // Containers log in as their own users: Hearth's credentials, if the URL has them, stay here.
+    const url = new URL(config.containerRedisUrl);
+    url.username = "";
+    url.password = "";
+    return { url: url.toString() };
+  }
+  const socketPath = config.containerRedisSocket ?? embedded?.socketPath;
+  if (!socketPath) {
+    throw new Error("invalid configuration: with REDIS_URL, an invoker needs HEARTH_CONTAINER_REDIS_SOCKET (Redis's unix socket on this host) or HEARTH_CONTAINER_REDIS_URL (its address on the containers' network)");
+  }
+  return { socketPath };
 }
 
 /** Stops accepting connections and waits (bounded) for the requests in flight to be answered. */

@@ -21,19 +21,13 @@ export interface K8sObject {
   [field: string]: unknown;
 }
 
-/**
- * Settings the network branch adds to gateway/config.ts (function containers reach Redis by a
- * socket). Once it is merged, config.ts has them and this list can go.
- */
-const SETTINGS_PENDING_MERGE = ["HEARTH_CONTAINER_REDIS_SOCKET"];
-
 /** The environment variables gateway/config.ts reads: the keys of its envSchema. */
 export function configSettingNames(): Set<string> {
   const source = readFileSync(path.join(REPO, "gateway/config.ts"), "utf8");
   const schema = /const envSchema = z\.object\(\{\n([\s\S]*?)\n\}\);/.exec(source);
   if (!schema) throw new Error("gateway/config.ts has no `const envSchema = z.object({ … });`");
   const names = [...schema[1]!.matchAll(/^ {2}([A-Z][A-Z0-9_]*):/gm)].map((match) => match[1]!);
-  return new Set([...names, ...SETTINGS_PENDING_MERGE]);
+  return new Set(names);
 }
 
 /**

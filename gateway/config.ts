@@ -12,7 +12,7 @@ const MiB = 1024 * 1024;
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HEARTH_HOST: z.string().default("127.0.0.1"),
-  /** Unset: Hearth starts its own redis-server with data in HEARTH_DATA_DIR. */
+  /** Unset: Hearth starts its own redis-server with data in HEARTH_DATA_DIR. Hearth's own credentials go in it (redis://user:password@host:port). */
   REDIS_URL: z.string().optional(),
   HEARTH_DATA_DIR: z.string().default(".hearth"),
   /** The admin key. Unset: generated into HEARTH_DATA_DIR on the embedded default; required with REDIS_URL. */
@@ -23,9 +23,18 @@ const envSchema = z.object({
   HEARTH_ROLES: z.string().default("api,invoker").pipe(z.string().regex(/^(api|invoker)(,(api|invoker))*$/, "HEARTH_ROLES is a comma list of api and invoker")),
   /** Stable across restarts, so that an invoker finds and removes the containers of its earlier run. */
   HEARTH_INVOKER_ID: z.string().regex(/^[A-Za-z0-9_.-]+$/).default(os.hostname().replace(/[^A-Za-z0-9_.-]/g, "-")),
-  /** The Redis URL as containers reach it; defaults to the gateway's own. */
+  /**
+   * How containers reach Redis (as their own ACL users): the path, on the invoker's host, of Redis's
+   * unix socket (bind-mounted into every container; the embedded Redis's by default), or an address
+   * on a network the operator gives containers (then the socket is not used).
+   */
+  HEARTH_CONTAINER_REDIS_SOCKET: z.string().optional(),
   HEARTH_CONTAINER_REDIS_URL: z.string().optional(),
-  HEARTH_CONTAINER_NETWORK: z.string().default("host"),
+  /** Docker networks a function may name in its `network` setting (comma list); without one it has none. `host` only when listed. */
+  HEARTH_CONTAINER_NETWORKS: z
+    .string()
+    .default("")
+    .pipe(z.string().regex(/^([A-Za-z0-9][A-Za-z0-9_.-]*(,[A-Za-z0-9][A-Za-z0-9_.-]*)*)?$/, "HEARTH_CONTAINER_NETWORKS is a comma list of Docker network names")),
   /** What one invoker starts on its Docker host, all functions together: containers, and their memory limits added up (MiB). */
   HEARTH_MAX_CONTAINERS: z.coerce.number().int().positive().default(256),
   HEARTH_MAX_MEMORY_MB: z.coerce.number().int().positive().default(Math.floor((os.totalmem() / MiB) * 0.75)),
@@ -65,8 +74,10 @@ export interface HearthConfig {
   metricsAuth: "none" | "key";
   roles: { api: boolean; invoker: boolean };
   invokerId: string;
+  containerRedisSocket?: string;
   containerRedisUrl?: string;
-  containerNetwork: string;
+  /** Networks functions may name besides `none`. */
+  containerNetworks: string[];
   hostLimits: HostLimits;
   images: Record<Runtime, string>;
   goBuilderImage: string;
@@ -110,8 +121,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv): HearthConfig {
     metricsAuth: e.HEARTH_METRICS_AUTH,
     roles: { api: roles.includes("api"), invoker: roles.includes("invoker") },
     invokerId: e.HEARTH_INVOKER_ID,
+    containerRedisSocket: e.HEARTH_CONTAINER_REDIS_SOCKET,
     containerRedisUrl: e.HEARTH_CONTAINER_REDIS_URL,
-    containerNetwork: e.HEARTH_CONTAINER_NETWORK,
+    containerNetworks: e.HEARTH_CONTAINER_NETWORKS ? e.HEARTH_CONTAINER_NETWORKS.split(",") : [],
     hostLimits: { maxContainers: e.HEARTH_MAX_CONTAINERS, maxMemoryMb: e.HEARTH_MAX_MEMORY_MB },
     images: { node: e.HEARTH_IMAGE_NODE, python: e.HEARTH_IMAGE_PYTHON, go: e.HEARTH_IMAGE_GO },
     goBuilderImage: e.HEARTH_IMAGE_GO_BUILDER,

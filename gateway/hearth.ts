@@ -87,8 +87,8 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
       const backend = new DockerBackend(docker, {
         invokerId: config.invokerId,
         images: config.images,
-        redisUrl: config.containerRedisUrl ?? redisUrl,
-        networkMode: config.containerNetwork,
+        redis: containerRedis(config, embedded),
+        allowedNetworks: config.containerNetworks,
         invocationRetentionMs: config.invocationRetentionMs,
       });
       const capacity = new HostCapacity(config.hostLimits);
@@ -143,6 +143,7 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
         logger,
         maxCodeBytes: config.maxCodeBytes,
         quotas: config.quotas,
+        containerNetworks: config.containerNetworks,
         // Labelled with the invoker id too, so that an invoker's start-up sweep removes builds a crash left.
         buildGo: (source, handler) => compileGoSource(docker, config.goBuilderImage, source, handler, { labels: { [LABELS.invoker]: config.invokerId } }),
         maxPayloadBytes: config.maxPayloadBytes,
@@ -169,6 +170,19 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
   }
 }
 
+/** How function containers reach Redis: an address on their network if given, else its unix socket. */
+function containerRedis(config: HearthConfig, embedded: EmbeddedRedis | undefined): { socketPath: string } | { url: string } {
+  if (config.containerRedisUrl) {
+    // Containers log in as their own users: Hearth's credentials, if the URL has them, stay here.
+    return { url: withoutCredentials(config.containerRedisUrl) };
+  }
+  const socketPath = config.containerRedisSocket ?? embedded?.socketPath;
+  if (!socketPath) {
+    throw new Error("invalid configuration: with REDIS_URL, an invoker needs HEARTH_CONTAINER_REDIS_SOCKET (Redis's unix socket on this host) or HEARTH_CONTAINER_REDIS_URL (its address on the containers' network)");
+  }
+  return { socketPath };
+}
+
 /** Stops accepting connections and waits (bounded) for the requests in flight to be answered. */
 async function closeServer(server: Server, timeoutMs: number): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -182,4 +196,12 @@ async function closeServer(server: Server, timeoutMs: number): Promise<void> {
 
 async function quit(redis: Redis): Promise<void> {
   await redis.quit().catch(() => redis.disconnect());
+}
+
+/** A Redis URL without its user and password: for containers, which have their own, and for logs. */
+export function withoutCredentials(redisUrl: string): string {
+  const url = new URL(redisUrl);
+  url.username = "";
+  url.password = "";
+  return url.toString();
 }

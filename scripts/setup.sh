@@ -22,6 +22,8 @@ install_packages() {
   command -v dockerd >/dev/null || missing+=(docker.io)
   command -v redis-server >/dev/null || missing+=(redis-server)
   command -v debootstrap >/dev/null || missing+=(debootstrap)
+  # Checks docker-compose.yml in the deployment tests (Debian's 1.29).
+  command -v docker-compose >/dev/null || missing+=(docker-compose)
   # For test/e2e/monitoring.test.ts, which runs its own on a loopback port (never the system service).
   command -v prometheus >/dev/null || missing+=(prometheus)
   [ ${#missing[@]} -eq 0 ] && return
@@ -95,6 +97,8 @@ runtime_images() {
   build_image hearth/runtime-python:latest images/python/Dockerfile
   build_image hearth/runtime-go:latest images/go/Dockerfile
   build_image hearth/builder-go:latest images/go/builder/Dockerfile
+  # Redis's socket on invoker hosts where Redis does not run (README: "Running on several machines").
+  build_image hearth/redis-socket:latest images/redis-socket/Dockerfile
 }
 
 check_node

@@ -20,7 +20,8 @@ export async function footprint(stack: Stack, pool: WarmPool, plan: Plan["footpr
   // The pool's containers would count among the connections: they go first.
   await pool.clear();
 
-  await stack.api.deploy(FUNCTION, { maxContainers: HOLDERS, keepAlive: 600, timeout: 120 });
+  // The host's network: its handler waits at the bench's gate on loopback.
+  await stack.api.deploy(FUNCTION, { maxContainers: HOLDERS, keepAlive: 600, timeout: 120, network: "host" });
   try {
     await stack.api.prewarm(FUNCTION, HOLDERS);
     const idle = await snapshot(stack);

@@ -6,6 +6,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 
 export interface HearthProcessOptions {
   redisUrl: string;
+  /** The redis-server's unix socket, which Hearth's containers reach it by. */
+  redisSocket: string;
   invokerId: string;
   nodeImage: string;
   /** The program: dist/hearth.cjs, or another build of it. */
@@ -29,6 +31,9 @@ export async function startHearthProcess(options: HearthProcessOptions): Promise
     PORT: "0",
     HEARTH_HOST: "127.0.0.1",
     REDIS_URL: options.redisUrl,
+    HEARTH_CONTAINER_REDIS_SOCKET: options.redisSocket,
+    // For the scenarios whose handlers call the bench's gate on loopback; the others keep no network.
+    HEARTH_CONTAINER_NETWORKS: "host",
     HEARTH_DATA_DIR: options.dataDir,
     HEARTH_ADMIN_TOKEN: options.adminToken,
     HEARTH_INVOKER_ID: options.invokerId,

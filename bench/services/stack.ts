@@ -64,6 +64,7 @@ export async function startStack(options: BenchOptions, log: (line: string) => v
     const adminToken = randomBytes(32).toString("base64url");
     const hearth = await startHearthProcess({
       redisUrl: redisServer.url,
+      redisSocket: redisServer.socketPath,
       invokerId,
       nodeImage: options.image,
       entry: options.gateway,

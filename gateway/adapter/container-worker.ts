@@ -6,10 +6,10 @@ import { extractPackage } from "../functions/code-package.js";
 import { fromHash, type FunctionDefinition } from "../functions/definition.js";
 import { formatContainerRecord, type ContainerState } from "../protocol/container-record.js";
 import { decodeMessage, encodeMessage, errorBody, OUT_OF_MEMORY, outOfMemoryMessage, type ColdStartTimings, type InvocationMeta, type ResultMeta } from "../protocol/envelope.js";
-import { functionKeys, invocationKey, type FunctionKeys } from "../protocol/keys.js";
+import { functionKeys, type FunctionKeys } from "../protocol/keys.js";
 import type { InvocationOutcome } from "../protocol/outcome.js";
 import { queueReplies } from "../protocol/replies.js";
-import { loadScripts, scripts } from "../protocol/scripts.js";
+import { scripts } from "../protocol/scripts.js";
 import type { AdapterLogger } from "./adapter-log.js";
 import { OutOfMemoryDetector } from "./out-of-memory.js";
 import { RuntimeApi, type Readiness, type RuntimeFunction } from "./runtime-api.js";
@@ -37,6 +37,8 @@ export interface AdapterEnv {
   region: string;
   /** How long a finished async invocation's record is kept. */
   retentionMs: number;
+  /** The uid the language runtime (user code) runs as: not the adapter's, and no other process's. */
+  runtimeUid: number;
 }
 
 /** What one request came to: the HTTP status its caller gets, and the body. */
@@ -111,10 +113,8 @@ export class ContainerWorker {
   }
 
   private async loadCode(): Promise<boolean> {
-    const [results] = await Promise.all([
-      this.redis.pipeline().hgetall(this.keys.def).getBuffer(this.keys.code(this.env.codeSha)).exec(),
-      loadScripts(this.redis),
-    ]);
+    // The scripts are loaded already (by the invoker): a container may run them, not load any.
+    const results = await this.redis.pipeline().hgetall(this.keys.def).getBuffer(this.keys.code(this.env.codeSha)).exec();
     const definition = fromHash(this.env.function, (results?.[0]?.[1] ?? {}) as Record<string, string>);
     const code = results?.[1]?.[1] as Buffer | null;
     if (!definition || definition.version !== this.env.version || !code) {
@@ -123,7 +123,7 @@ export class ContainerWorker {
     }
     this.definition = definition;
     // Read-only for the runtime, as Lambda's /var/task (effective where the runtime is another user than the adapter).
-    await extractPackage(code, this.env.taskRoot, { readOnly: true });
+    await extractPackage(code, this.env.taskRoot);
     return true;
   }
 
@@ -162,7 +162,7 @@ export class ContainerWorker {
   private markStarted(meta: InvocationMeta): Promise<unknown> {
     const keys = [this.keys.def, this.keys.queue, this.keys.containers, this.keys.asyncQueued];
     const args = [this.env.containerId, this.record("busy"), this.env.function];
-    if (meta.async) return this.runScript(scripts.startInvocation, [...keys, invocationKey(meta.id)], [...args, meta.id, Date.now()]);
+    if (meta.async) return this.runScript(scripts.startInvocation, [...keys, this.keys.invocation(meta.id)], [...args, meta.id, Date.now()]);
     return this.runScript(scripts.startInvocation, keys, args);
   }
 
@@ -197,13 +197,13 @@ export class ContainerWorker {
   private queueOutcome(pipeline: ChainableCommander, meta: InvocationMeta, outcome: Outcome): ChainableCommander {
     const cold = this.takeCold();
     if (!meta.async) {
-      const resultMeta: ResultMeta = { id: meta.id, status: outcome.status, functionError: outcome.functionError, containerId: this.env.containerId, startedAt: outcome.startedAt, finishedAt: outcome.finishedAt, outcome: outcome.outcome, cold };
+      const resultMeta: ResultMeta = { id: meta.id, function: this.env.function, status: outcome.status, functionError: outcome.functionError, containerId: this.env.containerId, startedAt: outcome.startedAt, finishedAt: outcome.finishedAt, outcome: outcome.outcome, cold };
       return queueReplies(pipeline, meta.replyTo, [encodeMessage(resultMeta, outcome.body)]);
     }
     const keys = this.keys;
     return scripts.settleAsyncInvocation.queue(
       pipeline,
-      [keys.def, keys.running(this.env.containerId), keys.retries, keys.deadLetters, keys.callbacks, keys.stats, invocationKey(meta.id)],
+      [keys.def, keys.running(this.env.containerId), keys.retries, keys.deadLetters, keys.callbacks, keys.stats, keys.invocation(meta.id)],
       [meta.id, outcome.status, outcome.body, outcome.finishedAt, Math.random(), this.env.retentionMs, this.env.function, outcome.outcome],
     );
   }
@@ -251,7 +251,7 @@ export class ContainerWorker {
   }
 
   private async startRuntime(): Promise<void> {
-    const runtime = new RuntimeProcess(this.env.bootstrap, this.runtimeEnv, this.env.taskRoot);
+    const runtime = new RuntimeProcess(this.env.bootstrap, this.runtimeEnv, this.env.taskRoot, this.env.runtimeUid);
     this.runtime = runtime;
     this.runtimeBroken = false;
     // One listener for the life of the process: it ends a running invocation when the runtime dies.

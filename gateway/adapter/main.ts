@@ -1,4 +1,7 @@
-// Entry point of the runtime adapter, PID 1's child in every function container (see images/).
+// Entry point of the runtime adapter, PID 1's child in every function container (see images/). It
+// runs as root with only the capabilities it needs (to start the runtime under another uid and to
+// signal it), so that nothing it holds — its Redis user's password above all — is readable by the
+// runtime's uid: not its environment, not PID 1's (docker-init, root too), not a file.
 
 import { Redis } from "ioredis";
 import { createAdapterLogger } from "./adapter-log.js";
@@ -11,14 +14,19 @@ function setting(name: string, fallback?: string): string {
   return value;
 }
 
-function integer(name: string): number {
-  const value = Number(setting(name));
+function integer(name: string, fallback?: string): number {
+  const value = Number(setting(name, fallback));
   if (!Number.isSafeInteger(value)) throw new Error(`${name} must be an integer`);
   return value;
 }
 
 const env = {
-  HEARTH_REDIS_URL: setting("HEARTH_REDIS_URL"),
+  /** The container's own Redis user (made by its invoker), over a unix socket or, on a network, a URL. */
+  HEARTH_REDIS_SOCKET: process.env.HEARTH_REDIS_SOCKET,
+  HEARTH_REDIS_URL: process.env.HEARTH_REDIS_URL,
+  HEARTH_REDIS_USER: setting("HEARTH_REDIS_USER"),
+  HEARTH_REDIS_PASSWORD: setting("HEARTH_REDIS_PASSWORD"),
+  HEARTH_RUNTIME_UID: integer("HEARTH_RUNTIME_UID", "10001"),
   HEARTH_FUNCTION: setting("HEARTH_FUNCTION"),
   HEARTH_VERSION: integer("HEARTH_VERSION"),
   HEARTH_CODE_SHA: setting("HEARTH_CODE_SHA"),
@@ -32,13 +40,23 @@ const env = {
 };
 const logger = createAdapterLogger("hearth-adapter", { function: env.HEARTH_FUNCTION, container: env.HEARTH_CONTAINER_ID });
 
+if (process.getuid?.() === env.HEARTH_RUNTIME_UID) {
+  throw new Error(`the adapter must not run as the runtime's uid ${env.HEARTH_RUNTIME_UID}: user code could read its credentials`);
+}
+if (!env.HEARTH_REDIS_SOCKET && !env.HEARTH_REDIS_URL) throw new Error("HEARTH_REDIS_SOCKET or HEARTH_REDIS_URL is not set: the adapter is started by a Hearth invoker");
+
 // No reconnects: a container that loses Redis may have lost a request in flight, so it exits and the
-// invoker answers that request's caller from the container's running list.
-const redis = new Redis(env.HEARTH_REDIS_URL, {
+// invoker answers that request's caller from the container's running list. No ready check: its INFO
+// is a command the container's Redis user may not run.
+const options = {
+  username: env.HEARTH_REDIS_USER,
+  password: env.HEARTH_REDIS_PASSWORD,
   connectionName: `hearth-adapter:${env.HEARTH_CONTAINER_ID}`,
+  enableReadyCheck: false,
   retryStrategy: () => null,
   maxRetriesPerRequest: 0,
-});
+};
+const redis = env.HEARTH_REDIS_SOCKET ? new Redis({ path: env.HEARTH_REDIS_SOCKET, ...options }) : new Redis(env.HEARTH_REDIS_URL!, options);
 redis.on("end", () => {
   logger.error("lost the Redis connection");
   process.exit(1);
@@ -57,6 +75,7 @@ const worker = new ContainerWorker(
     bootstrap: env.HEARTH_RUNTIME_BOOTSTRAP,
     region: env.HEARTH_REGION,
     retentionMs: env.HEARTH_INVOCATION_RETENTION_MS,
+    runtimeUid: env.HEARTH_RUNTIME_UID,
   },
   logger,
 );

@@ -33,6 +33,8 @@ export interface ApiDependencies {
   maxCodeBytes: number;
   /** How many functions, and how many bytes of code, Hearth holds at most. */
   quotas: Quotas;
+  /** Docker networks a function may name besides `none` (HEARTH_CONTAINER_NETWORKS). */
+  containerNetworks: string[];
   /** Compiles Go source deploys. */
   buildGo: GoBuilder;
   maxPayloadBytes: number;
@@ -57,7 +59,7 @@ export function createApp(deps: ApiDependencies): express.Express {
     }
   });
 
-  const access = new AccessControl(deps.authenticator, deps.functions, deps.asyncInvocations);
+  const access = new AccessControl(deps.authenticator, deps.functions);
   if (deps.metricsAuth === "key") app.use("/metrics", access.requireScope(() => "metrics"));
   app.get("/metrics", async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
@@ -68,7 +70,7 @@ export function createApp(deps: ApiDependencies): express.Express {
   app.use("/system", access.requireScope(readOrAdmin));
   app.use("/system/functions/:name/dead-letters", deadLettersRoutes(deps.redis, deps.functions));
   app.use("/system/functions/:name/streams", streamsRoutes(deps.redis));
-  app.use("/system/functions", functionsRoutes(deps.redis, deps.quotas, deps.maxCodeBytes, deps.buildGo, deps.invocationRetentionMs));
+  app.use("/system/functions", functionsRoutes(deps.redis, deps.quotas, deps.maxCodeBytes, deps.buildGo, deps.invocationRetentionMs, deps.containerNetworks));
   app.use("/function", invokeRoutes(deps.invocations, deps.asyncInvocations, deps.maxPayloadBytes, access.invoke));
   app.use("/async-function", asyncInvokeRoutes(deps.asyncInvocations, deps.maxPayloadBytes, access.invoke));
   app.use("/invocations", invocationRoutes(deps.asyncInvocations, access.invocation));

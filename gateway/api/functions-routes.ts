@@ -8,7 +8,7 @@ import { deleteFunction, deployFunction, getFunction, listFunctions, readPoolSta
 import { jsonConfigBody, readDeployRequest } from "./deploy-request.js";
 
 /** The admin API: /system/functions. */
-export function functionsRoutes(redis: Redis, quotas: Quotas, maxCodeBytes: number, buildGo: GoBuilder, invocationRetentionMs: number): Router {
+export function functionsRoutes(redis: Redis, quotas: Quotas, maxCodeBytes: number, buildGo: GoBuilder, invocationRetentionMs: number, containerNetworks: string[]): Router {
   const router = Router();
 
   router.get("/", async (_req, res) => {
@@ -23,6 +23,7 @@ export function functionsRoutes(redis: Redis, quotas: Quotas, maxCodeBytes: numb
 
   router.put("/:name", jsonConfigBody, async (req, res) => {
     const { config, code } = await readDeployRequest(req, maxCodeBytes);
+    checkNetwork(config, containerNetworks);
     const { definition, created } = await deployFunction(redis, quotas, req.params.name, config, code, buildGo);
     res.status(created ? 201 : 200).json(describe(definition));
   });
@@ -33,6 +34,14 @@ export function functionsRoutes(redis: Redis, quotas: Quotas, maxCodeBytes: numb
   });
 
   return router;
+}
+
+/** A function joins a Docker network only if the operator allows it (the invoker checks again at every start). */
+function checkNetwork(config: unknown, allowed: string[]): void {
+  const network = (config as { network?: unknown } | undefined)?.network;
+  if (typeof network === "string" && network !== "none" && !allowed.includes(network)) {
+    throw new HearthError(400, "NetworkNotAllowed", `network ${network} is not one this Hearth allows functions to join (HEARTH_CONTAINER_NETWORKS: ${allowed.join(",") || "none"})`);
+  }
 }
 
 function notFound(name: string): HearthError {

@@ -1,12 +1,12 @@
 // Async invocation from the caller's side: accept (202 once the record and envelope are in Redis),
 // read the record, cancel one not yet taken. Containers settle them (settle-async-invocation.lua).
 
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import { HearthError } from "../errors.js";
 import type { FunctionCache } from "../functions/function-cache.js";
 import { queueForCurrentVersion } from "../invocation/queue-outcome.js";
-import { functionKeys, idempotencyKey, invocationKey } from "../protocol/keys.js";
+import { functionKeys, functionOfInvocation, idempotencyKey, invocationRecordKey, newInvocationId } from "../protocol/keys.js";
 import { scripts } from "../protocol/scripts.js";
 import type { CallbackDestinations } from "./callback-destinations.js";
 import { invocationView, type InvocationView } from "./invocation-record.js";
@@ -55,13 +55,13 @@ export class AsyncInvocations {
     this.checkCallbackUrl(options.callbackUrl);
     // Nothing is sent while Redis is away: the caller hears 503 now, not after ioredis' reconnects.
     if (this.redis.status !== "ready") throw new HearthError(503, "Hearth.Unavailable", "Redis is not reachable; the invocation was not accepted");
-    const id = randomUUID();
+    const id = newInvocationId(name);
     const keys = functionKeys(name);
     const outcome = await queueForCurrentVersion(
       this.functions,
       name,
       (definition) => {
-        const scriptKeys = [keys.def, keys.queue, keys.containers, keys.asyncQueued, keys.retries, invocationKey(id)];
+        const scriptKeys = [keys.def, keys.queue, keys.containers, keys.asyncQueued, keys.retries, keys.invocation(id)];
         if (options.idempotencyKey) scriptKeys.push(idempotencyKey(options.idempotencyKey));
         const run = scripts.enqueueAsyncInvocation.run(this.redis, scriptKeys, [
           id,
@@ -111,23 +111,20 @@ export class AsyncInvocations {
     }
   }
 
+  /** The record of an invocation id; undefined for an unknown, expired or malformed one. */
   async get(id: string): Promise<InvocationView | undefined> {
-    return invocationView(await this.redis.hgetallBuffer(invocationKey(id)));
-  }
-
-  /** The function an invocation belongs to; undefined for an unknown id. */
-  async functionOf(id: string): Promise<string | undefined> {
-    return (await this.redis.hget(invocationKey(id), "function")) ?? undefined;
+    const key = invocationRecordKey(id);
+    return key === undefined ? undefined : invocationView(await this.redis.hgetallBuffer(key));
   }
 
   /** Cancels an invocation no container has taken; 404 for an unknown id, 409 once it has started. */
   async cancel(id: string): Promise<InvocationView> {
-    const fn = await this.functionOf(id);
-    if (!fn) throw invocationNotFound(id);
+    const fn = functionOfInvocation(id);
+    if (fn === undefined) throw invocationNotFound(id);
     const keys = functionKeys(fn);
     const [outcome, status] = (await scripts.cancelInvocation.run(
       this.redis,
-      [invocationKey(id), keys.queue, keys.asyncQueued, keys.retries],
+      [keys.invocation(id), keys.queue, keys.asyncQueued, keys.retries],
       [id, Date.now(), this.retentionMs],
     )) as [string, string?];
     if (outcome === "missing") throw invocationNotFound(id);

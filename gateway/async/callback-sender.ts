@@ -10,7 +10,7 @@ import type { CallbackPolicy } from "../config.js";
 import { isJson } from "../invocation/http-events.js";
 import type { Logger } from "../logger.js";
 import { CallbackRefused, type CallbackDestinations } from "./callback-destinations.js";
-import { functionKeys, invocationKey } from "../protocol/keys.js";
+import { functionKeys } from "../protocol/keys.js";
 import { scripts } from "../protocol/scripts.js";
 
 /** Callbacks claimed per run; each is sent concurrently. */
@@ -25,13 +25,13 @@ export function deliverDueCallbacks(redis: Redis, policy: CallbackPolicy, destin
     const [ids, next] = (await scripts.claimDueCallbacks.run(redis, [keys.callbacks], [Date.now(), leaseMs, BATCH])) as [string[], string | null];
     await Promise.all(
       ids.map(async (id) => {
-        const record = await redis.hgetallBuffer(invocationKey(id));
+        const record = await redis.hgetallBuffer(keys.invocation(id));
         const failure = record.callbackUrl ? await post(record, fn, policy.timeoutMs, destinations) : undefined;
         const attempts = Number(record.callbackAttempts?.toString() ?? 0) + 1;
         const outcome = failure === undefined ? "delivered" : attempts < policy.attempts && !failure.final ? "retry" : "failed";
         if (failure) logger.warn({ function: fn, invocation: id, attempt: attempts, error: failure.recorded, cause: failure.cause }, "callback failed");
         const nextTry = Date.now() + policy.retryDelayMs * 2 ** (attempts - 1);
-        await scripts.settleCallback.run(redis, [keys.callbacks, keys.stats, invocationKey(id)], [id, outcome, Date.now(), nextTry, failure?.recorded ?? "", fn]);
+        await scripts.settleCallback.run(redis, [keys.callbacks, keys.stats, keys.invocation(id)], [id, outcome, Date.now(), nextTry, failure?.recorded ?? "", fn]);
       }),
     );
     return ids.length === BATCH ? Date.now() : next === null ? undefined : Number(next);

@@ -2,7 +2,7 @@
 // (queued again with a fresh retry budget) or purged by the admin API.
 
 import type { Redis } from "ioredis";
-import { functionKeys, INVOCATION_PREFIX, invocationKey } from "../protocol/keys.js";
+import { functionKeys } from "../protocol/keys.js";
 import { scripts } from "../protocol/scripts.js";
 import { invocationView, type InvocationView } from "./invocation-record.js";
 
@@ -18,7 +18,7 @@ export interface DeadLetterPage {
 export async function listDeadLetters(redis: Redis, fn: string, offset: number, limit: number): Promise<DeadLetterPage> {
   const keys = functionKeys(fn);
   const [total, ids] = await Promise.all([redis.zcard(keys.deadLetters), redis.zrange(keys.deadLetters, offset, offset + limit - 1)]);
-  const records = await Promise.all(ids.map((id) => redis.hgetallBuffer(invocationKey(id))));
+  const records = await Promise.all(ids.map((id) => redis.hgetallBuffer(keys.invocation(id))));
   return { total, invocations: records.flatMap((hash) => invocationView(hash) ?? []) };
 }
 
@@ -26,14 +26,14 @@ export async function listDeadLetters(redis: Redis, fn: string, offset: number, 
 export async function redriveDeadLetters(redis: Redis, fn: string, ids: string[] = []): Promise<string[]> {
   const keys = functionKeys(fn);
   return inBatches(ids, (batch) =>
-    scripts.redriveDeadLetters.run(redis, [keys.def, keys.queue, keys.containers, keys.deadLetters, keys.asyncQueued], [Date.now(), fn, INVOCATION_PREFIX, BATCH, ...batch]),
+    scripts.redriveDeadLetters.run(redis, [keys.def, keys.queue, keys.containers, keys.deadLetters, keys.asyncQueued], [Date.now(), fn, keys.invocationPrefix, BATCH, ...batch]),
   );
 }
 
 /** Deletes the named dead letters (all of them when none are named); returns the ids purged. */
 export async function purgeDeadLetters(redis: Redis, fn: string, ids: string[] = []): Promise<string[]> {
   const keys = functionKeys(fn);
-  return inBatches(ids, (batch) => scripts.purgeDeadLetters.run(redis, [keys.deadLetters], [INVOCATION_PREFIX, BATCH, ...batch]));
+  return inBatches(ids, (batch) => scripts.purgeDeadLetters.run(redis, [keys.deadLetters], [keys.invocationPrefix, BATCH, ...batch]));
 }
 
 /** Named ids in batches; none named: the oldest BATCH at a time until a run finds none. */

@@ -2,7 +2,7 @@
 // API process runs one; promote-due-retries.lua moves each retry exactly once however many do.
 
 import type { Redis } from "ioredis";
-import { functionKeys, INVOCATION_PREFIX } from "../protocol/keys.js";
+import { functionKeys } from "../protocol/keys.js";
 import { scripts } from "../protocol/scripts.js";
 
 /** Retries moved per script run; more due ones are moved by the next run, at once. */
@@ -12,7 +12,7 @@ const BATCH = 500;
 export function promoteDueRetries(redis: Redis): (fn: string) => Promise<number | undefined> {
   return async (fn) => {
     const keys = functionKeys(fn);
-    const next = await scripts.promoteDueRetries.run(redis, [keys.def, keys.queue, keys.containers, keys.retries, keys.asyncQueued], [Date.now(), fn, INVOCATION_PREFIX, BATCH]);
+    const next = await scripts.promoteDueRetries.run(redis, [keys.def, keys.queue, keys.containers, keys.retries, keys.asyncQueued], [Date.now(), fn, keys.invocationPrefix, BATCH]);
     return next === null ? undefined : Number(next);
   };
 }

@@ -15,6 +15,8 @@ import { scripts } from "../protocol/scripts.js";
 import { connectRedis } from "../redis/connections.js";
 import { streamEntryKey, type AsyncInvocations } from "./async-invocations.js";
 
+/** Statuses after which an invocation's entry is acknowledged ("expired": its record is gone). */
+const FINAL_STATUSES = new Set(["succeeded", "failed", "dead-lettered", "cancelled", "expired"]);
 /** Entries read (and accepted, in one pipeline) at a time. */
 const BATCH = 100;
 /** How long a reader waits after accept failed (a full queue: 429) before it reads that subscription again. */
@@ -221,12 +223,17 @@ class StreamReader {
     const fields: Record<string, string> = {};
     for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
     const event: StreamEvent = { stream: this.stream, id, fields };
-    await this.invocations.accept(this.fn, Buffer.from(JSON.stringify(event)), {
+    const accepted = await this.invocations.accept(this.fn, Buffer.from(JSON.stringify(event)), {
       caller: STREAM_TRIGGER_CALLER,
       integration: "json",
       idempotencyKey: streamEntryKey(this.fn, this.stream, id),
       source: { stream: this.stream, group: this.group, entry: id },
     });
+    // Its settle did not acknowledge it if a container settled it whose Redis user may not write this
+    // stream (subscribed after the container started): once its invocation is final, this does.
+    if (accepted.duplicate && FINAL_STATUSES.has((await this.invocations.get(accepted.id))?.status ?? "expired")) {
+      await this.redis.xack(this.stream, this.group, id);
+    }
   }
 
   /** The stream was deleted, and its group with it: recreated while the subscription stands. */

@@ -3,7 +3,7 @@
 // invoke; the adapter extracts it in the container. Both read a tar only up to the archive's end.
 
 import { createWriteStream } from "node:fs";
-import { chmod, lstat, mkdir } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -50,49 +50,39 @@ export async function readTarGz(data: Buffer, parser: Parser, onInflated?: (chun
 export const PLAIN_TAR = { strict: true, brotli: false, zstd: false } as const;
 
 /**
- * Unpacks a package into directory. readOnly: nothing unpacked keeps a write bit, files from the
- * moment they are written, folders once everything is in (a walk of the tree afterwards would cost
- * a cold start ~50 µs a file).
+ * Unpacks a package into `directory`, owned by the adapter (root): the runtime, under a uid of its
+ * own, reads and runs its code but cannot change it (as on Lambda). Modes are set as entries are
+ * written (readable by all, executable by all where anyone may execute, writable by the owner only):
+ * a walk of the tree afterwards would cost a cold start ~50 µs a file.
  */
-export async function extractPackage(data: Buffer, directory: string, { readOnly = false } = {}): Promise<void> {
+export async function extractPackage(data: Buffer, directory: string): Promise<void> {
   await mkdir(directory, { recursive: true });
-  const folders = new Set<string>([directory]);
-  const fileMode = (mode: number): number => (readOnly ? mode & ~0o222 : mode);
-  /** A folder and the ones between it and directory (an archive need not list them). */
-  const addFolders = (folder: string): void => {
-    for (let at = folder; at.startsWith(directory) && !folders.has(at); at = path.dirname(at)) folders.add(at);
-  };
   if (detectFormat(data) === "tar.gz") {
-    const filter = (entryPath: string, entry: unknown): boolean => {
-      const target = path.join(directory, entryPath);
+    const filter = (_path: string, entry: unknown): boolean => {
       const read = entry as { type?: string; mode?: number };
-      addFolders(read.type === "Directory" ? target : path.dirname(target));
-      if (read.type === "File" && typeof read.mode === "number") read.mode = fileMode(read.mode);
+      if ((read.type === "File" || read.type === "Directory") && typeof read.mode === "number") read.mode = sharedMode(read.mode, read.type === "Directory");
       return true;
     };
-    await readTarGz(data, (await loadTar()).x({ ...PLAIN_TAR, cwd: directory, filter, fmode: fileMode(0o644) }));
-  } else {
-    const zip = await (await loadYauzl()).fromBufferPromise(data, { validateEntrySizes: true, strictFileNames: true });
-    for await (const entry of zip.eachEntry()) {
-      const target = path.join(directory, entry.fileName);
-      if (entry.fileName.endsWith("/")) {
-        await mkdir(target, { recursive: true });
-        addFolders(target);
-        continue;
-      }
-      await mkdir(path.dirname(target), { recursive: true });
-      addFolders(path.dirname(target));
-      // Keep the executable bit of Unix zips (prebuilt binaries need it).
-      const mode = (entry.externalFileAttributes >>> 16) & 0o777 || 0o644;
-      await pipeline(await zip.openReadStreamPromise(entry), createWriteStream(target, { mode: fileMode(mode) }));
-    }
+    // No chown to the archive's owners: the adapter has no CAP_CHOWN, and root-owned is the point.
+    await readTarGz(data, (await loadTar()).x({ ...PLAIN_TAR, cwd: directory, preserveOwner: false, filter, fmode: 0o644, dmode: 0o755 }));
+    return;
   }
-  if (readOnly) await Promise.all([...folders].map(removeWriteBits));
+  const zip = await (await loadYauzl()).fromBufferPromise(data, { validateEntrySizes: true, strictFileNames: true });
+  for await (const entry of zip.eachEntry()) {
+    const target = path.join(directory, entry.fileName);
+    if (entry.fileName.endsWith("/")) {
+      await mkdir(target, { recursive: true, mode: 0o755 });
+      continue;
+    }
+    await mkdir(path.dirname(target), { recursive: true, mode: 0o755 });
+    // Keep the executable bit of Unix zips (prebuilt binaries need it).
+    const mode = (entry.externalFileAttributes >>> 16) & 0o777 || 0o644;
+    await pipeline(await zip.openReadStreamPromise(entry), createWriteStream(target, { mode: sharedMode(mode, false) }));
+  }
 }
 
-/** A folder the package made (a link it planted there is left alone). */
-async function removeWriteBits(folder: string): Promise<void> {
-  const stats = await lstat(folder).catch(() => undefined);
-  if (stats?.isDirectory()) await chmod(folder, stats.mode & 0o7777 & ~0o222);
+/** Readable by all, executable by all where anyone may execute (folders always), writable by the owner only; no setuid, setgid or sticky bits. */
+function sharedMode(mode: number, folder: boolean): number {
+  const executable = folder || (mode & 0o111) !== 0;
+  return (mode & 0o755) | 0o444 | (executable ? 0o111 : 0);
 }
-

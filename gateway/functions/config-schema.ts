@@ -52,6 +52,7 @@ export const functionConfigSchema = z
     maxQueued: z.number().int().min(1).max(1_000_000).default(5000),
     maxQueuedAsync: z.number().int().min(1).max(10_000_000).default(100_000),
     auth: z.enum(AUTH_MODES).default("key"),
+    network: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, "network is the name of a Docker network").default("none"),
   })
   .strict()
   .transform(({ handler, ...config }) => ({ ...config, handler: handler ?? DEFAULT_HANDLER[config.runtime] }))

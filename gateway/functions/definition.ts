@@ -36,6 +36,8 @@ export interface FunctionConfig {
   /** Async invocations that may wait (queued or for a retry); more are answered 429. */
   maxQueuedAsync: number;
   auth: AuthMode;
+  /** The Docker network its containers join: `none` (no network at all), or one the operator allows. */
+  network: string;
 }
 
 export interface FunctionDefinition extends FunctionConfig {
@@ -63,6 +65,7 @@ export function toHashFields(config: FunctionConfig, codeSize: number): string[]
     "maxQueued", String(config.maxQueued),
     "maxQueuedAsync", String(config.maxQueuedAsync),
     "auth", config.auth,
+    "network", config.network,
     "codeSize", String(codeSize),
   ];
 }
@@ -86,6 +89,7 @@ export function fromHash(name: string, hash: Record<string, string>): FunctionDe
     maxQueuedAsync: Number(hash.maxQueuedAsync),
     // Only an explicit "none" opens a function (definitions stored before this setting need a key).
     auth: hash.auth === "none" ? "none" : "key",
+    network: hash.network ?? "none",
     version: Number(hash.version),
     codeSha256: hash.codeSha ?? "",
     codeSize: Number(hash.codeSize),

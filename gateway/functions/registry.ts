@@ -6,7 +6,7 @@ import type { Redis } from "ioredis";
 import { HearthError } from "../errors.js";
 import { decodeMessage, errorBody, errorResult, type InvocationMeta } from "../protocol/envelope.js";
 import type { Quotas } from "../config.js";
-import { CODE_BYTES, functionKeys, FUNCTIONS_INDEX, INVOCATION_PREFIX, streamGroup } from "../protocol/keys.js";
+import { CODE_BYTES, functionKeys, FUNCTIONS_INDEX, streamGroup } from "../protocol/keys.js";
 import { parseContainerRecord, type ContainerState } from "../protocol/container-record.js";
 import { INVOCATION_OUTCOMES, type InvocationOutcome } from "../protocol/outcome.js";
 import { pushReplies } from "../protocol/replies.js";
@@ -134,13 +134,13 @@ export async function deleteFunction(redis: Redis, name: string, retentionMs: nu
   const queued = (await scripts.deleteFunction.runBuffer(
     redis,
     [keys.def, keys.queue, keys.asyncQueued, keys.retries, keys.deadLetters, keys.callbacks, keys.stats, keys.streams, FUNCTIONS_INDEX, CODE_BYTES],
-    [name, keys.codePrefix, Date.now(), retentionMs, INVOCATION_PREFIX, errorBody("FunctionNotFound", `function ${name} was deleted`), streamGroup(name)],
+    [name, keys.codePrefix, Date.now(), retentionMs, keys.invocationPrefix, errorBody("FunctionNotFound", `function ${name} was deleted`), streamGroup(name)],
   )) as Buffer[] | null;
   if (queued === null) return false;
   await Promise.all(
     queued.map((raw) => {
       const { meta } = decodeMessage<InvocationMeta>(raw);
-      return pushReplies(redis, meta.replyTo, [errorResult(meta.id, 404, "FunctionNotFound", `function ${name} was deleted`)]);
+      return pushReplies(redis, meta.replyTo, [errorResult(meta.id, name, 404, "FunctionNotFound", `function ${name} was deleted`)]);
     }),
   );
   return true;

@@ -49,7 +49,7 @@ export class Invocations {
     if (!definition) throw functionNotFound(name);
     const waitMs = this.queueTimeoutMs + definition.timeout * 1000 + TIMEOUT_GRACE_MS;
     // Wait before queueing, so that no result can arrive ahead of its waiter.
-    const reply = this.replies.waitFor(id, waitMs);
+    const reply = this.replies.waitFor(id, name, waitMs);
     const enqueuedAt = Date.now();
     try {
       await this.enqueue(name, id, payload, enqueuedAt);

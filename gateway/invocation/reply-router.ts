@@ -8,7 +8,7 @@ import { repliesKey } from "../protocol/keys.js";
  * requests are in flight; each is handed to the request that waits for its id.
  */
 export class ReplyRouter {
-  private readonly waiting = new Map<string, { deliver(result: Message<ResultMeta>): void; timer: NodeJS.Timeout }>();
+  private readonly waiting = new Map<string, { function: string; deliver(result: Message<ResultMeta>): void; timer: NodeJS.Timeout }>();
   private stopped = false;
   private loop?: Promise<void>;
 
@@ -28,14 +28,15 @@ export class ReplyRouter {
     await this.loop;
   }
 
-  /** Resolves with the result for `id`, or undefined after timeoutMs. */
-  waitFor(id: string, timeoutMs: number): Promise<Message<ResultMeta> | undefined> {
+  /** Resolves with the result for `id` from function `fn`, or undefined after timeoutMs. */
+  waitFor(id: string, fn: string, timeoutMs: number): Promise<Message<ResultMeta> | undefined> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.waiting.delete(id);
         resolve(undefined);
       }, timeoutMs);
       this.waiting.set(id, {
+        function: fn,
         timer,
         deliver: (result) => {
           clearTimeout(timer);
@@ -77,7 +78,9 @@ export class ReplyRouter {
 
   private deliver(raw: Buffer): void {
     const result = decodeMessage<ResultMeta>(raw);
-    // No waiter: the caller already got a timeout.
-    this.waiting.get(result.meta.id)?.deliver(result);
+    const waiter = this.waiting.get(result.meta.id);
+    // No waiter: the caller already got a timeout. Another function's answer is not this request's
+    // (a forged reply needs its id, a random UUID, and the function's name as well).
+    if (waiter?.function === result.meta.function) waiter.deliver(result);
   }
 }

@@ -13,8 +13,6 @@ export const CONTAINER_LOG_FILES = 2;
 
 /** Where the adapter unpacks the function's code: as large as the largest package may unpack to. */
 const TASK_ROOT = "/var/task";
-/** The adapter, which unpacks the code into TASK_ROOT, runs as this user (images/base). */
-const ADAPTER_UID = 10001;
 
 export interface ContainerResources {
   memoryMb: number;
@@ -32,7 +30,7 @@ export function containerLimits({ memoryMb, ephemeralStorageMb }: ContainerResou
     // exec: as on Lambda, a function may run binaries it ships or writes to /tmp.
     Tmpfs: {
       "/tmp": `rw,exec,nosuid,nodev,size=${ephemeralStorageMb}m,mode=1777`,
-      [TASK_ROOT]: `rw,exec,nosuid,nodev,size=${taskRootMb}m,mode=0755,uid=${ADAPTER_UID},gid=${ADAPTER_UID}`,
+      [TASK_ROOT]: `rw,exec,nosuid,nodev,size=${taskRootMb}m,mode=0755,uid=0,gid=0`,
     },
     LogConfig: {
       Type: "json-file",

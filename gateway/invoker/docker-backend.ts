@@ -1,9 +1,11 @@
 // The invoker's view of one Docker engine: start function containers, hear when they exit, find the
 // ones it owns. Every container carries labels naming its invoker, function and Hearth container id.
 
+import path from "node:path";
 import type Docker from "dockerode";
 import type { Runtime } from "../functions/definition.js";
 import { containerLimits } from "./container-limits.js";
+import type { ContainerCredentials } from "./container-users.js";
 
 export const LABELS = {
   invoker: "io.hearth.invoker",
@@ -13,8 +15,15 @@ export const LABELS = {
   build: "io.hearth.build",
 } as const;
 
-/** The user function code runs as this unprivileged user (the runtime images own /var/task for it). */
-const CONTAINER_USER = "10001:10001";
+/**
+ * The adapter runs as root with only the capabilities to start the runtime under uid 10001 and to
+ * signal it (no-new-privileges, nothing else): user code under 10001 cannot read the adapter's
+ * environment or files, nor PID 1's (docker-init's, the same environment).
+ */
+const ADAPTER_USER = "0:0";
+const ADAPTER_CAPABILITIES = ["SETUID", "SETGID", "KILL"];
+/** Where the directory of Redis's unix socket is mounted, under a folder only root may enter. */
+const REDIS_SOCKET_DIR = "/run/hearth/redis";
 
 export interface ContainerSpec {
   containerId: string;
@@ -24,6 +33,8 @@ export interface ContainerSpec {
   runtime: Runtime;
   memoryMb: number;
   ephemeralStorageMb: number;
+  /** `none`, or a Docker network the operator allows. */
+  network: string;
   createdAt: number;
 }
 
@@ -38,9 +49,10 @@ export interface ContainerExit {
 export interface DockerBackendOptions {
   invokerId: string;
   images: Record<Runtime, string>;
-  /** The Redis URL as the containers reach it. */
-  redisUrl: string;
-  networkMode: string;
+  /** How containers reach Redis: its unix socket on this host (mounted into each), or an address on their network. */
+  redis: { socketPath: string } | { url: string };
+  /** Networks a function may name besides `none`. */
+  allowedNetworks: string[];
   /** How long the adapter keeps the records of the async invocations it settles. */
   invocationRetentionMs: number;
 }
@@ -51,13 +63,19 @@ export class DockerBackend {
     private readonly options: DockerBackendOptions,
   ) {}
 
-  async start(spec: ContainerSpec): Promise<string> {
+  async start(spec: ContainerSpec, credentials: ContainerCredentials): Promise<string> {
+    if (spec.network !== "none" && !this.options.allowedNetworks.includes(spec.network)) {
+      throw new Error(`network ${spec.network} is not in HEARTH_CONTAINER_NETWORKS`);
+    }
+    const redis = this.options.redis;
     const container = await this.docker.createContainer({
       name: `hearth-${spec.function}-${spec.containerId}`,
       Image: this.options.images[spec.runtime],
-      User: CONTAINER_USER,
+      User: ADAPTER_USER,
       Env: [
-        `HEARTH_REDIS_URL=${this.options.redisUrl}`,
+        "url" in redis ? `HEARTH_REDIS_URL=${redis.url}` : `HEARTH_REDIS_SOCKET=${REDIS_SOCKET_DIR}/${path.basename(redis.socketPath)}`,
+        `HEARTH_REDIS_USER=${credentials.username}`,
+        `HEARTH_REDIS_PASSWORD=${credentials.password}`,
         `HEARTH_FUNCTION=${spec.function}`,
         `HEARTH_VERSION=${spec.version}`,
         `HEARTH_CODE_SHA=${spec.codeSha}`,
@@ -72,12 +90,15 @@ export class DockerBackend {
         [LABELS.container]: spec.containerId,
       },
       HostConfig: {
-        NetworkMode: this.options.networkMode,
+        NetworkMode: spec.network,
+        // The socket's directory, not the socket: a restarted Redis makes a new socket file.
+        ...("socketPath" in redis ? { Binds: [`${path.dirname(redis.socketPath)}:${REDIS_SOCKET_DIR}:ro`] } : {}),
         ...containerLimits(spec),
         Init: true,
         AutoRemove: true,
         SecurityOpt: ["no-new-privileges"],
         CapDrop: ["ALL"],
+        CapAdd: ADAPTER_CAPABILITIES,
       },
     });
     try {

@@ -16,9 +16,10 @@ import { outcomeOfError } from "../protocol/outcome.js";
 import { decodeMessage, errorBody, errorResult, OUT_OF_MEMORY, outOfMemoryMessage, type InvocationMeta } from "../protocol/envelope.js";
 import type { EventBus } from "../protocol/event-bus.js";
 import type { HearthEvent } from "../protocol/events.js";
-import { functionKeys, FUNCTIONS_INDEX, INVOCATION_PREFIX, INVOKER_BEATS, invokerAliveKey } from "../protocol/keys.js";
+import { functionKeys, FUNCTIONS_INDEX, INVOKER_BEATS, invokerAliveKey } from "../protocol/keys.js";
 import { pushReplies } from "../protocol/replies.js";
 import { scripts } from "../protocol/scripts.js";
+import { ContainerUsers } from "./container-users.js";
 import type { ContainerExit, ContainerSpec, DockerBackend } from "./docker-backend.js";
 import type { HostCapacity } from "./host-capacity.js";
 
@@ -59,6 +60,7 @@ export class Invoker {
   private readonly evicting = new Map<string, number>();
   /** Reservations one at a time, so that each sees what the one before it took of the host. */
   private reservations: Promise<unknown> = Promise.resolve();
+  private readonly users: ContainerUsers;
 
   constructor(
     private readonly redis: Redis,
@@ -71,7 +73,9 @@ export class Invoker {
     /** How long the record of an async invocation it fails is kept. */
     private readonly retentionMs: number,
     private readonly capacity: HostCapacity,
-  ) {}
+  ) {
+    this.users = new ContainerUsers(redis);
+  }
 
   async start(events: EventBus): Promise<void> {
     await this.beat();
@@ -145,14 +149,13 @@ export class Invoker {
    */
   private async releaseContainersOfDeadInvokers(): Promise<void> {
     const alive = new Map<string, boolean>([[this.invokerId, true]]);
-    await this.releaseRecordsWhere(
-      async ({ invokerId }) => {
-        if (!alive.has(invokerId)) alive.set(invokerId, (await this.redis.exists(invokerAliveKey(invokerId))) === 1);
-        return !alive.get(invokerId);
-      },
-      "Hearth.InvokerLost",
-      "the invoker running the function's container stopped answering",
-    );
+    const isDead = async (invokerId: string): Promise<boolean> => {
+      if (!alive.has(invokerId)) alive.set(invokerId, (await this.redis.exists(invokerAliveKey(invokerId))) === 1);
+      return !alive.get(invokerId);
+    };
+    await this.releaseRecordsWhere(({ invokerId }) => isDead(invokerId), "Hearth.InvokerLost", "the invoker running the function's container stopped answering");
+    // Their Redis users too, and any of this invoker's own whose container is gone (a removal that failed).
+    await this.users.removeWhere((invokerId, containerId) => (invokerId === this.invokerId ? !this.launched.has(containerId) : isDead(invokerId)));
   }
 
   /** Releases the container records, of every function, that `select` picks. */
@@ -225,7 +228,7 @@ export class Invoker {
     const createdAt = Date.now();
     const free = this.capacity.free();
     const reserved = (await scripts.reserveContainer.run(this.redis, [keys.def, keys.queue, keys.containers], [containerId, this.invokerId, createdAt, free.containers, free.memoryMb])) as
-      | [string, string, string, string, string | null]
+      | [string, string, string, string, string | null, string | null]
       | null;
     if (!reserved) {
       this.waitingForRoom.delete(fn);
@@ -235,12 +238,12 @@ export class Invoker {
       await this.noRoom(fn, Number(reserved[1]));
       return undefined;
     }
-    const [version, codeSha, runtime, memory, ephemeralStorage] = reserved;
+    const [version, codeSha, runtime, memory, ephemeralStorage, network] = reserved;
     this.waitingForRoom.delete(fn);
     const memoryMb = Number(memory);
     this.capacity.hold(containerId, memoryMb);
     this.launched.set(containerId, { function: fn, memoryMb, ready: false });
-    return { containerId, function: fn, version: Number(version), codeSha, runtime: runtime as Runtime, memoryMb, ephemeralStorageMb: Number(ephemeralStorage ?? DEFAULT_EPHEMERAL_STORAGE_MB), createdAt };
+    return { containerId, function: fn, version: Number(version), codeSha, runtime: runtime as Runtime, memoryMb, ephemeralStorageMb: Number(ephemeralStorage ?? DEFAULT_EPHEMERAL_STORAGE_MB), network: network ?? "none", createdAt };
   }
 
   /**
@@ -306,7 +309,8 @@ export class Invoker {
     }
     const launched = this.launched.get(spec.containerId)!;
     try {
-      launched.dockerId = await this.backend.start(spec);
+      const credentials = await this.users.create(this.invokerId, spec.containerId, spec.function);
+      launched.dockerId = await this.backend.start(spec, credentials);
       this.logger.debug({ function: spec.function, containerId: spec.containerId }, "container started");
     } catch (err) {
       this.logger.error({ err, function: spec.function }, "container failed to start");
@@ -348,14 +352,16 @@ export class Invoker {
   /**
    * Forgets a container in Redis; its callers get 502 at once instead of waiting for a timeout.
    * After a failed start that left the function with no container, the queued callers get 503.
-   * Async invocations it held are failed attempts: retried, or dead-lettered.
+   * Async invocations it held are failed attempts: retried, or dead-lettered. Its Redis user goes
+   * (if this invoker made it; the heartbeat's sweep removes those of dead invokers, and any left).
    */
   private async release(fn: string, containerId: string, errorType: string, message: string, options = { failQueued: false }): Promise<void> {
+    await this.users.remove(this.invokerId, containerId).catch((err) => this.logger.warn({ err, containerId }, "removing a container's Redis user failed"));
     const keys = functionKeys(fn);
     const [orphaned, failed] = (await scripts.releaseContainer.runBuffer(
       this.redis,
       [keys.def, keys.queue, keys.containers, keys.draining, keys.running(containerId), keys.asyncQueued, keys.retries, keys.deadLetters, keys.callbacks, keys.stats],
-      [containerId, fn, options.failQueued ? "1" : "0", Date.now(), Math.random(), this.retentionMs, INVOCATION_PREFIX, errorBody(errorType, message), errorBody(errorType, message), outcomeOfError(502, errorType)],
+      [containerId, fn, options.failQueued ? "1" : "0", Date.now(), Math.random(), this.retentionMs, keys.invocationPrefix, errorBody(errorType, message), errorBody(errorType, message), outcomeOfError(502, errorType)],
     )) as [Buffer[], Buffer[]];
     await this.answer(orphaned, 502, errorType, message);
     await this.answer(failed, 503, errorType, message);
@@ -365,7 +371,7 @@ export class Invoker {
     await Promise.all(
       envelopes.map((raw) => {
         const { meta } = decodeMessage<InvocationMeta>(raw);
-        return pushReplies(this.redis, meta.replyTo, [errorResult(meta.id, status, errorType, message)]);
+        return pushReplies(this.redis, meta.replyTo, [errorResult(meta.id, meta.function, status, errorType, message)]);
       }),
     );
   }
@@ -397,6 +403,7 @@ export class Invoker {
   /** Containers left by an earlier run of this invoker: remove them and forget their Redis records. */
   private async removeOrphans(): Promise<void> {
     for (const dockerId of await this.backend.listOwned()) await this.backend.remove(dockerId);
+    await this.users.removeWhere((invokerId) => invokerId === this.invokerId);
     await this.releaseRecordsWhere(
       ({ invokerId }) => invokerId === this.invokerId,
       "Hearth.ContainerExited",

@@ -29,6 +29,8 @@ export interface ColdStartTimings {
 
 export interface ResultMeta {
   id: string;
+  /** The function that answered: a gateway drops a result whose function is not the request's. */
+  function: string;
   /** HTTP status the caller gets. */
   status: number;
   /** True when the error came from the function (its code or its runtime), not from Hearth. */
@@ -72,6 +74,6 @@ export function outOfMemoryMessage(fn: string, memoryMb: number): string {
   return `function ${fn} exceeded its memory limit of ${memoryMb} MB`;
 }
 
-export function errorResult(id: string, status: number, errorType: string, errorMessage: string): Buffer {
-  return encodeMessage({ id, status, outcome: outcomeOfError(status, errorType) } satisfies ResultMeta, errorBody(errorType, errorMessage));
+export function errorResult(id: string, fn: string, status: number, errorType: string, errorMessage: string): Buffer {
+  return encodeMessage({ id, function: fn, status, outcome: outcomeOfError(status, errorType) } satisfies ResultMeta, errorBody(errorType, errorMessage));
 }

@@ -1,3 +1,5 @@
+import { randomUUID } from "node:crypto";
+
 // Every key of a function carries the hash tag {name}, so one function's keys share a Redis Cluster
 // slot and each Lua script touches a single slot.
 
@@ -7,6 +9,8 @@ export const FUNCTIONS_INDEX = "hearth:functions";
 export const CODE_BYTES = "hearth:code-bytes";
 
 export interface FunctionKeys {
+  /** The glob of every key of the function (its containers' Redis users may touch these only). */
+  pattern: string;
   def: string;
   /** Counts deploys; kept when the function is deleted so versions never repeat. */
   versions: string;
@@ -26,6 +30,9 @@ export interface FunctionKeys {
   stats: string;
   /** Redis Streams the function is subscribed to (stream → subscription JSON). */
   streams: string;
+  /** + an async invocation id: its record (hash). Inside the slot, so containers reach it with their function's keys only. */
+  invocationPrefix: string;
+  invocation(id: string): string;
   code(sha256: string): string;
   running(containerId: string): string;
 }
@@ -33,6 +40,7 @@ export interface FunctionKeys {
 export function functionKeys(name: string): FunctionKeys {
   const base = `hearth:{${name}}`;
   return {
+    pattern: `${base}:*`,
     def: `${base}:def`,
     versions: `${base}:versions`,
     codePrefix: `${base}:code:`,
@@ -45,6 +53,8 @@ export function functionKeys(name: string): FunctionKeys {
     callbacks: `${base}:callbacks`,
     stats: `${base}:stats`,
     streams: `${base}:streams`,
+    invocationPrefix: `${base}:invocation:`,
+    invocation: (id) => `${base}:invocation:${id}`,
     code: (sha256) => `${base}:code:${sha256}`,
     running: (containerId) => `${base}:running:${containerId}`,
   };
@@ -87,11 +97,22 @@ export function repliesKey(gatewayId: string): string {
 }
 
 /**
- * An async invocation's record (hash), found by id alone for GET /invocations/:id. It is outside its
- * function's slot: the scripts that settle invocations assume one Redis node (see ARCHITECTURE.md).
+ * An async invocation id names its function (`<function>.<uuid>`), so that GET /invocations/:id
+ * finds the record inside that function's slot (see invocationRecordKey). Function names hold no dot.
  */
-export const INVOCATION_PREFIX = "hearth:invocation:";
+export function newInvocationId(fn: string): string {
+  return `${fn}.${randomUUID()}`;
+}
 
-export function invocationKey(id: string): string {
-  return INVOCATION_PREFIX + id;
+const INVOCATION_ID = /^([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The function of a well-formed invocation id, or undefined. */
+export function functionOfInvocation(id: string): string | undefined {
+  return INVOCATION_ID.exec(id)?.[1];
+}
+
+/** The record key of an invocation id, or undefined when the id is malformed. */
+export function invocationRecordKey(id: string): string | undefined {
+  const fn = functionOfInvocation(id);
+  return fn === undefined ? undefined : functionKeys(fn).invocation(id);
 }

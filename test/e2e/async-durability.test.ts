@@ -2,6 +2,7 @@
 // killed (kill -9) and restarted, and while it is away callers get 503 at once, not a hang.
 
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -23,9 +24,9 @@ describe("async invocation across a Redis restart", () => {
     const port = await freePort();
     let redis = await startRedisServer(port, dir);
     started.push(async () => void redis.kill("SIGKILL"));
-    const url = `redis://127.0.0.1:${port}`;
+    const address = { url: `redis://:${PASSWORD}@127.0.0.1:${port}`, socketPath: socketOf(dir) };
 
-    const api = await startTestHearth(url, { roles: { api: true, invoker: false } });
+    const api = await startTestHearth(address, { roles: { api: true, invoker: false } });
     started.push(() => api.stop());
     expect((await deploy(api.url, "durable", { runtime: "node" }, { "index.js": probeHandler() })).status).toBe(201);
     const accepted = await invokeAsync(api.url, "durable", { echo: "kept" });
@@ -41,16 +42,24 @@ describe("async invocation across a Redis restart", () => {
     await eventually(async () => ((await invokeAsync(api.url, "durable", { echo: "after" })).status === 202 ? true : undefined), 20_000, "the gateway to take requests again");
     expect((await getInvocation(api.url, accepted.body.id)).status).toBe("queued");
 
-    const invoker = await startTestHearth(url, { roles: { api: false, invoker: true } });
+    const invoker = await startTestHearth(address, { roles: { api: false, invoker: true } });
     started.push(() => invoker.stop());
     expect(await finalRecord(api.url, accepted.body.id)).toMatchObject({ status: "succeeded", attempts: 1, result: { echo: "kept" } });
   });
 });
 
-/** A redis-server as Hearth's embedded one runs (append-only file on), on a port of the test's choosing. */
+const PASSWORD = randomBytes(16).toString("hex");
+
+/** Its unix socket, which containers reach it by. */
+function socketOf(dir: string): string {
+  return path.join(dir, "redis.sock");
+}
+
+/** A redis-server as Hearth's embedded one runs (append-only file on, a password, a unix socket), on a port of the test's choosing. */
 async function startRedisServer(port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn("redis-server", ["--bind", "127.0.0.1", "--port", String(port), "--dir", dir, "--appendonly", "yes", "--save", ""], { stdio: "ignore" });
-  await waitForPing(`redis://127.0.0.1:${port}`);
+  const settings = ["--bind", "127.0.0.1", "--port", String(port), "--unixsocket", socketOf(dir), "--unixsocketperm", "777", "--requirepass", PASSWORD];
+  const child = spawn("redis-server", [...settings, "--dir", dir, "--appendonly", "yes", "--save", ""], { stdio: "ignore" });
+  await waitForPing(`redis://:${PASSWORD}@127.0.0.1:${port}`);
   return child;
 }
 

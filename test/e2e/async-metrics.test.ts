@@ -10,7 +10,7 @@ import { scrape } from "../support/metrics.js";
 
 // Callbacks given up after two quick tries, so that a failing one is counted in well under a second; to
 // a receiver on loopback, which the allow list admits.
-const h = useTestHearth({ callbacks: { attempts: 2, retryDelayMs: 50, timeoutMs: 2000, allow: ["127.0.0.1/32"] } });
+const h = useTestHearth({ containerNetworks: ["host"], callbacks: { attempts: 2, retryDelayMs: 50, timeoutMs: 2000, allow: ["127.0.0.1/32"] } });
 const closers: Array<() => Promise<void>> = [];
 afterAll(async () => {
   for (const close of closers) await close();
@@ -69,7 +69,7 @@ describe("async metrics", () => {
   });
 
   it("shows how many async invocations wait and how long the oldest has, while the function is busy", async () => {
-    await deploy(h.url, "single", { runtime: "node", maxContainers: 1 }, { "index.js": probeHandler() });
+    await deploy(h.url, "single", { runtime: "node", maxContainers: 1, network: "host" }, { "index.js": probeHandler() });
     const gate = await startGate();
     closers.push(async () => {
       gate.open();

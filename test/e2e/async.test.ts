@@ -3,7 +3,7 @@
 // retention, and what a deleted function leaves.
 
 import { afterAll, describe, expect, it } from "vitest";
-import { invocationKey } from "../../gateway/protocol/keys.js";
+import { invocationRecordKey } from "../../gateway/protocol/keys.js";
 import { finalRecord, getInvocation, invokeAsync, request, startReceiver } from "../support/async.js";
 import { startGate } from "../support/barrier.js";
 import { probeHandler } from "../support/functions.js";
@@ -11,7 +11,7 @@ import { adminHeaders, deploy, eventually, invoke, useTestHearth } from "../supp
 
 // Callbacks are tried three times, 50 ms apart at first, so that their retries take no time here; they
 // go to receivers on loopback, which the default policy refuses and the allow list admits.
-const h = useTestHearth({ callbacks: { attempts: 3, retryDelayMs: 50, timeoutMs: 2000, allow: ["127.0.0.1/32"] } });
+const h = useTestHearth({ containerNetworks: ["host"], callbacks: { attempts: 3, retryDelayMs: 50, timeoutMs: 2000, allow: ["127.0.0.1/32"] } });
 const closers: Array<() => Promise<void>> = [];
 afterAll(async () => {
   for (const close of closers) await close();
@@ -34,7 +34,7 @@ async function gate() {
 
 describe("async invocation", () => {
   it("answers 202 with the id, runs the function once, and keeps its result in the record", async () => {
-    await deploy(h.url, "job", { runtime: "node" }, { "index.js": probeHandler() });
+    await deploy(h.url, "job", { runtime: "node", network: "host" }, { "index.js": probeHandler() });
     const reports = await receiver();
     const accepted = await invokeAsync(h.url, "job", { echo: "hello", report: reports.url });
     expect(accepted.status).toBe(202);
@@ -48,7 +48,7 @@ describe("async invocation", () => {
     expect(Date.parse(record.startedAt)).toBeLessThanOrEqual(Date.parse(record.finishedAt));
     expect(reports.calls.map((call) => call.body)).toEqual([id]);
     // Kept for the retention time (a day by default) once final, then gone.
-    const ttl = await h.client.pttl(invocationKey(id));
+    const ttl = await h.client.pttl(invocationRecordKey(id)!);
     expect(ttl).toBeGreaterThan(86_000_000);
     expect(ttl).toBeLessThanOrEqual(86_400_000);
   });
@@ -126,11 +126,18 @@ describe("async invocation", () => {
     expect(badKey.body).toMatchObject({ errorType: "InvalidIdempotencyKey" });
     const streamKey = await invokeAsync(h.url, "job", {}, { "Idempotency-Key": "stream:job:orders:1-0" });
     expect(streamKey).toMatchObject({ status: 400, body: { errorType: "InvalidIdempotencyKey" } });
-    expect((await request(h.url, "GET", "/invocations/00000000-0000-0000-0000-000000000000")).status).toBe(404);
+    // Ids are <function>.<uuid>: an unknown one, or one of any other form, is not found (and cancels nothing).
+    for (const id of ["job.00000000-0000-0000-0000-000000000000", "00000000-0000-0000-0000-000000000000", "job", "..%2F..%2Fx", "job.*"]) {
+      for (const method of ["GET", "DELETE"]) {
+        const answer = await request(h.url, method, `/invocations/${id}`);
+        expect(answer.status, `${method} ${id}`).toBe(404);
+        expect(answer.body).toMatchObject({ errorType: "InvocationNotFound" });
+      }
+    }
   });
 
   it("retries a failing invocation with backoff, dead-letters it after maxRetries, and re-drives it", async () => {
-    await deploy(h.url, "flaky", { runtime: "node", maxRetries: 2, retryDelay: 0.2 }, { "index.js": probeHandler() });
+    await deploy(h.url, "flaky", { runtime: "node", maxRetries: 2, retryDelay: 0.2, network: "host" }, { "index.js": probeHandler() });
     const reports = await receiver();
     const verdict = await receiver([200], "fail");
     const { body } = await invokeAsync(h.url, "flaky", { report: reports.url, failIf: verdict.url, echo: "again" });
@@ -156,7 +163,7 @@ describe("async invocation", () => {
     const dead = await finalRecord(h.url, body.id);
     expect(dead).toMatchObject({ status: "dead-lettered", attempts: 2, statusCode: 504, error: { errorType: "Sandbox.Timedout" } });
     // A dead letter is kept until it is re-driven or purged.
-    expect(await h.client.pttl(invocationKey(body.id))).toBe(-1);
+    expect(await h.client.pttl(invocationRecordKey(body.id)!)).toBe(-1);
   });
 
   it("purges dead letters, one or all", async () => {
@@ -173,7 +180,7 @@ describe("async invocation", () => {
 
   it("retries an invocation whose runtime crashed, and counts both attempts", async () => {
     const reports = await receiver();
-    await deploy(h.url, "crashy", { runtime: "node", maxRetries: 1, retryDelay: 0.1 }, {
+    await deploy(h.url, "crashy", { runtime: "node", maxRetries: 1, retryDelay: 0.1, network: "host" }, {
       "index.js": `
 const http = require("node:http");
 exports.handler = async (event, context) => {
@@ -190,14 +197,14 @@ exports.handler = async (event, context) => {
   });
 
   it("cancels an invocation still queued, and refuses once it runs", async () => {
-    await deploy(h.url, "single", { runtime: "node", maxContainers: 1 }, { "index.js": probeHandler() });
+    await deploy(h.url, "single", { runtime: "node", maxContainers: 1, network: "host" }, { "index.js": probeHandler() });
     const held = await gate();
     const running = await invokeAsync(h.url, "single", { barrier: held.url });
     await eventually(async () => ((await getInvocation(h.url, running.body.id)).status === "running" ? true : undefined), 30_000, "the first to run");
     const queued = await invokeAsync(h.url, "single", { echo: "never" });
     expect((await getInvocation(h.url, queued.body.id)).status).toBe("queued");
     // Nothing expires while it is not final.
-    expect(await h.client.pttl(invocationKey(queued.body.id))).toBe(-1);
+    expect(await h.client.pttl(invocationRecordKey(queued.body.id)!)).toBe(-1);
 
     const cancelled = await request(h.url, "DELETE", `/invocations/${queued.body.id}`);
     expect(cancelled.status).toBe(200);
@@ -210,7 +217,7 @@ exports.handler = async (event, context) => {
   });
 
   it("answers 429 with Retry-After past a function's queue limits, sync and async apart", async () => {
-    await deploy(h.url, "narrow", { runtime: "node", maxContainers: 1, maxQueued: 1, maxQueuedAsync: 2 }, { "index.js": probeHandler() });
+    await deploy(h.url, "narrow", { runtime: "node", maxContainers: 1, maxQueued: 1, maxQueuedAsync: 2, network: "host" }, { "index.js": probeHandler() });
     const held = await gate();
     const busy = invoke(h.url, "narrow", { barrier: held.url });
     await eventually(async () => ((await request(h.url, "GET", "/system/functions/narrow")).body.containers.busy === 1 ? true : undefined), 30_000, "a busy container");
@@ -273,7 +280,7 @@ exports.handler = async (event, context) => {
   });
 
   it("fails the async invocations of a function deleted before they ran", async () => {
-    await deploy(h.url, "short-lived", { runtime: "node", maxContainers: 1 }, { "index.js": probeHandler() });
+    await deploy(h.url, "short-lived", { runtime: "node", maxContainers: 1, network: "host" }, { "index.js": probeHandler() });
     const held = await gate();
     const running = await invokeAsync(h.url, "short-lived", { barrier: held.url });
     await eventually(async () => ((await getInvocation(h.url, running.body.id)).status === "running" ? true : undefined), 30_000, "the first to run");

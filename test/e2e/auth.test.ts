@@ -72,7 +72,7 @@ beforeAll(async () => {
   }
   fId = await asyncId("f");
   gId = await asyncId("g");
-  second = await startTestHearth(h.redisUrl, { roles: { api: true, invoker: false }, metricsAuth: "key" });
+  second = await startTestHearth(h.redis, { roles: { api: true, invoker: false }, metricsAuth: "key" });
 });
 
 afterAll(async () => {

@@ -4,7 +4,6 @@
 
 import net from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
-import { INVOCATION_PREFIX } from "../../gateway/protocol/keys.js";
 import { finalRecord, getInvocation, invokeAsync, request, startReceiver } from "../support/async.js";
 import { probeHandler } from "../support/functions.js";
 import { deploy, eventually, startTestHearth, startTestRedis, useTestHearth } from "../support/hearth.js";
@@ -17,7 +16,7 @@ afterAll(async () => {
 });
 
 /** How many async invocations Redis holds records of. */
-const records = async (): Promise<number> => (await h.client.keys(`${INVOCATION_PREFIX}*`)).length;
+const records = async (): Promise<number> => (await h.client.keys("hearth:{*}:invocation:*")).length;
 
 describe("callback policy", () => {
   it("refuses loopback, link-local, private and localhost callbacks at accept, before anything is queued", async () => {
@@ -62,7 +61,7 @@ describe("callback policy", () => {
     // Loopback receivers need the allow list: a Hearth of this test's that has one.
     const redis = await startTestRedis();
     closers.push(() => redis.stop());
-    const open = await startTestHearth(redis.url, { callbacks: { attempts: 1, retryDelayMs: 50, timeoutMs: 1_000, allow: ["127.0.0.1/32"] } });
+    const open = await startTestHearth(redis, { callbacks: { attempts: 1, retryDelayMs: 50, timeoutMs: 1_000, allow: ["127.0.0.1/32"] } });
     closers.push(() => open.stop());
     await deploy(open.url, "job", { runtime: "node" }, { "index.js": probeHandler() });
 

@@ -18,7 +18,7 @@ import { createInterface } from "node:readline";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { LABELS } from "../../gateway/invoker/docker-backend.js";
-import { functionKeys, invocationKey } from "../../gateway/protocol/keys.js";
+import { functionKeys, invocationRecordKey } from "../../gateway/protocol/keys.js";
 import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import { getInvocation, invokeAsync, startReceiver, type ReceivedCall } from "../support/async.js";
 import { deploy, docker, eventually, listContainers, startTestRedis, TEST_ADMIN_TOKEN } from "../support/hearth.js";
@@ -85,7 +85,7 @@ beforeAll(async () => {
   [api, invoker] = await Promise.all([startHearthProcess("api"), startHearthProcess("invoker")]);
   // Retries enough that crashes never dead-letter; a first retry 0.25-0.5 s after its crash, still
   // waiting when the API is killed right after that crash.
-  const deployed = await deploy(api.url!, FUNCTION, { runtime: "node", maxContainers: MAX_CONTAINERS, maxRetries: 10, retryDelay: 0.5, timeout: 10 }, { "index.js": CHAOS_HANDLER });
+  const deployed = await deploy(api.url!, FUNCTION, { runtime: "node", maxContainers: MAX_CONTAINERS, maxRetries: 10, retryDelay: 0.5, timeout: 10, network: "host" }, { "index.js": CHAOS_HANDLER });
   expect(deployed.status).toBe(201);
 });
 
@@ -131,7 +131,7 @@ describe("async invocation under chaos", () => {
     for (const { crash, pending } of crashes) expect(pending.size, `the batch was still running at the ${crash} kill`).toBeGreaterThan(0);
 
     const unfinished = await eventually(async () => ((await pendingIds(ids)).length === 0 ? [] : undefined), 90_000, "every invocation to finish").catch(() => pendingIds(ids));
-    const stuck = await Promise.all(unfinished.map((id) => client.hmget(invocationKey(id), "id", "status", "attempts", "container", "nextAttemptAt")));
+    const stuck = await Promise.all(unfinished.map((id) => client.hmget(invocationRecordKey(id)!, "id", "status", "attempts", "container", "nextAttemptAt")));
     expect(stuck, "invocations that never finished: id, status, attempts, container, nextAttemptAt").toEqual([]);
     const records = new Map(await Promise.all(ids.map(async (id) => [id, await getInvocation(api.url!, id)] as const)));
 
@@ -213,7 +213,7 @@ async function killBusyContainer(): Promise<void> {
 /** `node dist/hearth.cjs` with the one role, on the test's Redis; resolves once it is running. */
 async function startHearthProcess(role: "api" | "invoker"): Promise<HearthProcess> {
   const child = spawn(process.execPath, ["dist/hearth.cjs"], {
-    env: { ...process.env, HEARTH_ROLES: role, REDIS_URL: redis.url, HEARTH_ADMIN_TOKEN: TEST_ADMIN_TOKEN, HEARTH_INVOKER_ID: invokerId, PORT: "0", LOG_LEVEL: "info" },
+    env: { ...process.env, HEARTH_ROLES: role, REDIS_URL: redis.url, HEARTH_ADMIN_TOKEN: TEST_ADMIN_TOKEN, HEARTH_CONTAINER_REDIS_SOCKET: redis.socketPath, HEARTH_CONTAINER_NETWORKS: "host", HEARTH_INVOKER_ID: invokerId, PORT: "0", LOG_LEVEL: "info" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   children.add(child);
@@ -243,7 +243,7 @@ async function sigkill(child: ChildProcess): Promise<void> {
 /** The ids whose record is not final yet, read from Redis (the API may be down). */
 async function pendingIds(ids: string[]): Promise<string[]> {
   const pipeline = client.pipeline();
-  for (const id of ids) pipeline.hget(invocationKey(id), "status");
+  for (const id of ids) pipeline.hget(invocationRecordKey(id)!, "status");
   const statuses = (await pipeline.exec())!.map(([, status]) => status as string | null);
   return ids.filter((_, i) => !TERMINAL.has(statuses[i] ?? ""));
 }

@@ -7,7 +7,7 @@ import { probeHandler } from "../support/functions.js";
 import { adminHeaders, deploy, eventually, invoke, listContainers, startTestHearth, useTestHearth } from "../support/hearth.js";
 import { scrape } from "../support/metrics.js";
 
-const h = useTestHearth();
+const h = useTestHearth({ containerNetworks: ["host"] });
 
 describe("sync invocation in Docker", () => {
   it("deploys a Node function, invokes it cold, then warm in the same container", async () => {
@@ -42,7 +42,7 @@ describe("sync invocation in Docker", () => {
   });
 
   it("runs concurrent requests at the same time in two containers when the limit allows two", async () => {
-    await deploy(h.url, "parallel", { runtime: "node", maxContainers: 2 }, { "index.js": probeHandler() });
+    await deploy(h.url, "parallel", { runtime: "node", maxContainers: 2, network: "host" }, { "index.js": probeHandler() });
     const barrier = await startBarrier(2);
     try {
       const [a, b] = await Promise.all([invoke(h.url, "parallel", { barrier: barrier.url }), invoke(h.url, "parallel", { barrier: barrier.url })]);
@@ -99,7 +99,7 @@ describe("sync invocation in Docker", () => {
   });
 
   it("answers 504 at once when a request waited in the queue past its queue time", async () => {
-    const impatient = await startTestHearth(h.redisUrl, { queueTimeoutMs: 500, roles: { api: true, invoker: false } });
+    const impatient = await startTestHearth(h.redis, { queueTimeoutMs: 500, roles: { api: true, invoker: false } });
     try {
       await deploy(h.url, "slowpoke", { runtime: "node", maxContainers: 1, timeout: 20 }, { "index.js": probeHandler() });
       expect((await invoke(h.url, "slowpoke")).status).toBe(200);

@@ -2,6 +2,7 @@
 // of an earlier run, clean shutdown, two gateways on one Redis, connections under load.
 
 import { describe, expect, it } from "vitest";
+import { ContainerUsers, containerUserName } from "../../gateway/invoker/container-users.js";
 import { LABELS } from "../../gateway/invoker/docker-backend.js";
 import { formatContainerRecord } from "../../gateway/protocol/container-record.js";
 import { functionKeys } from "../../gateway/protocol/keys.js";
@@ -9,7 +10,7 @@ import { startGate } from "../support/barrier.js";
 import { probeHandler } from "../support/functions.js";
 import { adminHeaders, deploy, docker, eventually, invoke, listContainers, startTestHearth, startTestRedis, useTestHearth } from "../support/hearth.js";
 
-const h = useTestHearth();
+const h = useTestHearth({ containerNetworks: ["host"] });
 
 async function functionStatus(url: string, name: string): Promise<{ queued: number; containers: Record<string, number> }> {
   return (await fetch(`${url}/system/functions/${name}`, { headers: adminHeaders })).json() as Promise<{ queued: number; containers: Record<string, number> }>;
@@ -47,7 +48,7 @@ describe("container lifecycle", () => {
   it("answers 503 at once when no container can be started for the function", async () => {
     // A Redis of its own: the suite's other invoker would start the container fine.
     const ownRedis = await startTestRedis();
-    const broken = await startTestHearth(ownRedis.url, { images: { node: "hearth/no-such-image:latest", python: "hearth/no-such-image:latest", go: "hearth/no-such-image:latest" } });
+    const broken = await startTestHearth(ownRedis, { images: { node: "hearth/no-such-image:latest", python: "hearth/no-such-image:latest", go: "hearth/no-such-image:latest" } });
     try {
       await deploy(broken.url, "unstartable", { runtime: "node" }, { "index.js": probeHandler() });
       const result = await invoke(broken.url, "unstartable");
@@ -63,7 +64,7 @@ describe("container lifecycle", () => {
   it("answers 503 at once, without starting containers in a loop, when containers die before they are ready", async () => {
     const ownRedis = await startTestRedis();
     // Containers told a Redis address where nothing listens: each adapter exits at start.
-    const misconfigured = await startTestHearth(ownRedis.url, { containerRedisUrl: "redis://127.0.0.1:1" });
+    const misconfigured = await startTestHearth(ownRedis, { containerRedisUrl: "redis://127.0.0.1:1" });
     try {
       await deploy(misconfigured.url, "unreachable", { runtime: "node" }, { "index.js": probeHandler() });
       const result = await invoke(misconfigured.url, "unreachable");
@@ -87,11 +88,13 @@ describe("container lifecycle", () => {
     await orphan.start();
     await h.client.sadd("hearth:functions", "probe-orphan");
     await h.client.hset(keys.containers, "orphan1", formatContainerRecord({ state: "busy", version: 1, invokerId, clientId: 0, since: Date.now() }));
+    await new ContainerUsers(h.client).create(invokerId, "orphan1", "probe-orphan");
 
-    const restarted = await startTestHearth(h.redisUrl, { invokerId, roles: { api: false, invoker: true } });
+    const restarted = await startTestHearth(h.redis, { invokerId, roles: { api: false, invoker: true } });
     try {
       expect(await listContainers(invokerId)).toHaveLength(0);
       expect(await h.client.hlen(keys.containers)).toBe(0);
+      expect(await h.client.acl("USERS")).not.toContain(containerUserName(invokerId, "orphan1"));
     } finally {
       await restarted.stop();
       await h.client.srem("hearth:functions", "probe-orphan");
@@ -99,22 +102,25 @@ describe("container lifecycle", () => {
   });
 
   it("releases the containers of an invoker that stopped answering, so queued work gets a container", async () => {
-    const watchful = await startTestHearth(h.redisUrl, { invokerHeartbeatMs: 200 });
+    const watchful = await startTestHearth(h.redis, { invokerHeartbeatMs: 200 });
     try {
       await deploy(watchful.url, "ghosted", { runtime: "node", maxContainers: 1 }, { "index.js": probeHandler() });
       // A container record left by an invoker that died with its host: it passes for the one idle container.
       const keys = functionKeys("ghosted");
       await h.client.hset(keys.containers, "ghost1", formatContainerRecord({ state: "idle", version: 1, invokerId: "dead-invoker", clientId: 0, since: Date.now() }));
+      await new ContainerUsers(h.client).create("dead-invoker", "ghost1", "ghosted");
       const result = await invoke(watchful.url, "ghosted");
       expect(result.status).toBe(200);
       expect(await h.client.hexists(keys.containers, "ghost1")).toBe(0);
+      // Its Redis user goes too.
+      await eventually(async () => (((await h.client.acl("USERS")) as string[]).includes(containerUserName("dead-invoker", "ghost1")) ? undefined : true), 5_000, "the dead invoker's container user to go");
     } finally {
       await watchful.stop();
     }
   });
 
   it("on stop, finishes the request in flight, then stops its containers", async () => {
-    const own = await startTestHearth(h.redisUrl);
+    const own = await startTestHearth(h.redis);
     try {
       await deploy(own.url, "graceful", { runtime: "node" }, { "index.js": probeHandler() });
       expect((await invoke(own.url, "graceful")).status).toBe(200);
@@ -123,6 +129,8 @@ describe("container lifecycle", () => {
       await own.hearth.stop();
       const result = await inFlight;
       expect(result.status).toBe(200);
+      // Its containers' Redis users went with them.
+      expect(((await h.client.acl("USERS")) as string[]).filter((name) => name.startsWith(containerUserName(own.invokerId, "")))).toEqual([]);
       expect(result.body.count).toBe(2);
       expect(await listContainers(own.invokerId)).toHaveLength(0);
     } finally {
@@ -131,7 +139,7 @@ describe("container lifecycle", () => {
   });
 
   it("serves requests through two gateway processes on one Redis", async () => {
-    const second = await startTestHearth(h.redisUrl, { roles: { api: true, invoker: false } });
+    const second = await startTestHearth(h.redis, { roles: { api: true, invoker: false } });
     try {
       await deploy(h.url, "shared", { runtime: "node", maxContainers: 2 }, { "index.js": probeHandler() });
       const results = await Promise.all([
@@ -151,13 +159,16 @@ describe("container lifecycle", () => {
     }
   });
 
-  it("runs containers as an unprivileged user with the function's memory limit and no swap beyond it", async () => {
+  it("runs function code as an unprivileged user, with no network and the function's memory limit and no swap beyond it", async () => {
     await deploy(h.url, "confined", { runtime: "node", memory: 128 }, { "index.js": "exports.handler = async () => ({ uid: process.getuid() });" });
     const result = await invoke(h.url, "confined");
     expect(result.body).toEqual({ uid: 10001 });
     const [info] = await listContainers(h.invokerId, "confined");
     const inspected = await docker.getContainer(info!.Id).inspect();
-    expect(inspected.Config.User).toBe("10001:10001");
+    // The adapter is root with only the capabilities to run and signal the runtime under uid 10001.
+    expect(inspected.Config.User).toBe("0:0");
+    expect(inspected.HostConfig.CapAdd?.sort()).toEqual(["KILL", "SETGID", "SETUID"]);
+    expect(inspected.HostConfig.NetworkMode).toBe("none");
     expect(inspected.HostConfig.Memory).toBe(128 * 1024 * 1024);
     expect(inspected.HostConfig.MemorySwap).toBe(128 * 1024 * 1024);
     expect(inspected.HostConfig.SecurityOpt).toContain("no-new-privileges");
@@ -165,7 +176,7 @@ describe("container lifecycle", () => {
   });
 
   it("holds a fixed number of Redis connections however many requests are in flight", async () => {
-    await deploy(h.url, "crowd", { runtime: "node", maxContainers: 2 }, { "index.js": probeHandler() });
+    await deploy(h.url, "crowd", { runtime: "node", maxContainers: 2, network: "host" }, { "index.js": probeHandler() });
     expect((await invoke(h.url, "crowd")).status).toBe(200);
     const clientsBefore = await countClients();
     // Both containers wait at the gate, so the other 998 requests stay queued while we count.

@@ -30,7 +30,7 @@ describe("metrics series by function", () => {
   });
 
   it("drops a deleted function's series, every label of them, in every process", async () => {
-    const other = await startTestHearth(h.redisUrl, { roles: { api: true, invoker: false } });
+    const other = await startTestHearth(h.redis, { roles: { api: true, invoker: false } });
     try {
       await deploy(h.url, "doomed", { runtime: "node" }, { "index.js": probeHandler() });
       expect((await invoke(h.url, "doomed")).status).toBe(200);

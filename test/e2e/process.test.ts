@@ -71,7 +71,10 @@ describe("the hearth process", () => {
     expect(existsSync(path.join(dataDir, "admin-token"))).toBe(false);
 
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
-    const redis = new Redis(redisUrl, { lazyConnect: true, retryStrategy: () => null });
+    // The log names Redis without its password, which an operator reads from the data directory.
+    expect(new URL(redisUrl).password).toBe("");
+    const password = (await readFile(path.join(dataDir, "redis", "password"), "utf8")).trim();
+    const redis = new Redis(redisUrl, { password, lazyConnect: true, retryStrategy: () => null });
     await redis.connect();
     expect((await redis.config("GET", "dir")) as string[]).toContain(path.join(dataDir, "redis"));
     redis.disconnect();
@@ -100,8 +103,11 @@ describe("the hearth process", () => {
     expect((await stat(file!)).mode & 0o777).toBe(0o600);
     const token = (await readFile(file!, "utf8")).trim();
     expect(token.length).toBeGreaterThanOrEqual(32);
-    // The log says where the token is, never what it is.
+    // The log says where the token is, never what it is; nor what Redis's password is.
     expect(first.output).not.toContain(token);
+    const redisPassword = (await readFile(path.join(dataDir, "redis", "password"), "utf8")).trim();
+    expect(redisPassword.length).toBeGreaterThanOrEqual(16);
+    expect(first.output).not.toContain(redisPassword);
 
     const listFunctions = (url: string, key?: string): Promise<Response> =>
       fetch(`${url}/system/functions`, { headers: key ? { authorization: `Bearer ${key}` } : {} });

@@ -10,7 +10,7 @@ import { startGate } from "../support/barrier.js";
 import { streamHandler } from "../support/functions.js";
 import { adminHeaders, deploy, eventually, startTestHearth, startTestRedis, useTestHearth } from "../support/hearth.js";
 
-const h = useTestHearth();
+const h = useTestHearth({ containerNetworks: ["host"] });
 const closers: Array<() => Promise<void>> = [];
 afterAll(async () => {
   for (const close of closers.reverse()) await close();
@@ -29,7 +29,7 @@ async function receiver() {
 }
 
 async function deployConsumer(url: string, name: string, settings: object = {}): Promise<void> {
-  expect((await deploy(url, name, { runtime: "node", ...settings }, { "index.js": streamHandler() })).status).toBe(201);
+  expect((await deploy(url, name, { runtime: "node", network: "host", ...settings }, { "index.js": streamHandler() })).status).toBe(201);
 }
 
 function subscribe(url: string, fn: string, stream: string, body?: unknown) {
@@ -215,7 +215,7 @@ describe("stream triggers", () => {
     const { url: reportUrl, reports } = await receiver();
     const consumer = `test-${randomBytes(4).toString("hex")}`;
 
-    const first = await startTestHearth(redis.url, { invokerId: consumer });
+    const first = await startTestHearth(redis, { invokerId: consumer, containerNetworks: ["host"] });
     let processedFirst: string;
     try {
       await deployConsumer(first.url, "worker");
@@ -234,7 +234,7 @@ describe("stream triggers", () => {
     await producer.xreadgroup("GROUP", "hearth:worker", consumer, "COUNT", 1, "STREAMS", "jobs", ">");
     await producer.xreadgroup("GROUP", "hearth:worker", "gone-for-good", "COUNT", 1, "STREAMS", "jobs", ">");
 
-    const second = await startTestHearth(redis.url, { invokerId: consumer, streamClaimIdleMs: 1_000 });
+    const second = await startTestHearth(redis, { invokerId: consumer, streamClaimIdleMs: 1_000, containerNetworks: ["host"] });
     try {
       await reportsFor(reports, 5);
       await drained(second.url, "worker", "jobs");

@@ -10,8 +10,6 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AccessControl } from "../../gateway/api/auth.js";
 import { errorHandler } from "../../gateway/api/errors.js";
-import { AsyncInvocations } from "../../gateway/async/async-invocations.js";
-import { CallbackDestinations } from "../../gateway/async/callback-destinations.js";
 import { Authenticator } from "../../gateway/auth/authenticator.js";
 import { createKey } from "../../gateway/auth/keys.js";
 import { FunctionCache } from "../../gateway/functions/function-cache.js";
@@ -38,7 +36,7 @@ beforeAll(async () => {
   await deployFunction(redis, defaultQuotas, "public", { runtime: "node", auth: "none" }, code);
 
   const functions = new FunctionCache(redis);
-  const access = new AccessControl(new Authenticator(redis, ADMIN_TOKEN), functions, new AsyncInvocations(redis, functions, 60_000, new CallbackDestinations([], "127.0.0.1")));
+  const access = new AccessControl(new Authenticator(redis, ADMIN_TOKEN), functions);
   const app = express();
   // Stands in for the invoke handler: says who the middleware found.
   app.post("/function/:name", access.invoke, (_req, res) => {

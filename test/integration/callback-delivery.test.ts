@@ -10,7 +10,7 @@ import { deliverDueCallbacks } from "../../gateway/async/callback-sender.js";
 import { FunctionCache } from "../../gateway/functions/function-cache.js";
 import { deployFunction } from "../../gateway/functions/registry.js";
 import { createLogger } from "../../gateway/logger.js";
-import { functionKeys, invocationKey } from "../../gateway/protocol/keys.js";
+import { functionKeys, invocationRecordKey } from "../../gateway/protocol/keys.js";
 import { scripts } from "../../gateway/protocol/scripts.js";
 import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import { startReceiver } from "../support/async.js";
@@ -60,10 +60,10 @@ async function finishedWithCallback(destinations: CallbackDestinations, callback
     callbackUrl,
   });
   await redis.lmove(keys.queue, keys.running("c1"), "RIGHT", "LEFT");
-  await scripts.startInvocation.run(redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued, invocationKey(id)], ["c1", "busy", fn, id, Date.now()]);
+  await scripts.startInvocation.run(redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued, invocationRecordKey(id)!], ["c1", "busy", fn, id, Date.now()]);
   await scripts.settleAsyncInvocation.run(
     redis,
-    [keys.def, keys.running("c1"), keys.retries, keys.deadLetters, keys.callbacks, keys.stats, invocationKey(id)],
+    [keys.def, keys.running("c1"), keys.retries, keys.deadLetters, keys.callbacks, keys.stats, invocationRecordKey(id)!],
     [id, 200, '{"done":true}', Date.now(), 0, 60_000, fn, "success"],
   );
   return id;
@@ -81,7 +81,7 @@ describe("callback delivery", () => {
     expect(resolver.lookups).toEqual(["hooks.test"]);
     expect(receiver.calls).toHaveLength(0);
     // Given up at once: trying again cannot change the policy's answer.
-    expect(await redis.hmget(invocationKey(id), "callbackStatus", "callbackAttempts", "callbackError")).toEqual([
+    expect(await redis.hmget(invocationRecordKey(id)!, "callbackStatus", "callbackAttempts", "callbackError")).toEqual([
       "failed",
       "1",
       "refused by the callback policy (see HEARTH_CALLBACK_ALLOW)",
@@ -95,7 +95,7 @@ describe("callback delivery", () => {
     const id = await finishedWithCallback(destinations, `http://hooks.test:${new URL(receiver.url).port}/receive`);
     await deliver(destinations);
     expect(receiver.calls).toHaveLength(0);
-    expect(await redis.hget(invocationKey(id), "callbackError")).toBe("refused by the callback policy (see HEARTH_CALLBACK_ALLOW)");
+    expect(await redis.hget(invocationRecordKey(id)!, "callbackError")).toBe("refused by the callback policy (see HEARTH_CALLBACK_ALLOW)");
   });
 
   it("delivers to an allowed name at the address its lookup checked", async () => {
@@ -107,7 +107,7 @@ describe("callback delivery", () => {
     expect(receiver.calls).toHaveLength(1);
     expect(receiver.calls[0]!.headers).toMatchObject({ host: `hooks.test:${new URL(receiver.url).port}`, "x-call-id": id, "x-function-name": fn });
     expect(JSON.parse(receiver.calls[0]!.body)).toEqual({ done: true });
-    expect(await redis.hget(invocationKey(id), "callbackStatus")).toBe("delivered");
+    expect(await redis.hget(invocationRecordKey(id)!, "callbackStatus")).toBe("delivered");
   });
 
   it("refuses at delivery a literal address the policy refuses now, though it was accepted before", async () => {
@@ -115,6 +115,6 @@ describe("callback delivery", () => {
     const id = await finishedWithCallback(permissive, receiver.url);
     await deliver(new CallbackDestinations([], "127.0.0.1"));
     expect(receiver.calls).toHaveLength(0);
-    expect(await redis.hget(invocationKey(id), "callbackError")).toBe("refused by the callback policy (see HEARTH_CALLBACK_ALLOW)");
+    expect(await redis.hget(invocationRecordKey(id)!, "callbackError")).toBe("refused by the callback policy (see HEARTH_CALLBACK_ALLOW)");
   });
 });

@@ -27,31 +27,32 @@ describe("ReplyRouter", () => {
     const router = new ReplyRouter(new Redis(server.url), "gw-a", createLogger("test"));
     router.start();
     const ids = Array.from({ length: 1000 }, (_, i) => `id-${i}`);
-    const waits = ids.map((id) => router.waitFor(id, 20_000));
+    const waits = ids.map((id) => router.waitFor(id, "fn", 20_000));
     const shuffled = [...ids].sort(() => Math.random() - 0.5);
-    await pushReplies(producer, "gw-a", shuffled.map((id) => encodeMessage({ id, status: 200 }, JSON.stringify(id))));
+    await pushReplies(producer, "gw-a", shuffled.map((id) => encodeMessage({ id, function: "fn", status: 200 }, JSON.stringify(id))));
     const results = await Promise.all(waits);
     expect(results.map((r) => JSON.parse(r!.payload.toString()))).toEqual(ids);
     expect(router.inFlight).toBe(0);
     await router.stop();
   });
 
-  it("gives up on a result that does not come, and ignores it when it comes late", async () => {
+  it("gives up on a result that does not come, ignores it when it comes late, and drops another function's answer", async () => {
     const router = new ReplyRouter(new Redis(server.url), "gw-b", createLogger("test"));
     router.start();
-    expect(await router.waitFor("late", 100)).toBeUndefined();
-    await pushReplies(producer, "gw-b", [encodeMessage({ id: "late", status: 200 }, "1")]);
-    const next = router.waitFor("next", 20_000);
-    await pushReplies(producer, "gw-b", [encodeMessage({ id: "next", status: 200 }, "2")]);
+    expect(await router.waitFor("late", "fn", 100)).toBeUndefined();
+    await pushReplies(producer, "gw-b", [encodeMessage({ id: "late", function: "fn", status: 200 }, "1")]);
+    const next = router.waitFor("next", "fn", 20_000);
+    // Another function's answer to the same id (a forgery) is dropped; the request's own is delivered.
+    await pushReplies(producer, "gw-b", [encodeMessage({ id: "next", function: "other", status: 200 }, "forged"), encodeMessage({ id: "next", function: "fn", status: 200 }, "2")]);
     expect((await next)?.payload.toString()).toBe("2");
-    void router.waitFor("never-queued", 20_000);
+    void router.waitFor("never-queued", "fn", 20_000);
     router.cancel("never-queued");
     expect(router.inFlight).toBe(0);
     await router.stop();
   });
 
   it("keeps results for another gateway on that gateway's list", async () => {
-    await pushReplies(producer, "gw-absent", [encodeMessage({ id: "x", status: 200 }, "1")]);
+    await pushReplies(producer, "gw-absent", [encodeMessage({ id: "x", function: "fn", status: 200 }, "1")]);
     expect(await producer.llen("hearth:replies:{gw-absent}")).toBe(1);
     expect(await producer.pttl("hearth:replies:{gw-absent}")).toBeGreaterThan(0);
   });

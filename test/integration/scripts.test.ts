@@ -8,7 +8,7 @@ import { functionConfigSchema } from "../../gateway/functions/config-schema.js";
 import { deleteFunction, deployFunction } from "../../gateway/functions/registry.js";
 import { formatContainerRecord, type ContainerState } from "../../gateway/protocol/container-record.js";
 import { decodeMessage, encodeMessage, type InvocationMeta } from "../../gateway/protocol/envelope.js";
-import { EVENTS_CHANNEL, functionKeys, INVOCATION_PREFIX, invocationKey, streamGroup } from "../../gateway/protocol/keys.js";
+import { EVENTS_CHANNEL, functionKeys, streamGroup } from "../../gateway/protocol/keys.js";
 import { scripts } from "../../gateway/protocol/scripts.js";
 import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import { defaultQuotas, eventually, startTestRedis } from "../support/hearth.js";
@@ -73,7 +73,7 @@ describe("Lua scripts", () => {
 
   it("reserves no more containers than queued work needs, and never more than the limit", async () => {
     await enqueue("a");
-    expect(await reserve("c1")).toEqual(["1", expect.stringMatching(/^[0-9a-f]{64}$/), "node", "256", "512"]);
+    expect(await reserve("c1")).toEqual(["1", expect.stringMatching(/^[0-9a-f]{64}$/), "node", "256", "512", "none"]);
     expect(await reserve("c2")).toBeNull(); // one request, one starting container
     await enqueue("b");
     await enqueue("c");
@@ -148,7 +148,7 @@ describe("Lua scripts", () => {
       scripts.releaseContainer.runBuffer(
         redis,
         [keys.def, keys.queue, keys.containers, keys.draining, keys.running(containerId), keys.asyncQueued, keys.retries, keys.deadLetters, keys.callbacks, keys.stats],
-        [containerId, fn, failQueued, Date.now(), 0.5, 60_000, INVOCATION_PREFIX, "{}", "{}", "platform_error"],
+        [containerId, fn, failQueued, Date.now(), 0.5, 60_000, keys.invocationPrefix, "{}", "{}", "platform_error"],
       ) as Promise<[Buffer[], Buffer[]]>;
     const [orphaned, failed] = await release("c1", "0");
     expect(orphaned.map((raw) => decodeMessage<InvocationMeta>(raw).meta.id)).toEqual(["running"]);
@@ -201,7 +201,7 @@ describe("Lua scripts", () => {
   it("backs a failing async invocation off exponentially with jitter, then dead-letters it", async () => {
     await deployFunction(redis, defaultQuotas, fn, { runtime: "node", maxRetries: 3, retryDelay: 1 }, await tarGz({ "index.js": "exports.handler = () => 1" }));
     const version = 2;
-    const record = invocationKey("job-1");
+    const record = keys.invocation("job-1");
     await scripts.enqueueAsyncInvocation.run(redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued, keys.retries, record], ["job-1", "{}", version, fn, 1000, 60_000, "", "", ""]);
     // One attempt as a container makes it: take the envelope, mark it started, settle it failed at `now`.
     const failAt = async (now: number, jitter: number) => {
@@ -211,7 +211,7 @@ describe("Lua scripts", () => {
       await scripts.settleAsyncInvocation.run(redis, [keys.def, keys.running("c1"), keys.retries, keys.deadLetters, keys.callbacks, keys.stats, record], ["job-1", 502, '{"errorType":"E"}', now, jitter, 60_000, fn, "function_error"]);
       return meta;
     };
-    const promote = (now: number) => scripts.promoteDueRetries.run(redis, [keys.def, keys.queue, keys.containers, keys.retries, keys.asyncQueued], [now, fn, INVOCATION_PREFIX, 100]);
+    const promote = (now: number) => scripts.promoteDueRetries.run(redis, [keys.def, keys.queue, keys.containers, keys.retries, keys.asyncQueued], [now, fn, keys.invocationPrefix, 100]);
 
     // Backoff 1 s, 2 s, 4 s: half of it fixed, half times the jitter.
     expect((await failAt(10_000, 0)).attempt).toBe(1);

@@ -2,7 +2,8 @@
 
 /**
  * A Node handler that reports where and when it ran, and on request sleeps, spins, throws or waits at
- * a barrier (an HTTP server of the test's on loopback, reachable because containers use host networking).
+ * a barrier (an HTTP server of the test's on loopback: deploy with `network: "host"` from a test Hearth that
+ * allows it, as containers have no network by default).
  * `report`: a URL it POSTs its request id to first, on every execution. `failIf`: a URL it asks; it
  * throws when the answer is "fail".
  */

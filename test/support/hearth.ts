@@ -51,9 +51,15 @@ function imageSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 
 /** Hearth's default quotas, for tests that deploy through the registry itself. */
 export const defaultQuotas = configFromEnv({}).quotas;
+/** A redis-server as a test Hearth uses it: by URL (with its password), and by unix socket for containers. */
+export interface RedisAddress {
+  url: string;
+  socketPath: string;
+}
 
 export interface FileHearth extends TestHearth {
   redisUrl: string;
+  redis: RedisAddress;
   /** A connection of the test's own, to look into Redis. */
   client: Redis;
 }
@@ -67,7 +73,7 @@ export function useTestHearth(overrides: Partial<HearthConfig> = {}): FileHearth
   let redis: EmbeddedRedis | undefined;
   beforeAll(async () => {
     redis = await startTestRedis();
-    Object.assign(context, await startTestHearth(redis.url, overrides), { redisUrl: redis.url, client: new Redis(redis.url) });
+    Object.assign(context, await startTestHearth(redis, overrides), { redisUrl: redis.url, redis: { url: redis.url, socketPath: redis.socketPath }, client: new Redis(redis.url) });
   });
   afterAll(async () => {
     await context.stop?.();
@@ -78,8 +84,8 @@ export function useTestHearth(overrides: Partial<HearthConfig> = {}): FileHearth
 }
 
 /** Starts Hearth on a redis-server of the test's (shared by several Hearths when given). */
-export async function startTestHearth(redisUrl: string, overrides: Partial<HearthConfig> = {}): Promise<TestHearth> {
-  const config = testConfig({ redisUrl, ...overrides });
+export async function startTestHearth(redis: RedisAddress, overrides: Partial<HearthConfig> = {}): Promise<TestHearth> {
+  const config = testConfig({ redisUrl: redis.url, containerRedisSocket: redis.socketPath, ...overrides });
   const hearth = await startHearth(config, createLogger("test-hearth"));
   return {
     url: hearth.url!,
@@ -99,6 +105,7 @@ export async function startTestRedis(): Promise<EmbeddedRedis> {
   const redis = await startEmbeddedRedis(dir);
   return {
     url: redis.url,
+    socketPath: redis.socketPath,
     stop: async () => {
       await redis.stop();
       await rm(dir, { recursive: true, force: true });

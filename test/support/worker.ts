@@ -1,7 +1,8 @@
 // A runtime adapter (ContainerWorker) run in the test process outside Docker, on a real redis-server,
 // with any runtime bootstrap: the adapter's protocol without the cost of containers.
 
-import { mkdtemp, rm } from "node:fs/promises";
+import { randomInt } from "node:crypto";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
@@ -12,6 +13,8 @@ import { createLogger } from "../../gateway/logger.js";
 import { formatContainerRecord } from "../../gateway/protocol/container-record.js";
 import { encodeMessage, type InvocationMeta } from "../../gateway/protocol/envelope.js";
 import { functionKeys } from "../../gateway/protocol/keys.js";
+import { loadScripts } from "../../gateway/protocol/scripts.js";
+import type { ContainerCredentials } from "../../gateway/invoker/container-users.js";
 import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import { defaultQuotas, startTestRedis } from "./hearth.js";
 import { tarGz, type Files } from "./packages.js";
@@ -24,6 +27,8 @@ export interface WorkerOptions {
   files: Files;
   /** The runtime program the adapter starts. */
   bootstrap: string;
+  /** Connect as this Redis user (a container's, made by ContainerUsers) instead of the test's admin. */
+  credentials?: ContainerCredentials;
 }
 
 export interface TestWorker {
@@ -34,6 +39,8 @@ export interface TestWorker {
 
 export interface WorkerSetting {
   redisUrl: string;
+  /** The same redis-server's unix socket, as containers reach it. */
+  socketPath: string;
   /** A client for the test's own commands. */
   redis: Redis;
   /** Each worker unpacks its function's code in a folder of its own under this one. */
@@ -47,8 +54,11 @@ export function useWorkerSetting(): WorkerSetting {
   beforeAll(async () => {
     server = await startTestRedis();
     setting.redisUrl = server.url;
+    setting.socketPath = server.socketPath;
     setting.redis = new Redis(server.url);
     setting.taskRoot = await mkdtemp(path.join(os.tmpdir(), "hearth-task-"));
+    // The runtimes run under uids of their own, as in a container; they read their code from here.
+    await chmod(setting.taskRoot, 0o755);
   });
   afterAll(async () => {
     setting.redis?.disconnect();
@@ -60,14 +70,19 @@ export function useWorkerSetting(): WorkerSetting {
 
 /** Deploys `files` and starts a worker for the deployed version, as an invoker would. */
 export async function startWorker({ redisUrl, taskRoot }: WorkerSetting, options: WorkerOptions): Promise<TestWorker> {
-  const redis = new Redis(redisUrl);
-  const { definition } = await deployFunction(redis, defaultQuotas, options.fn, options.config, await tarGz(options.files));
-  await redis.hset(
+  const admin = new Redis(redisUrl);
+  // As an invoker does before it starts a container: containers run the scripts, they do not load them.
+  await loadScripts(admin);
+  const { definition } = await deployFunction(admin, defaultQuotas, options.fn, options.config, await tarGz(options.files));
+  // As the adapter connects (no ready check: INFO is not a container's to run).
+  const redis = options.credentials ? new Redis(redisUrl, { ...options.credentials, enableReadyCheck: false }) : admin;
+  await admin.hset(
     functionKeys(options.fn).containers,
     options.containerId,
     formatContainerRecord({ state: "starting", version: definition.version, invokerId: "inv", clientId: 0, since: Date.now() }),
   );
   const root = await mkdtemp(path.join(taskRoot, `${options.fn}-`));
+  await chmod(root, 0o755);
   const worker = new ContainerWorker(
     redis,
     {
@@ -81,6 +96,8 @@ export async function startWorker({ redisUrl, taskRoot }: WorkerSetting, options
       bootstrap: options.bootstrap,
       region: "local",
       retentionMs: 60_000,
+      // A uid no other process on this machine has: the adapter freezes and kills every process of it.
+      runtimeUid: randomInt(1_000_000, 2_000_000_000),
     },
     createLogger("test-adapter"),
   );
@@ -90,6 +107,7 @@ export async function startWorker({ redisUrl, taskRoot }: WorkerSetting, options
     stop: async () => {
       await running;
       redis.disconnect();
+      admin.disconnect();
     },
   };
 }

@@ -18,6 +18,7 @@ describe("function definitions", () => {
       maxQueued: 5000,
       maxQueuedAsync: 100_000,
       auth: "key",
+      network: "none",
     });
   });
 

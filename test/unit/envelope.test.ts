@@ -16,8 +16,8 @@ describe("wire formats", () => {
   });
 
   it("shapes Hearth's own errors like function errors", () => {
-    const { meta, payload } = decodeMessage<ResultMeta>(errorResult("id1", 503, "Hearth.X", "nope"));
-    expect(meta).toEqual({ id: "id1", status: 503 });
+    const { meta, payload } = decodeMessage<ResultMeta>(errorResult("id1", "fn-a", 503, "Hearth.X", "nope"));
+    expect(meta).toEqual({ id: "id1", function: "fn-a", status: 503 });
     expect(JSON.parse(payload.toString())).toEqual({ errorMessage: "nope", errorType: "Hearth.X", stackTrace: [] });
   });
 

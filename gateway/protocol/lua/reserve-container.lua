@@ -3,13 +3,14 @@
 -- own host has room or not (each invoker passes what is free on its host): without room nothing is
 -- claimed, and the invoker waits for room, or frees some.
 -- Returns nil (no container needed), {'full', memory} (needed, no room on this host), or
--- {version, codeSha, runtime, memory, ephemeralStorage} of the container claimed.
+-- {version, codeSha, runtime, memory, ephemeralStorage, network} of the container claimed (network nil
+-- for a function deployed before functions had one).
 local defKey, queueKey, containersKey = KEYS[1], KEYS[2], KEYS[3]
 local containerId, invokerId, now = ARGV[1], ARGV[2], ARGV[3]
 local freeContainers, freeMemoryMb = tonumber(ARGV[4]), tonumber(ARGV[5])
 --@include pool
 if not needsContainer(defKey, queueKey, containersKey) then return false end
-local def = redis.call('HMGET', defKey, 'version', 'codeSha', 'runtime', 'memory', 'ephemeralStorage')
+local def = redis.call('HMGET', defKey, 'version', 'codeSha', 'runtime', 'memory', 'ephemeralStorage', 'network')
 if freeContainers < 1 or tonumber(def[4]) > freeMemoryMb then return { 'full', def[4] } end
 redis.call('HSET', containersKey, containerId, 'starting|' .. def[1] .. '|' .. invokerId .. '|0|' .. now)
 return def

@@ -1,0 +1,82 @@
+// Every function container reaches Redis as an ACL user of its own, made by its invoker just before it
+// creates the container and deleted when the container goes (Redis then closes its connection). The
+// user may touch its own function's keys only (every one of them is in the function's `{name}` slot),
+// push to reply lists without reading them, publish Hearth's events, and run the commands the adapter
+// sends or Hearth's scripts run for it: no KEYS, MONITOR, CONFIG, FLUSH*, EVAL or SCRIPT.
+
+import { randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
+import { EVENTS_CHANNEL, functionKeys } from "../protocol/keys.js";
+import { loadScripts } from "../protocol/scripts.js";
+
+const USER_PREFIX = "hearth-container:";
+
+/**
+ * The adapter's own commands (and CLIENT ID for its record, CLIENT SETNAME for its connection name),
+ * then those its scripts run (Redis checks a script's commands against the caller's permissions).
+ */
+const ADAPTER_COMMANDS = [
+  "hgetall", "get", "blmove", "rpush", "pexpire", "evalsha", "client|id", "client|setname",
+  "del", "exists", "hdel", "hexists", "hget", "hincrby", "hmget", "hset", "hvals", "llen", "lpop", "lpush",
+  "publish", "sismember", "srem", "zadd", "zrem", "xack",
+];
+
+export interface ContainerCredentials {
+  username: string;
+  password: string;
+}
+
+/** The Redis user of one container; the invoker id in it lets invokers find the users of a dead invoker. */
+export function containerUserName(invokerId: string, containerId: string): string {
+  return `${USER_PREFIX}${invokerId}:${containerId}`;
+}
+
+/** The ACL SETUSER rules of a container of function `fn` that acknowledges entries of `streams`. */
+export function containerUserRules(fn: string, password: string, streams: string[]): string[] {
+  return [
+    "reset",
+    "on",
+    `>${password}`,
+    `~${functionKeys(fn).pattern}`,
+    "%W~hearth:replies:*",
+    // The settle scripts acknowledge the stream entry an invocation came from (XACK writes the stream).
+    ...streams.map((stream) => `%W~${escapeGlob(stream)}`),
+    `&${EVENTS_CHANNEL}`,
+    ...ADAPTER_COMMANDS.map((command) => `+${command}`),
+  ];
+}
+
+export class ContainerUsers {
+  constructor(private readonly redis: Redis) {}
+
+  /**
+   * Makes the user of a container about to be created. The scripts are loaded first: the container
+   * may run them (EVALSHA) but not load any.
+   */
+  async create(invokerId: string, containerId: string, fn: string): Promise<ContainerCredentials> {
+    const username = containerUserName(invokerId, containerId);
+    const password = randomBytes(32).toString("hex");
+    const [streams] = await Promise.all([this.redis.hkeys(functionKeys(fn).streams), loadScripts(this.redis)]);
+    await this.redis.acl("SETUSER", username, ...containerUserRules(fn, password, streams));
+    return { username, password };
+  }
+
+  /** Deletes a container's user (closing its connections); one already gone is fine. */
+  async remove(invokerId: string, containerId: string): Promise<void> {
+    await this.redis.acl("DELUSER", containerUserName(invokerId, containerId));
+  }
+
+  /** Deletes the container users that `stale(invokerId, containerId)` picks. */
+  async removeWhere(stale: (invokerId: string, containerId: string) => Promise<boolean> | boolean): Promise<void> {
+    for (const username of (await this.redis.acl("USERS")) as string[]) {
+      if (!username.startsWith(USER_PREFIX)) continue;
+      const [invokerId = "", containerId = ""] = username.slice(USER_PREFIX.length).split(":");
+      if (await stale(invokerId, containerId)) await this.redis.acl("DELUSER", username);
+    }
+  }
+}
+
+/** A key pattern that matches exactly `key` (ACL key patterns are globs). */
+function escapeGlob(key: string): string {
+  return key.replace(/[*?[\]\\]/g, "\\$&");
+}

@@ -1,0 +1,149 @@
+// A container's Redis user (made by its invoker): its own function's keys and the adapter's commands,
+// nothing else. On a real redis-server, reached by its unix socket as containers reach it.
+
+import path from "node:path";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deployFunction } from "../../gateway/functions/registry.js";
+import { ContainerUsers, type ContainerCredentials } from "../../gateway/invoker/container-users.js";
+import { decodeMessage, type ResultMeta } from "../../gateway/protocol/envelope.js";
+import { EVENTS_CHANNEL, functionKeys, newInvocationId, repliesKey } from "../../gateway/protocol/keys.js";
+import { loadScripts, scripts } from "../../gateway/protocol/scripts.js";
+import { probeHandler } from "../support/functions.js";
+import { defaultQuotas, eventually } from "../support/hearth.js";
+import { tarGz } from "../support/packages.js";
+import { envelope, startWorker, useWorkerSetting } from "../support/worker.js";
+
+const setting = useWorkerSetting();
+let users: ContainerUsers;
+let attacker: Redis;
+let credentials: ContainerCredentials;
+const victim = functionKeys("victim");
+
+/** A connection as a container makes it: the unix socket, the container's user, no ready check (INFO). */
+function connectAs(user: Partial<ContainerCredentials>): Redis {
+  const client = new Redis({ path: setting.socketPath, ...user, enableReadyCheck: false, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+  client.on("error", () => undefined);
+  return client;
+}
+
+/** What a PING as that user comes to, with the errors on the way (a failed AUTH closes the connection). */
+async function pingAs(user: Partial<ContainerCredentials>): Promise<string> {
+  const client = connectAs(user);
+  const errors: string[] = [];
+  client.on("error", (error: Error) => errors.push(error.message));
+  try {
+    await client.connect();
+    return await client.ping();
+  } catch (error) {
+    return [(error as Error).message, ...errors].join("; ");
+  } finally {
+    client.disconnect();
+  }
+}
+
+beforeAll(async () => {
+  users = new ContainerUsers(setting.redis);
+  await deployFunction(setting.redis, defaultQuotas, "victim", { runtime: "node", environment: { SECRET: "s3cret" } }, await tarGz({ "index.js": probeHandler() }));
+  await setting.redis.lpush(victim.queue, envelope("victim", "queued-1", 1, { pay: "load" }));
+  credentials = await users.create("inv-1", "c-attacker", "attacker");
+  attacker = connectAs(credentials);
+  await attacker.connect();
+});
+
+afterAll(() => attacker?.disconnect());
+
+describe("a container's Redis user", () => {
+  it("cannot read, watch, wipe or reconfigure anything beyond its own function", async () => {
+    const refused: Array<[string, ...(string | number)[]]> = [
+      ["hgetall", victim.def],
+      ["lrange", victim.queue, 0, -1],
+      ["blmove", victim.queue, functionKeys("attacker").running("c-attacker"), "RIGHT", "LEFT", 0.01],
+      ["del", victim.def],
+      ["lrange", repliesKey("gw-test"), 0, -1],
+      ["monitor"],
+      ["flushall"],
+      ["flushdb"],
+      ["config", "set", "appendfsync", "no"],
+      ["config", "get", "requirepass"],
+      ["keys", "*"],
+      ["scan", 0],
+      ["eval", "return redis.call('hgetall', KEYS[1])", 1, victim.def],
+      ["script", "load", "return 1"],
+      ["acl", "list"],
+      ["client", "list"],
+      ["subscribe", "hearth:other"],
+      ["info"],
+    ];
+    for (const [command, ...args] of refused) {
+      await expect(attacker.call(command, ...args), `${command} ${args.join(" ")}`).rejects.toThrow(/NOPERM|no permissions/);
+    }
+    expect(await setting.redis.hget(victim.def, "environment")).toContain("s3cret");
+    expect(await setting.redis.llen(victim.queue)).toBe(1);
+  });
+
+  it("can do what the adapter does: its own keys, pushing replies, publishing events, CLIENT ID", async () => {
+    const own = functionKeys("attacker");
+    expect(await attacker.hgetall(own.def)).toEqual({});
+    expect(await attacker.rpush(repliesKey("gw-x"), "r")).toBe(1);
+    expect(await attacker.pexpire(repliesKey("gw-x"), 1000)).toBe(1);
+    expect(await attacker.publish(EVENTS_CHANNEL, "work attacker")).toBeGreaterThanOrEqual(0);
+    expect(Number(await attacker.client("ID"))).toBeGreaterThan(0);
+  });
+
+  it("is refused without its password, and loses its connection when its container's user is removed", async () => {
+    expect(await pingAs({})).toMatch(/NOAUTH/);
+    expect(await pingAs({ username: credentials.username, password: "guessed" })).toMatch(/WRONGPASS|NOAUTH/);
+    expect(await pingAs({ username: "default", password: "" })).toMatch(/WRONGPASS|NOAUTH/);
+
+    const doomed = await users.create("inv-1", "c-doomed", "attacker");
+    const connection = connectAs(doomed);
+    await connection.connect();
+    const closed = new Promise((resolve) => connection.once("end", resolve));
+    await users.remove("inv-1", "c-doomed");
+    await closed;
+    expect(await pingAs(doomed)).toMatch(/WRONGPASS|NOAUTH/);
+  });
+
+  it("removes the users of invokers it is told are gone", async () => {
+    await users.create("inv-dead", "c1", "victim");
+    await users.create("inv-alive", "c2", "victim");
+    await users.removeWhere((invokerId) => invokerId === "inv-dead");
+    const names = (await setting.redis.acl("USERS")) as string[];
+    expect(names).not.toContain("hearth-container:inv-dead:c1");
+    expect(names).toContain("hearth-container:inv-alive:c2");
+  });
+
+  it("serves sync and async invocations through a worker connected as the container's user", async () => {
+    const fn = "served";
+    const keys = functionKeys(fn);
+    await loadScripts(setting.redis);
+    const own = await users.create("inv-1", "c-served", fn);
+    const worker = await startWorker(setting, {
+      fn,
+      containerId: "c-served",
+      config: { runtime: "node", keepAlive: 2 },
+      files: { "index.js": probeHandler() },
+      bootstrap: path.resolve("images/node/bootstrap.cjs"),
+      credentials: { ...own },
+    });
+    try {
+      await scripts.enqueueInvocation.run(setting.redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued], [envelope(fn, "sync-1", 1, { echo: "sync" }), 1, fn]);
+      const popped = (await setting.redis.blpopBuffer(repliesKey("gw-test"), 20))!;
+      const result = decodeMessage<ResultMeta>(popped[1]);
+      expect(result.meta).toMatchObject({ id: "sync-1", function: fn, status: 200 });
+      expect(JSON.parse(result.payload.toString())).toMatchObject({ echo: "sync" });
+
+      const id = newInvocationId(fn);
+      await scripts.enqueueAsyncInvocation.run(setting.redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued, keys.retries, keys.invocation(id)], [id, JSON.stringify({ echo: "async" }), 1, fn, Date.now(), 60_000, "", "", ""]);
+      const status = await eventually(async () => {
+        const current = await setting.redis.hget(keys.invocation(id), "status");
+        return current === "succeeded" ? current : undefined;
+      }, 20_000, "the async invocation to succeed");
+      expect(status).toBe("succeeded");
+    } finally {
+      await worker.stop();
+    }
+  });
+});
+

@@ -6,7 +6,7 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { DASHBOARD_FILES, RULES_FILE } from "../../monitoring/generated-files.js";
 import { alertRules, recordingRules, rulesFile, type AlertThresholds } from "../../monitoring/rules.js";
@@ -77,12 +77,16 @@ function allExpressions(): Expression[] {
  * Asks each expression, over and over, until it returns series (rates need two scrapes, alerts an
  * evaluation) or the time is up: how many series each returned the first time it returned any.
  */
-async function evaluateUntilAllReturnSeries(prometheus: TestPrometheus, expressions: Expression[], timeoutMs: number) {
+async function evaluateUntilAllReturnSeries(prometheus: TestPrometheus, expressions: Expression[], timeoutMs: number, signal: AbortSignal) {
   const seriesCount = new Map<Expression, number>();
   const deadline = Date.now() + timeoutMs;
-  while (seriesCount.size < expressions.length && Date.now() < deadline) {
+  // Stopped when the test ends early (a failed step), before its Prometheus is.
+  while (!signal.aborted && seriesCount.size < expressions.length && Date.now() < deadline) {
     for (const expression of expressions.filter((e) => !seriesCount.has(e))) {
-      const series = await prometheus.query(expression.expr);
+      const series = await prometheus.query(expression.expr).catch((error: unknown) => {
+        if (signal.aborted) return [];
+        throw error;
+      });
       if (series.length > 0) seriesCount.set(expression, series.length);
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -92,6 +96,8 @@ async function evaluateUntilAllReturnSeries(prometheus: TestPrometheus, expressi
 
 describe("monitoring on a real Prometheus", () => {
   it("gives every panel and every rule series, fires every alert, and passes promtool", async () => {
+    expect(promtool(["--version"]).status, "promtool and prometheus are missing: run scripts/setup.sh (Debian's prometheus)").toBe(0);
+    expect(existsSync("dist/hearth.cjs"), "dist/hearth.cjs is missing: run scripts/test.sh (it builds)").toBe(true);
     // The rule files check, the committed one and the test's.
     expect(promtool(["check", "rules", RULES_FILE])).toMatchObject({ status: 0 });
     const prometheus: TestPrometheus = await startPrometheus({ targets: [new URL(h.url).host], ruleFiles: [rulesFile(TEST_THRESHOLDS, "1s")], scrapeInterval: "1s" });
@@ -99,7 +105,9 @@ describe("monitoring on a real Prometheus", () => {
     expect(promtool(["check", "rules", `${prometheus.dir}/rules-0.yml`])).toMatchObject({ status: 0 });
 
     // Asked from now on, while the workload runs: some states last only a while (a full host, a queue waiting).
-    const evaluated = evaluateUntilAllReturnSeries(prometheus, allExpressions(), 150_000);
+    const asking = new AbortController();
+    cleanups.push(async () => asking.abort());
+    const evaluated = evaluateUntilAllReturnSeries(prometheus, allExpressions(), 150_000, asking.signal);
 
     await loseAnInvoker();
 

@@ -25,6 +25,12 @@ export interface PanelSpec {
 
 const q = (expr: string, legend: string): Query => ({ expr, legend });
 
+/** Mean time handlers ran for async attempts, by the labels given: run time over the attempts a container settled. */
+function asyncMeanExecution(by: string, selector = ""): string {
+  const ran = selector ? selector.replace("}", ',outcome=~"success|function_error|timeout|out_of_memory"}') : '{outcome=~"success|function_error|timeout|out_of_memory"}';
+  return `max by (${by}) (rate(hearth_async_execution_seconds_total${selector}[5m])) / max by (${by}) (rate(hearth_async_invocations_total${ran}[5m]))`;
+}
+
 /** p50, p90 and p99 of a recorded bucket rate, by the labels given. */
 function quantiles(buckets: string, by: string, selector = "", legend = `{{${by.split(", ").join("}} {{")}}}`): Query[] {
   return [0.5, 0.9, 0.99].map((quantile) => q(`histogram_quantile(${quantile}, sum by (${by}, le) (${buckets}${selector}))`, `p${quantile * 100} ${legend}`));
@@ -39,6 +45,7 @@ export function overviewPanels(): Array<{ row: string; panels: PanelSpec[] }> {
         { title: "Errors/s by outcome", description: "Everything but success: function_error, timeout, throttled, out_of_memory, platform_error.", unit: "reqps", queries: [q(`sum by (outcome) (${INVOCATION_RATE}{outcome!="success"})`, "{{outcome}}")] },
         { title: "Execution time by function", description: "The handler's run in its container (sync): no queueing, no cold start.", unit: "s", queries: quantiles(EXECUTION_BUCKETS, "function") },
         { title: "Response time by function", description: "Sync: from the request's arrival to its answer.", unit: "s", queries: quantiles(RESPONSE_BUCKETS, "function") },
+        { title: "Async execution time by function (mean)", description: "The handler's run in its container, async attempts, over 5 minutes.", unit: "s", queries: [q(asyncMeanExecution("function"), "{{function}}")] },
       ],
     },
     {
@@ -78,6 +85,7 @@ export function functionPanels(): Array<{ row: string; panels: PanelSpec[] }> {
         { title: "Execution time, cold and warm", description: "The handler's run in its container (sync).", unit: "s", queries: quantiles(EXECUTION_BUCKETS, "start", fn, "{{start}}") },
         { title: "Queue wait, cold and warm", description: "From queueing to a container starting the request: a cold start is in here.", unit: "s", queries: quantiles(QUEUE_WAIT_BUCKETS, "start", fn, "{{start}}") },
         { title: "Response time", description: "Sync: from the request's arrival to its answer.", unit: "s", queries: quantiles(RESPONSE_BUCKETS, "function", fn, "") },
+        { title: "Async execution time (mean)", description: "The handler's run in its container, async attempts, over 5 minutes.", unit: "s", queries: [q(asyncMeanExecution("function", fn), "mean")] },
       ],
     },
     {

@@ -204,7 +204,7 @@ export class ContainerWorker {
     return scripts.settleAsyncInvocation.queue(
       pipeline,
       [keys.def, keys.running(this.env.containerId), keys.retries, keys.deadLetters, keys.callbacks, keys.stats, keys.invocation(meta.id)],
-      [meta.id, outcome.status, outcome.body, outcome.finishedAt, Math.random(), this.env.retentionMs, this.env.function, outcome.outcome],
+      [meta.id, outcome.status, outcome.body, outcome.finishedAt, Math.random(), this.env.retentionMs, this.env.function, outcome.outcome, outcome.finishedAt - outcome.startedAt],
     );
   }
 

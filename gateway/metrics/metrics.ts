@@ -272,6 +272,7 @@ export class Metrics {
       ["hearth_async_retries_total", "Failed async invocation attempts that were scheduled for a retry, across the cluster", (pool) => pool.async.retries],
       ["hearth_async_dead_lettered_total", "Async invocations moved to the dead-letter queue after their last attempt failed, across the cluster", (pool) => pool.async.deadLettered],
       ["hearth_out_of_memory_total", "Runtimes and containers of a function the kernel killed for its memory limit (answered Runtime.OutOfMemory), across the cluster", (pool) => pool.outOfMemory],
+      ["hearth_async_execution_seconds_total", "Time handlers ran for async attempts (no queueing, no cold start), added up, across the cluster: divide by attempts for the mean", (pool) => pool.async.executionSeconds],
       ["hearth_async_callback_failures_total", "Callback deliveries that failed (no 2xx answer in time), retried ones included, across the cluster", (pool) => pool.async.callbackFailures],
     ];
     new Counter({

@@ -96,6 +96,13 @@ export function alertRules(t: AlertThresholds): AlertRule[] {
       "Containers churn: a keepAlive shorter than the gaps between requests, evictions at the host cap (hearth_invoker_evictions_total), or containers that crash (platform_error, out_of_memory). Raise keepAlive or the host caps.",
     ),
     alert(
+      "HearthDown",
+      `up{job=~".*hearth.*"} == 0`,
+      "critical",
+      "Prometheus cannot scrape Hearth at {{ $labels.instance }}",
+      "The process is down or unreachable: check it (systemd, docker-compose ps, kubectl get pods) and its logs. An invoker-only process serves no /metrics: HearthInvokerLost covers those.",
+    ),
+    alert(
       "HearthInvokerLost",
       `max(hearth_invokers{state="lost"}) > 0`,
       "critical",

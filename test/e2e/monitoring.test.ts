@@ -14,7 +14,7 @@ import { invokeAsync, startReceiver } from "../support/async.js";
 import { probeHandler } from "../support/functions.js";
 import { deploy, eventually, invoke, useTestHearth } from "../support/hearth.js";
 import { scrape } from "../support/metrics.js";
-import { promtool, startPrometheus, type TestPrometheus } from "../support/prometheus.js";
+import { freePort, promtool, startPrometheus, type TestPrometheus } from "../support/prometheus.js";
 
 /** Low enough that a minute's workload crosses each; the expressions are those of rules.yml. */
 const TEST_THRESHOLDS: AlertThresholds = { errorRatio: 0.05, queueAgeSeconds: 1, coldStartsPerSecond: 0, for: "0s" };
@@ -100,7 +100,9 @@ describe("monitoring on a real Prometheus", () => {
     expect(existsSync("dist/hearth.cjs"), "dist/hearth.cjs is missing: run scripts/test.sh (it builds)").toBe(true);
     // The rule files check, the committed one and the test's.
     expect(promtool(["check", "rules", RULES_FILE])).toMatchObject({ status: 0 });
-    const prometheus: TestPrometheus = await startPrometheus({ targets: [new URL(h.url).host], ruleFiles: [rulesFile(TEST_THRESHOLDS, "1s")], scrapeInterval: "1s" });
+    // A second target where nothing listens: a Hearth process that is down (HearthDown).
+    const down = `127.0.0.1:${await freePort()}`;
+    const prometheus: TestPrometheus = await startPrometheus({ targets: [new URL(h.url).host, down], ruleFiles: [rulesFile(TEST_THRESHOLDS, "1s")], scrapeInterval: "1s" });
     cleanups.push(() => prometheus.stop());
     expect(promtool(["check", "rules", `${prometheus.dir}/rules-0.yml`])).toMatchObject({ status: 0 });
 

@@ -87,7 +87,8 @@ async function isReady(url: string, child: ChildProcess): Promise<boolean> {
   }
 }
 
-function freePort(): Promise<number> {
+/** A loopback port nothing listens on (at the moment of asking). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);

@@ -21,13 +21,14 @@ import { FunctionCache } from "./functions/function-cache.js";
 import { readPoolStatus } from "./functions/registry.js";
 import { Invocations } from "./invocation/invocations.js";
 import { ReplyRouter } from "./invocation/reply-router.js";
+import { ContainerUsage } from "./invoker/container-usage.js";
 import { DockerBackend, LABELS } from "./invoker/docker-backend.js";
 import { HostCapacity } from "./invoker/host-capacity.js";
 import { Invoker } from "./invoker/invoker.js";
 import type { Logger } from "./logger.js";
 import { Metrics } from "./metrics/metrics.js";
 import { EventBus } from "./protocol/event-bus.js";
-import { FUNCTIONS_INDEX } from "./protocol/keys.js";
+import { FUNCTIONS_INDEX, INVOKER_BEATS } from "./protocol/keys.js";
 import { loadScripts } from "./protocol/scripts.js";
 import { connectRedis } from "./redis/connections.js";
 import { startEmbeddedRedis, type EmbeddedRedis } from "./redis/embedded-redis.js";
@@ -74,6 +75,11 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
       const names = await commands.smembers(FUNCTIONS_INDEX);
       return Promise.all(names.map(async (name) => ({ function: name, ...(await readPoolStatus(commands, name)) })));
     });
+    metrics.observeInvokers(async () => {
+      const now = Date.now();
+      const [alive, lost] = await Promise.all([commands.zcount(INVOKER_BEATS, now, "+inf"), commands.zcount(INVOKER_BEATS, "-inf", `(${now}`)]);
+      return { alive, lost };
+    });
 
     const docker = new Docker();
     let invoker: Invoker | undefined;
@@ -89,6 +95,11 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
       metrics.observeHost(capacity);
       const started = new Invoker(commands, backend, metrics, logger.child({ component: "invoker" }), config.invokerId, config.invokerHeartbeatMs, config.invocationRetentionMs, capacity);
       teardown.push(() => started.stop(config.shutdownTimeoutMs));
+      const usage = new ContainerUsage(docker, () => started.runningContainers());
+      metrics.observeContainerUsage(() => usage.read());
+      events.on((event) => {
+        if (event.type === "deleted") usage.forgetFunction(event.function);
+      });
       await started.start(events);
       invoker = started;
     }

@@ -24,10 +24,16 @@ install_packages() {
   command -v debootstrap >/dev/null || missing+=(debootstrap)
   # Checks docker-compose.yml in the deployment tests (Debian's 1.29).
   command -v docker-compose >/dev/null || missing+=(docker-compose)
+  # For test/e2e/monitoring.test.ts, which runs its own on a loopback port (never the system service).
+  command -v prometheus >/dev/null || missing+=(prometheus)
   [ ${#missing[@]} -eq 0 ] && return
   log "installing ${missing[*]}"
   as_root apt-get update -q
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+  # The tests run a Prometheus of their own: the package's services (with systemd) are not wanted.
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null; then
+    as_root systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true
+  fi
 }
 
 start_docker() {

@@ -7,6 +7,7 @@ import { fromHash, type FunctionDefinition } from "../functions/definition.js";
 import { formatContainerRecord, type ContainerState } from "../protocol/container-record.js";
 import { decodeMessage, encodeMessage, errorBody, OUT_OF_MEMORY, outOfMemoryMessage, type ColdStartTimings, type InvocationMeta, type ResultMeta } from "../protocol/envelope.js";
 import { functionKeys, type FunctionKeys } from "../protocol/keys.js";
+import type { InvocationOutcome } from "../protocol/outcome.js";
 import { queueReplies } from "../protocol/replies.js";
 import { scripts } from "../protocol/scripts.js";
 import type { AdapterLogger } from "./adapter-log.js";
@@ -46,6 +47,8 @@ interface Outcome {
   body: Buffer | string;
   /** The error came from the function (its code or its runtime), not from Hearth. */
   functionError: boolean;
+  /** How it ended, for the metrics. */
+  outcome: InvocationOutcome;
   startedAt: number;
   finishedAt: number;
 }
@@ -67,6 +70,8 @@ export class ContainerWorker {
    */
   private outOfMemory = false;
   private clientId = 0;
+  /** No request served yet: the next one waited for this container's cold start. */
+  private cold = true;
 
   constructor(
     private readonly redis: Redis,
@@ -142,7 +147,7 @@ export class ContainerWorker {
       let outcome: Outcome;
       if (meta.startBy > 0 && Date.now() > meta.startBy) {
         const now = Date.now();
-        outcome = { status: 504, body: errorBody("Hearth.QueueTimeout", "no container was free to start the request before its queue time ran out"), functionError: false, startedAt: now, finishedAt: now };
+        outcome = { status: 504, body: errorBody("Hearth.QueueTimeout", "no container was free to start the request before its queue time ran out"), functionError: false, outcome: "throttled", startedAt: now, finishedAt: now };
       } else {
         // The event goes to the runtime first; the busy mark follows it, off the handler's path.
         const executed = this.execute(meta, payload);
@@ -190,26 +195,33 @@ export class ContainerWorker {
   }
 
   private queueOutcome(pipeline: ChainableCommander, meta: InvocationMeta, outcome: Outcome): ChainableCommander {
+    const cold = this.takeCold();
     if (!meta.async) {
-      const resultMeta: ResultMeta = { id: meta.id, function: this.env.function, status: outcome.status, functionError: outcome.functionError, containerId: this.env.containerId, startedAt: outcome.startedAt, finishedAt: outcome.finishedAt };
+      const resultMeta: ResultMeta = { id: meta.id, function: this.env.function, status: outcome.status, functionError: outcome.functionError, containerId: this.env.containerId, startedAt: outcome.startedAt, finishedAt: outcome.finishedAt, outcome: outcome.outcome, cold };
       return queueReplies(pipeline, meta.replyTo, [encodeMessage(resultMeta, outcome.body)]);
     }
     const keys = this.keys;
     return scripts.settleAsyncInvocation.queue(
       pipeline,
       [keys.def, keys.running(this.env.containerId), keys.retries, keys.deadLetters, keys.callbacks, keys.stats, keys.invocation(meta.id)],
-      [meta.id, outcome.status, outcome.body, outcome.finishedAt, Math.random(), this.env.retentionMs, this.env.function],
+      [meta.id, outcome.status, outcome.body, outcome.finishedAt, Math.random(), this.env.retentionMs, this.env.function, outcome.outcome, outcome.finishedAt - outcome.startedAt],
     );
+  }
+
+  private takeCold(): boolean {
+    const cold = this.cold;
+    this.cold = false;
+    return cold;
   }
 
   private async execute(meta: InvocationMeta, payload: Buffer): Promise<Outcome> {
     const startedAt = Date.now();
-    const result = (status: number, body: Buffer | string, functionError = false): Outcome => ({ status, body, functionError, startedAt, finishedAt: Date.now() });
+    const result = (status: number, body: Buffer | string, outcome: InvocationOutcome): Outcome => ({ status, body, functionError: outcome !== "success", outcome, startedAt, finishedAt: Date.now() });
 
     // The runtime exited while the container was idle.
     if (this.runtimeBroken) await this.restartRuntime();
     // A runtime that failed to initialise answers the request that started it with its init error.
-    if (!this.readiness.ready) return result(502, normalizeError(this.readiness.error, "Runtime.InitError"), true);
+    if (!this.readiness.ready) return result(502, normalizeError(this.readiness.error, "Runtime.InitError"), "function_error");
 
     const timeoutMs = this.definition.timeout * 1000;
     const timer = setTimeout(() => this.api.interrupt({ kind: "timeout" }), timeoutMs);
@@ -219,22 +231,22 @@ export class ContainerWorker {
     clearTimeout(timer);
     switch (outcome.kind) {
       case "response":
-        return result(200, outcome.body);
+        return result(200, outcome.body, "success");
       case "error":
-        return result(502, normalizeError(outcome.body, outcome.errorType ?? "Unhandled"), true);
+        return result(502, normalizeError(outcome.body, outcome.errorType ?? "Unhandled"), "function_error");
       case "response-too-large":
-        return result(502, errorBody("Function.ResponseSizeTooLarge", `response payload of ${outcome.bytes} bytes exceeds the limit`), true);
+        return result(502, errorBody("Function.ResponseSizeTooLarge", `response payload of ${outcome.bytes} bytes exceeds the limit`), "function_error");
       case "timeout":
         // Stop the handler now (it may be spinning); the replacement runtime starts after the reply.
         this.runtimeBroken = true;
         await this.runtime.kill();
-        return result(504, errorBody("Sandbox.Timedout", `Task timed out after ${this.definition.timeout.toFixed(2)} seconds`), true);
+        return result(504, errorBody("Sandbox.Timedout", `Task timed out after ${this.definition.timeout.toFixed(2)} seconds`), "timeout");
       case "exit":
         if (outcome.how === "signal: SIGKILL" && (await this.oom.killedSinceLastLook())) {
           this.outOfMemory = true;
-          return result(502, errorBody(OUT_OF_MEMORY, outOfMemoryMessage(this.env.function, this.definition.memory)), true);
+          return result(502, errorBody(OUT_OF_MEMORY, outOfMemoryMessage(this.env.function, this.definition.memory)), "out_of_memory");
         }
-        return result(502, errorBody("Runtime.ExitError", `Runtime exited with error: ${outcome.how}`), true);
+        return result(502, errorBody("Runtime.ExitError", `Runtime exited with error: ${outcome.how}`), "function_error");
     }
   }
 

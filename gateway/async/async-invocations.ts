@@ -78,7 +78,11 @@ export class AsyncInvocations {
         return withTimeout(run, ACCEPT_TIMEOUT_MS, "Redis did not answer in time");
       },
       "async invocations",
-    );
+    ).catch(async (error: unknown) => {
+      // Counted with the outcomes the containers count (readPoolStatus): throttled is the gateway's to see.
+      if (error instanceof HearthError && error.status === 429) await this.redis.hincrby(keys.stats, "async:throttled", 1).catch(() => undefined);
+      throw error;
+    });
     if (outcome[0] === "mismatch") {
       throw new HearthError(
         422,

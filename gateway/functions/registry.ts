@@ -8,6 +8,7 @@ import { decodeMessage, errorBody, errorResult, type InvocationMeta } from "../p
 import type { Quotas } from "../config.js";
 import { CODE_BYTES, functionKeys, FUNCTIONS_INDEX, streamGroup } from "../protocol/keys.js";
 import { parseContainerRecord, type ContainerState } from "../protocol/container-record.js";
+import { INVOCATION_OUTCOMES, type InvocationOutcome } from "../protocol/outcome.js";
 import { pushReplies } from "../protocol/replies.js";
 import { scripts } from "../protocol/scripts.js";
 import { functionConfigSchema } from "./config-schema.js";
@@ -47,6 +48,10 @@ export interface AsyncStatus {
   retries: number;
   deadLettered: number;
   callbackFailures: number;
+  /** Async attempts by how they ended (throttled: refused at accept), across the cluster. */
+  outcomes: Record<InvocationOutcome, number>;
+  /** How long handlers ran for the async attempts a container settled, added up. */
+  executionSeconds: number;
 }
 
 function validateName(name: string): void {
@@ -156,7 +161,7 @@ export async function readPoolStatus(redis: Redis, name: string): Promise<PoolSt
     redis.zrange(keys.asyncQueued, 0, 0, "WITHSCORES"),
     redis.zcard(keys.retries),
     redis.zcard(keys.deadLetters),
-    redis.hmget(keys.stats, "retries", "deadLettered", "callbackFailures", "outOfMemory"),
+    redis.hmget(keys.stats, "retries", "deadLettered", "callbackFailures", "outOfMemory", "async:runMs", ...INVOCATION_OUTCOMES.map((outcome) => `async:${outcome}`)),
   ]);
   const containers: Record<ContainerState, number> = { starting: 0, idle: 0, busy: 0 };
   for (const record of records) containers[parseContainerRecord(record).state] += 1;
@@ -174,6 +179,8 @@ export async function readPoolStatus(redis: Redis, name: string): Promise<PoolSt
       retries: total(0),
       deadLettered: total(1),
       callbackFailures: total(2),
+      outcomes: Object.fromEntries(INVOCATION_OUTCOMES.map((outcome, index) => [outcome, total(5 + index)])) as Record<InvocationOutcome, number>,
+      executionSeconds: total(4) / 1000,
     },
   };
 }

@@ -4,9 +4,10 @@ import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { HearthError } from "../errors.js";
 import type { FunctionCache } from "../functions/function-cache.js";
-import type { Metrics } from "../metrics/metrics.js";
-import { encodeMessage, type InvocationMeta } from "../protocol/envelope.js";
+import type { Execution, Metrics } from "../metrics/metrics.js";
+import { encodeMessage, type InvocationMeta, type ResultMeta } from "../protocol/envelope.js";
 import { functionKeys } from "../protocol/keys.js";
+import { outcomeOfError } from "../protocol/outcome.js";
 import { scripts } from "../protocol/scripts.js";
 import { functionNotFound, queueForCurrentVersion } from "./queue-outcome.js";
 import type { ReplyRouter } from "./reply-router.js";
@@ -34,23 +35,24 @@ export class Invocations {
 
   async invokeSync(name: string, payload: Buffer): Promise<InvocationResult> {
     const started = performance.now();
-    const result = await this.run(name, payload).catch((error: unknown) => {
-      if (error instanceof HearthError) this.metrics.observeInvocation(name, error.status, started);
+    const { result, meta, enqueuedAt } = await this.run(name, payload).catch((error: unknown) => {
+      if (error instanceof HearthError) this.metrics.observeInvocation(name, error.status, outcomeOfError(error.status, error.errorType), started);
       throw error;
     });
-    this.metrics.observeInvocation(name, result.status, started);
+    this.metrics.observeInvocation(name, result.status, meta.outcome ?? (result.status === 200 ? "success" : "platform_error"), started, execution(meta, enqueuedAt));
     return result;
   }
 
-  private async run(name: string, payload: Buffer): Promise<InvocationResult> {
+  private async run(name: string, payload: Buffer): Promise<{ result: InvocationResult; meta: ResultMeta; enqueuedAt: number }> {
     const id = randomUUID();
     const definition = await this.functions.get(name);
     if (!definition) throw functionNotFound(name);
     const waitMs = this.queueTimeoutMs + definition.timeout * 1000 + TIMEOUT_GRACE_MS;
     // Wait before queueing, so that no result can arrive ahead of its waiter.
     const reply = this.replies.waitFor(id, name, waitMs);
+    const enqueuedAt = Date.now();
     try {
-      await this.enqueue(name, id, payload);
+      await this.enqueue(name, id, payload, enqueuedAt);
     } catch (error) {
       this.replies.cancel(id);
       throw error;
@@ -59,16 +61,15 @@ export class Invocations {
     if (!result) {
       throw new HearthError(504, "Hearth.Timeout", `function ${name} did not answer within ${(waitMs / 1000).toFixed(1)} s (queued and running)`);
     }
-    return { id, status: result.meta.status, functionError: result.meta.functionError === true, body: result.payload };
+    return { result: { id, status: result.meta.status, functionError: result.meta.functionError === true, body: result.payload }, meta: result.meta, enqueuedAt };
   }
 
-  private async enqueue(name: string, id: string, payload: Buffer): Promise<void> {
+  private async enqueue(name: string, id: string, payload: Buffer, now: number): Promise<void> {
     const keys = functionKeys(name);
     await queueForCurrentVersion(
       this.functions,
       name,
       (definition) => {
-        const now = Date.now();
         const meta: InvocationMeta = {
           id,
           function: name,
@@ -82,4 +83,10 @@ export class Invocations {
       "requests",
     );
   }
+}
+
+/** What the container measured of a request it ran (the gateway and the containers share a clock); none for a result Hearth made. */
+function execution(meta: ResultMeta, enqueuedAt: number): Execution | undefined {
+  if (meta.startedAt === undefined || meta.finishedAt === undefined || meta.outcome === "throttled") return undefined;
+  return { queuedSeconds: Math.max(0, meta.startedAt - enqueuedAt) / 1000, runSeconds: Math.max(0, meta.finishedAt - meta.startedAt) / 1000, cold: meta.cold === true };
 }

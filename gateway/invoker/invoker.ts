@@ -12,10 +12,11 @@ import { DEFAULT_EPHEMERAL_STORAGE_MB, type Runtime } from "../functions/definit
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { parseContainerRecord, type ContainerRecord } from "../protocol/container-record.js";
+import { outcomeOfError } from "../protocol/outcome.js";
 import { decodeMessage, errorBody, errorResult, OUT_OF_MEMORY, outOfMemoryMessage, type InvocationMeta } from "../protocol/envelope.js";
 import type { EventBus } from "../protocol/event-bus.js";
 import type { HearthEvent } from "../protocol/events.js";
-import { functionKeys, FUNCTIONS_INDEX, invokerAliveKey } from "../protocol/keys.js";
+import { functionKeys, FUNCTIONS_INDEX, INVOKER_BEATS, invokerAliveKey } from "../protocol/keys.js";
 import { pushReplies } from "../protocol/replies.js";
 import { scripts } from "../protocol/scripts.js";
 import { ContainerUsers } from "./container-users.js";
@@ -29,6 +30,8 @@ const UNBLOCK_RETRY_MS = 250;
 /** While work waits for room on the host, how often it looks again (a busy container may have become idle). */
 const ROOM_RETRY_MS = 250;
 
+/** How long a lost invoker stays in INVOKER_BEATS (and in the metrics' count of lost ones). */
+const LOST_INVOKERS_KEPT_MS = 60 * 60 * 1000;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Launched {
@@ -121,11 +124,22 @@ export class Invoker {
     // Exited is not yet removed: wait (bounded) until Docker has removed them all.
     const removed = await Promise.all(dockerIds.map((dockerId) => this.backend.waitRemoved(dockerId, REMOVAL_TIMEOUT_MS)));
     if (removed.includes(false)) this.logger.warn({ containers: removed.filter((done) => !done).length }, "Docker had not removed every container when the invoker stopped");
-    await this.redis.del(invokerAliveKey(this.invokerId));
+    await Promise.all([this.redis.del(invokerAliveKey(this.invokerId)), this.redis.zrem(INVOKER_BEATS, this.invokerId)]);
+  }
+
+  /** The containers it started that Docker runs now, for their CPU and memory by function. */
+  runningContainers(): Array<{ function: string; dockerId: string }> {
+    return [...this.launched.values()].flatMap((container) => (container.dockerId ? [{ function: container.function, dockerId: container.dockerId }] : []));
   }
 
   private async beat(): Promise<void> {
-    await this.redis.set(invokerAliveKey(this.invokerId), String(Date.now()), "PX", this.heartbeatMs * 3);
+    const now = Date.now();
+    // Sent in one tick: auto-pipelining makes the three one round trip.
+    await Promise.all([
+      this.redis.set(invokerAliveKey(this.invokerId), String(now), "PX", this.heartbeatMs * 3),
+      this.redis.zadd(INVOKER_BEATS, now + this.heartbeatMs * 3, this.invokerId),
+      this.redis.zremrangebyscore(INVOKER_BEATS, "-inf", now - LOST_INVOKERS_KEPT_MS),
+    ]);
   }
 
   /**
@@ -347,7 +361,7 @@ export class Invoker {
     const [orphaned, failed] = (await scripts.releaseContainer.runBuffer(
       this.redis,
       [keys.def, keys.queue, keys.containers, keys.draining, keys.running(containerId), keys.asyncQueued, keys.retries, keys.deadLetters, keys.callbacks, keys.stats],
-      [containerId, fn, options.failQueued ? "1" : "0", Date.now(), Math.random(), this.retentionMs, keys.invocationPrefix, errorBody(errorType, message), errorBody(errorType, message)],
+      [containerId, fn, options.failQueued ? "1" : "0", Date.now(), Math.random(), this.retentionMs, keys.invocationPrefix, errorBody(errorType, message), errorBody(errorType, message), outcomeOfError(502, errorType)],
     )) as [Buffer[], Buffer[]];
     await this.answer(orphaned, 502, errorType, message);
     await this.answer(failed, 503, errorType, message);

@@ -1,12 +1,30 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type LabelValues } from "prom-client";
 import type { PoolStatus } from "../functions/registry.js";
+import type { FunctionUsage } from "../invoker/container-usage.js";
 import type { HostCapacity } from "../invoker/host-capacity.js";
+import { INVOCATION_OUTCOMES, type InvocationOutcome } from "../protocol/outcome.js";
 
 export interface PoolSnapshot extends PoolStatus {
   function: string;
 }
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900];
+/**
+ * prom-client's default gauges that end in `_total`, which `promtool check metrics` refuses for a
+ * gauge: the same counts are in `nodejs_active_handles` etc. by type (sum them).
+ */
+const GAUGES_NAMED_LIKE_COUNTERS = ["nodejs_active_handles_total", "nodejs_active_requests_total", "nodejs_active_resources_total"];
+
+/** What the container measured of a sync request it ran. */
+export interface Execution {
+  /** From the gateway queueing it to a container starting it: queueing, and the cold start if there was one. */
+  queuedSeconds: number;
+  /** The handler's run, in the container. */
+  runSeconds: number;
+  /** The first request of a container that was started for the queued work. */
+  cold: boolean;
+}
+
 const COLD_START_BUCKETS = [0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 2, 5, 10, 30];
 
 /** The metrics of one Hearth process, in a registry of its own (tests run several in one process). */
@@ -21,11 +39,39 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  private readonly coldStarts = new Counter({
+  /** The pools' read of observePools, shared by every collect of one scrape. */
+  private readPools?: () => Promise<PoolSnapshot[]>;
+
+  private readonly invocations: Counter = new Counter({
+    name: "hearth_invocations_total",
+    help: "Sync invocations this gateway answered, by function and outcome (success, function_error, timeout, throttled, out_of_memory, platform_error)",
+    labelNames: ["function", "outcome"],
+    registers: [this.registry],
+    collect: () => this.zeroForExistingFunctions(this.invocations, INVOCATION_OUTCOMES.map((outcome) => ({ outcome }))),
+  });
+
+  private readonly executionDuration = new Histogram({
+    name: "hearth_execution_duration_seconds",
+    help: "Time a sync request's handler ran in its container (no queueing, no cold start), by function and start=cold|warm",
+    labelNames: ["function", "start"],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  private readonly queueWait = new Histogram({
+    name: "hearth_queue_wait_seconds",
+    help: "Time a sync request waited from its queueing to a container starting it (a cold start included), by function and start=cold|warm",
+    labelNames: ["function", "start"],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  private readonly coldStarts: Counter = new Counter({
     name: "hearth_cold_starts_total",
     help: "Containers started for a function because queued work had no idle container",
     labelNames: ["function"],
     registers: [this.registry],
+    collect: () => this.zeroForExistingFunctions(this.coldStarts, [{}]),
   });
 
   private readonly coldStartDuration = new Histogram({
@@ -43,13 +89,29 @@ export class Metrics {
   });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: "hearth_" });
+    // Unprefixed: the standard Node.js dashboards query process_* and nodejs_* by these names.
+    collectDefaultMetrics({ register: this.registry });
+    for (const name of GAUGES_NAMED_LIKE_COUNTERS) this.registry.removeSingleMetric(name);
   }
 
   /** A 404 (no such function) is not recorded: series by function are for functions that exist. */
-  observeInvocation(fn: string, status: number, startedAtMs: number): void {
+  observeInvocation(fn: string, status: number, outcome: InvocationOutcome, startedAtMs: number, execution?: Execution): void {
     if (status === 404) return;
     this.invocationDuration.observe({ function: fn, status: String(status) }, (performance.now() - startedAtMs) / 1000);
+    this.invocations.inc({ function: fn, outcome });
+    if (!execution) return;
+    const labels = { function: fn, start: execution.cold ? "cold" : "warm" };
+    this.executionDuration.observe(labels, execution.runSeconds);
+    this.queueWait.observe(labels, execution.queuedSeconds);
+  }
+
+  /**
+   * A counter's series start at 0 for every existing function: one that appeared at its first count
+   * would show no increase for it in rate() and increase(), and alerts on them would miss it.
+   */
+  private async zeroForExistingFunctions(counter: Counter, labelSets: Array<Record<string, string>>): Promise<void> {
+    if (!this.readPools) return;
+    for (const pool of await this.readPools()) for (const labels of labelSets) counter.inc({ function: pool.function, ...labels }, 0);
   }
 
   countEviction(): void {
@@ -81,6 +143,48 @@ export class Metrics {
     });
   }
 
+  /** CPU and memory of this invoker's containers by function, read at scrape time. */
+  observeContainerUsage(read: () => Promise<FunctionUsage[]>): void {
+    const registers = [this.registry];
+    new Counter({
+      name: "hearth_container_cpu_seconds_total",
+      help: "CPU time the function's containers on this invoker's host used (from their cgroups, read at scrape time)",
+      labelNames: ["function"],
+      registers,
+      async collect(this: Counter) {
+        const usage = await read();
+        this.reset();
+        for (const { function: fn, cpuSeconds } of usage) this.inc({ function: fn }, cpuSeconds);
+      },
+    });
+    new Gauge({
+      name: "hearth_container_memory_bytes",
+      help: "Memory the function's running containers on this invoker's host use (cgroup usage less inactive file cache; /tmp is memory)",
+      labelNames: ["function"],
+      registers,
+      async collect(this: Gauge) {
+        const usage = await read();
+        this.reset();
+        for (const { function: fn, memoryBytes } of usage) this.set({ function: fn }, memoryBytes);
+      },
+    });
+  }
+
+  /** Invokers by their heartbeats in Redis, read at scrape time: alive, or lost (stopped beating without stopping). */
+  observeInvokers(read: () => Promise<{ alive: number; lost: number }>): void {
+    new Gauge({
+      name: "hearth_invokers",
+      help: "Invokers sharing this Redis, by state: alive (beating), lost (stopped beating without a clean stop, in the last hour)",
+      labelNames: ["state"],
+      registers: [this.registry],
+      async collect(this: Gauge) {
+        const { alive, lost } = await read();
+        this.set({ state: "alive" }, alive);
+        this.set({ state: "lost" }, lost);
+      },
+    });
+  }
+
   observeColdStart(fn: string, seconds: number): void {
     this.coldStarts.inc({ function: fn });
     this.coldStartDuration.observe({ function: fn }, seconds);
@@ -88,7 +192,7 @@ export class Metrics {
 
   /** Drops every series of a deleted function, whatever its other labels. */
   async forgetFunction(fn: string): Promise<void> {
-    const byFunction: Array<Histogram<string> | Counter<string>> = [this.invocationDuration, this.coldStarts, this.coldStartDuration];
+    const byFunction: Array<Histogram<string> | Counter<string>> = [this.invocationDuration, this.invocations, this.executionDuration, this.queueWait, this.coldStarts, this.coldStartDuration];
     for (const metric of byFunction) {
       const labelSets = new Map<string, LabelValues<string>>();
       for (const { labels } of (await metric.get()).values) {
@@ -111,6 +215,7 @@ export class Metrics {
       pending ??= snapshot().finally(() => setImmediate(() => (pending = undefined)));
       return pending;
     };
+    this.readPools = read;
     // Reset only once the read is in, with no await before the values are set: two scrapes at once
     // then cannot add a counter's value twice.
     const fromPools = <T extends Gauge | Counter>(record: (metric: T, pool: PoolSnapshot) => void) =>
@@ -167,8 +272,18 @@ export class Metrics {
       ["hearth_async_retries_total", "Failed async invocation attempts that were scheduled for a retry, across the cluster", (pool) => pool.async.retries],
       ["hearth_async_dead_lettered_total", "Async invocations moved to the dead-letter queue after their last attempt failed, across the cluster", (pool) => pool.async.deadLettered],
       ["hearth_out_of_memory_total", "Runtimes and containers of a function the kernel killed for its memory limit (answered Runtime.OutOfMemory), across the cluster", (pool) => pool.outOfMemory],
+      ["hearth_async_execution_seconds_total", "Time handlers ran for async attempts (no queueing, no cold start), added up, across the cluster: divide by attempts for the mean", (pool) => pool.async.executionSeconds],
       ["hearth_async_callback_failures_total", "Callback deliveries that failed (no 2xx answer in time), retried ones included, across the cluster", (pool) => pool.async.callbackFailures],
     ];
+    new Counter({
+      name: "hearth_async_invocations_total",
+      help: "Async invocation attempts by function and outcome (throttled: refused at accept, 429), across the cluster",
+      labelNames: ["function", "outcome"],
+      registers,
+      collect: fromPools<Counter>((counter, pool) => {
+        for (const outcome of INVOCATION_OUTCOMES) counter.inc({ function: pool.function, outcome }, pool.async.outcomes[outcome]);
+      }),
+    });
     for (const [name, help, value] of totals) {
       new Counter({
         name,

@@ -1,6 +1,8 @@
 // Wire format of what travels through Redis: one line of JSON metadata, a newline, then the payload
 // bytes as they are (no base64, no JSON escaping of bodies).
 
+import { outcomeOfError, type InvocationOutcome } from "./outcome.js";
+
 export interface InvocationMeta {
   id: string;
   function: string;
@@ -36,6 +38,10 @@ export interface ResultMeta {
   containerId?: string;
   startedAt?: number;
   finishedAt?: number;
+  /** How it ended, for the metrics (absent from results of older adapters). */
+  outcome?: InvocationOutcome;
+  /** The first request of its container: it waited for the container's cold start. */
+  cold?: boolean;
 }
 
 export interface Message<M> {
@@ -69,5 +75,5 @@ export function outOfMemoryMessage(fn: string, memoryMb: number): string {
 }
 
 export function errorResult(id: string, fn: string, status: number, errorType: string, errorMessage: string): Buffer {
-  return encodeMessage({ id, function: fn, status } satisfies ResultMeta, errorBody(errorType, errorMessage));
+  return encodeMessage({ id, function: fn, status, outcome: outcomeOfError(status, errorType) } satisfies ResultMeta, errorBody(errorType, errorMessage));
 }

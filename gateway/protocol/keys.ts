@@ -65,6 +65,12 @@ export function streamGroup(fn: string): string {
   return `hearth:${fn}`;
 }
 
+/**
+ * Invoker id → when its heartbeat expires (epoch ms), for the metrics: an entry past its time is an
+ * invoker lost without stopping (a graceful stop removes its entry). Trimmed by every beat.
+ */
+export const INVOKER_BEATS = "hearth:invoker-beats";
+
 /** Exists while the invoker of that id is alive (refreshed with a TTL). */
 export function invokerAliveKey(invokerId: string): string {
   return `hearth:invokers:${invokerId}`;

@@ -45,7 +45,12 @@ describe("async metrics", () => {
       retries: 2,
       deadLettered: 2,
       callbackFailures: 0,
+      // Every attempt by how it ended: two invocations, each tried twice.
+      outcomes: { success: 0, function_error: 4, timeout: 0, throttled: 0, out_of_memory: 0, platform_error: 0 },
+      executionSeconds: expect.any(Number),
     });
+    expect(value('hearth_async_invocations_total{function="doomed",outcome="function_error"}')).toBe(4);
+    expect(value('hearth_async_invocations_total{function="doomed",outcome="success"}')).toBe(0);
 
     // Purging empties the queue; what happened stays counted.
     await request(h.url, "DELETE", `/system/functions/doomed/dead-letters/${ids[0]}`);
@@ -73,6 +78,7 @@ describe("async metrics", () => {
     });
     const running = (await invokeAsync(h.url, "single", { barrier: gate.url })).body.id;
     await eventually(async () => ((await getInvocation(h.url, running)).status === "running" ? true : undefined), 30_000, "the first to run");
+    const runningSince = Date.now();
     const queued = [(await invokeAsync(h.url, "single", {})).body.id, (await invokeAsync(h.url, "single", {})).body.id];
 
     const age = 'hearth_async_oldest_queued_age_seconds{function="single"}';
@@ -83,9 +89,13 @@ describe("async metrics", () => {
     await metricsWhere((value) => value(age) > first(age), "the oldest queued to age");
     expect((await request(h.url, "GET", "/system/functions/single")).body.async).toMatchObject({ queued: 2, oldestQueuedAgeSeconds: expect.any(Number) });
 
+    const heldFor = (Date.now() - runningSince) / 1000;
     gate.open();
     for (const id of [running, ...queued]) expect((await finalRecord(h.url, id)).status).toBe("succeeded");
     const drained = await scrape(h.url);
+    expect(drained('hearth_async_invocations_total{function="single",outcome="success"}')).toBe(3);
+    // The first ran while the test looked at the queue: its handler's time is counted (at least that long).
+    expect(drained('hearth_async_execution_seconds_total{function="single"}')).toBeGreaterThanOrEqual(heldFor - 0.01);
     expect(drained('hearth_async_queue_depth{function="single",state="queued"}')).toBe(0);
     expect(drained(age)).toBe(0);
   });

@@ -138,6 +138,15 @@ describe("sync invocation in Docker", () => {
     // No series for a function that does not exist (test/e2e/metrics-series.test.ts).
     expect(value('hearth_invocation_duration_seconds_count{function="no-such-function",status="404"}')).toBeNaN();
     expect(value('hearth_invocation_duration_seconds_count{function="spinner",status="504"}')).toBe(1);
+    // By outcome: the handler's error is the function's, the spinner's a timeout.
+    expect(value('hearth_invocations_total{function="probe",outcome="success"}')).toBe(2);
+    expect(value('hearth_invocations_total{function="probe",outcome="function_error"}')).toBe(1);
+    expect(value('hearth_invocations_total{function="probe",outcome="platform_error"}')).toBe(0);
+    expect(value('hearth_invocations_total{function="spinner",outcome="timeout"}')).toBe(1);
+    // The handler's run apart from queueing: the first request of the container waited for its cold start.
+    expect(value('hearth_execution_duration_seconds_count{function="probe",start="cold"}')).toBe(1);
+    expect(value('hearth_execution_duration_seconds_count{function="probe",start="warm"}')).toBe(2);
+    expect(value('hearth_queue_wait_seconds_sum{function="probe",start="cold"}')).toBeGreaterThan(value('hearth_queue_wait_seconds_sum{function="probe",start="warm"}'));
     expect(value('hearth_cold_starts_total{function="probe"}')).toBe(1);
     expect(value('hearth_cold_starts_total{function="parallel"}')).toBe(2);
     expect(value('hearth_cold_start_duration_seconds_count{function="probe"}')).toBe(1);

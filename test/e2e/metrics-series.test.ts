@@ -43,9 +43,20 @@ describe("metrics series by function", () => {
         'hearth_invocation_duration_seconds_count{function="doomed",status="502"}',
         'hearth_cold_starts_total{function="doomed"}',
         'hearth_cold_start_duration_seconds_count{function="doomed"}',
+        'hearth_invocations_total{function="doomed",outcome="success"}',
+        'hearth_invocations_total{function="doomed",outcome="function_error"}',
+        'hearth_execution_duration_seconds_count{function="doomed",start="cold"}',
+        'hearth_queue_wait_seconds_count{function="doomed",start="warm"}',
+        'hearth_async_invocations_total{function="doomed",outcome="success"}',
       ]) {
         expect(series).toContain(expected);
       }
+      // Container usage is read at most once a second: the scrape before may have read it without doomed's container.
+      const usage = ['hearth_container_cpu_seconds_total{function="doomed"}', 'hearth_container_memory_bytes{function="doomed"}'];
+      await eventually(async () => {
+        const current = (await ofDoomed(h.url)).map((line) => line.split(" ")[0]!);
+        return usage.every((name) => current.includes(name)) ? true : undefined;
+      }, 10_000, "doomed's container usage");
       expect((await ofDoomed(other.url)).length).toBeGreaterThan(0);
 
       expect((await request(h.url, "DELETE", "/system/functions/doomed")).status).toBe(204);

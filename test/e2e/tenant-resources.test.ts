@@ -150,6 +150,8 @@ describe("a function container's resources", () => {
 
     const metrics = await scrape(h.url);
     expect(metrics('hearth_out_of_memory_total{function="hog"}')).toBe(3);
+    expect(metrics('hearth_invocations_total{function="hog",outcome="out_of_memory"}')).toBe(2);
+    expect(metrics('hearth_async_invocations_total{function="hog",outcome="out_of_memory"}')).toBe(1);
   });
 
   it("names out of memory when the kernel kills the whole container (its adapter) for it", async () => {
@@ -167,7 +169,10 @@ describe("a function container's resources", () => {
     expect(killed.status).toBe(502);
     expect(killed.body).toMatchObject({ errorType: "Runtime.OutOfMemory", errorMessage: "function sinker exceeded its memory limit of 128 MB" });
     expect((await invoke(h.url, "sinker")).body).toEqual({ ok: true, home: "/tmp" });
-    expect((await scrape(h.url))('hearth_out_of_memory_total{function="sinker"}')).toBe(1);
+    const metrics = await scrape(h.url);
+    expect(metrics('hearth_out_of_memory_total{function="sinker"}')).toBe(1);
+    // Answered by the invoker, not the adapter: the same outcome.
+    expect(metrics('hearth_invocations_total{function="sinker",outcome="out_of_memory"}')).toBe(1);
   });
 
   it("keeps a fork bomb inside the container's pids limit while another function's calls all answer", async () => {

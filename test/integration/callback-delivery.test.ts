@@ -64,7 +64,7 @@ async function finishedWithCallback(destinations: CallbackDestinations, callback
   await scripts.settleAsyncInvocation.run(
     redis,
     [keys.def, keys.running("c1"), keys.retries, keys.deadLetters, keys.callbacks, keys.stats, invocationRecordKey(id)!],
-    [id, 200, '{"done":true}', Date.now(), 0, 60_000, fn],
+    [id, 200, '{"done":true}', Date.now(), 0, 60_000, fn, "success", 1],
   );
   return id;
 }

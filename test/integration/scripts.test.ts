@@ -148,7 +148,7 @@ describe("Lua scripts", () => {
       scripts.releaseContainer.runBuffer(
         redis,
         [keys.def, keys.queue, keys.containers, keys.draining, keys.running(containerId), keys.asyncQueued, keys.retries, keys.deadLetters, keys.callbacks, keys.stats],
-        [containerId, fn, failQueued, Date.now(), 0.5, 60_000, keys.invocationPrefix, "{}", "{}"],
+        [containerId, fn, failQueued, Date.now(), 0.5, 60_000, keys.invocationPrefix, "{}", "{}", "platform_error"],
       ) as Promise<[Buffer[], Buffer[]]>;
     const [orphaned, failed] = await release("c1", "0");
     expect(orphaned.map((raw) => decodeMessage<InvocationMeta>(raw).meta.id)).toEqual(["running"]);
@@ -208,7 +208,7 @@ describe("Lua scripts", () => {
       const envelope = (await redis.lmoveBuffer(keys.queue, keys.running("c1"), "RIGHT", "LEFT"))!;
       const { meta } = decodeMessage<InvocationMeta>(envelope);
       await scripts.startInvocation.run(redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued, record], ["c1", "busy", fn, "job-1", now]);
-      await scripts.settleAsyncInvocation.run(redis, [keys.def, keys.running("c1"), keys.retries, keys.deadLetters, keys.callbacks, keys.stats, record], ["job-1", 502, '{"errorType":"E"}', now, jitter, 60_000, fn]);
+      await scripts.settleAsyncInvocation.run(redis, [keys.def, keys.running("c1"), keys.retries, keys.deadLetters, keys.callbacks, keys.stats, record], ["job-1", 502, '{"errorType":"E"}', now, jitter, 60_000, fn, "function_error", 10]);
       return meta;
     };
     const promote = (now: number) => scripts.promoteDueRetries.run(redis, [keys.def, keys.queue, keys.containers, keys.retries, keys.asyncQueued], [now, fn, keys.invocationPrefix, 100]);
@@ -234,7 +234,8 @@ describe("Lua scripts", () => {
     expect(await redis.zcard(keys.retries)).toBe(0);
     expect(await redis.zscore(keys.deadLetters, "job-1")).toBe("40000");
     expect(await redis.hmget(record, "status", "attempts")).toEqual(["dead-lettered", "4"]);
-    expect(await redis.hgetall(keys.stats)).toEqual({ retries: "3", deadLettered: "1" });
+    // Each attempt counted by its outcome, and its run time added up (the metrics' hearth_async_invocations_total, hearth_async_execution_seconds_total).
+    expect(await redis.hgetall(keys.stats)).toEqual({ retries: "3", deadLettered: "1", "async:function_error": "4", "async:runMs": "40" });
     expect(await redis.exists(keys.running("c1"))).toBe(0);
   });
 });

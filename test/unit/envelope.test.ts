@@ -17,7 +17,7 @@ describe("wire formats", () => {
 
   it("shapes Hearth's own errors like function errors", () => {
     const { meta, payload } = decodeMessage<ResultMeta>(errorResult("id1", "fn-a", 503, "Hearth.X", "nope"));
-    expect(meta).toEqual({ id: "id1", function: "fn-a", status: 503 });
+    expect(meta).toEqual({ id: "id1", function: "fn-a", status: 503, outcome: "platform_error" });
     expect(JSON.parse(payload.toString())).toEqual({ errorMessage: "nope", errorType: "Hearth.X", stackTrace: [] });
   });
 

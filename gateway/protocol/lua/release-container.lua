@@ -2,7 +2,8 @@
 -- Async invocations it held count as failed attempts (retried or dead-lettered, never lost).
 -- KEYS: def, queue, containers, draining, running, asyncQueued, retries, deadLetters, callbacks, stats
 -- ARGV: containerId, functionName, failQueuedWhenPoolEmpty ('1' after a failed start), now, jitter,
---       retentionMs, recordPrefix, orphanedResult, failedResult (error bodies for async records)
+--       retentionMs, recordPrefix, orphanedResult, failedResult (error bodies for async records),
+--       outcome (protocol/outcome.ts: how the async attempts it fails ended, for the metrics)
 -- Returns {orphaned, failed}: the sync envelopes it was running, and, after a failed start that left
 -- the function with no container at all, the queued sync envelopes nobody can serve.
 --@include pool
@@ -12,6 +13,7 @@ local function failAsync(envelope, statusCode, result)
   if not async then return false end
   local k = { def = KEYS[1], record = ARGV[7] .. id, retries = KEYS[7], deadLetters = KEYS[8], callbacks = KEYS[9], stats = KEYS[10] }
   redis.call('ZREM', KEYS[6], id)
+  redis.call('HINCRBY', KEYS[10], 'async:' .. ARGV[10], 1)
   failAttempt(k, id, statusCode, result, ARGV[4], ARGV[5], ARGV[6], ARGV[2])
   return true
 end

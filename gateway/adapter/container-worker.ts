@@ -7,9 +7,11 @@ import { fromHash, type FunctionDefinition } from "../functions/definition.js";
 import { formatContainerRecord, type ContainerState } from "../protocol/container-record.js";
 import { decodeMessage, encodeMessage, errorBody, OUT_OF_MEMORY, outOfMemoryMessage, type ColdStartTimings, type InvocationMeta, type ResultMeta } from "../protocol/envelope.js";
 import { functionKeys, type FunctionKeys } from "../protocol/keys.js";
+import type { LogLimits } from "../protocol/logs.js";
 import { queueReplies } from "../protocol/replies.js";
 import { scripts } from "../protocol/scripts.js";
 import type { AdapterLogger } from "./adapter-log.js";
+import { FunctionLog } from "./function-log.js";
 import { OutOfMemoryDetector } from "./out-of-memory.js";
 import { RuntimeApi, type Readiness, type RuntimeFunction } from "./runtime-api.js";
 import { runtimeEnvironment } from "./runtime-environment.js";
@@ -38,6 +40,7 @@ export interface AdapterEnv {
   retentionMs: number;
   /** The uid the language runtime (user code) runs as: not the adapter's, and no other process's. */
   runtimeUid: number;
+  logs: LogLimits;
 }
 
 /** What one request came to: the HTTP status its caller gets, and the body. */
@@ -48,6 +51,8 @@ interface Outcome {
   functionError: boolean;
   startedAt: number;
   finishedAt: number;
+  /** performance.now() at the start and the end, for the REPORT line's duration. */
+  took: number;
 }
 
 export class ContainerWorker {
@@ -67,6 +72,9 @@ export class ContainerWorker {
    */
   private outOfMemory = false;
   private clientId = 0;
+  private readonly log: FunctionLog;
+  /** How long the current runtime took to be ready, reported with the container's first invocation (its cold start). */
+  private initDurationMs?: number;
 
   constructor(
     private readonly redis: Redis,
@@ -74,6 +82,7 @@ export class ContainerWorker {
     private readonly logger: AdapterLogger,
   ) {
     this.keys = functionKeys(env.function);
+    this.log = new FunctionLog(redis, this.keys, env.logs, (err) => logger.error({ err }, "writing log lines failed"));
   }
 
   /** Serves until the container should exit (keep-alive over, superseded, drained, broken). */
@@ -105,6 +114,7 @@ export class ContainerWorker {
     clearTimeout(this.freezeTimer);
     await this.runtime.kill();
     this.api.close();
+    await this.log.flush();
   }
 
   private async loadCode(): Promise<boolean> {
@@ -142,7 +152,8 @@ export class ContainerWorker {
       let outcome: Outcome;
       if (meta.startBy > 0 && Date.now() > meta.startBy) {
         const now = Date.now();
-        outcome = { status: 504, body: errorBody("Hearth.QueueTimeout", "no container was free to start the request before its queue time ran out"), functionError: false, startedAt: now, finishedAt: now };
+        this.log.start(meta.id, this.env.version);
+        outcome = { status: 504, body: errorBody("Hearth.QueueTimeout", "no container was free to start the request before its queue time ran out"), functionError: false, startedAt: now, finishedAt: now, took: 0 };
       } else {
         // The event goes to the runtime first; the busy mark follows it, off the handler's path.
         const executed = this.execute(meta, payload);
@@ -167,16 +178,19 @@ export class ContainerWorker {
    */
   private async finish(meta: InvocationMeta, outcome: Outcome): Promise<unknown> {
     const finishArgs = [this.env.containerId, this.env.version, this.record("idle"), this.env.function];
+    this.reportInvocation(meta, outcome);
     if (this.runtimeBroken) {
       // The outcome goes out first; the runtime that timed out or crashed is replaced before the
       // container is idle again. An async outcome is awaited: it is the record's only copy.
-      const pipeline = this.queueOutcome(this.redis.pipeline(), meta, outcome);
+      const pipeline = this.log.queue(this.queueOutcome(this.redis.pipeline(), meta, outcome));
       if (this.outOfMemory) pipeline.hincrby(this.keys.stats, "outOfMemory", 1);
       const sent = execAll(pipeline);
       if (meta.async || this.outOfMemory) await sent;
       else sent.catch((err) => this.logger.error({ err }, "sending a result failed"));
       if (this.outOfMemory) return this.retire();
       await this.restartRuntime();
+      // Started before the next request came: that one is warm.
+      this.initDurationMs = undefined;
       return this.runScript(scripts.finishInvocation, this.runningKeys(), finishArgs);
     }
     // One write. Sync: idle first, so the caller's next request finds this container idle, not busy
@@ -186,7 +200,25 @@ export class ContainerWorker {
     if (meta.async) this.queueOutcome(pipeline, meta, outcome);
     scripts.finishInvocation.queue(pipeline, this.runningKeys(), finishArgs);
     if (!meta.async) this.queueOutcome(pipeline, meta, outcome);
+    // The lines after the outcome: they never hold its reply back.
+    this.log.queue(pipeline);
     return (await execAll(pipeline))[meta.async ? 1 : 0];
+  }
+
+  /** END and REPORT (and the history entry) of an invocation that has an outcome. */
+  private reportInvocation(meta: InvocationMeta, outcome: Outcome): void {
+    const cold = this.initDurationMs;
+    this.initDurationMs = undefined;
+    this.log.end({
+      id: meta.id,
+      async: meta.async === true,
+      statusCode: outcome.status,
+      startedAt: outcome.startedAt,
+      finishedAt: outcome.finishedAt,
+      durationMs: outcome.took,
+      memoryMb: this.definition.memory,
+      initDurationMs: cold,
+    });
   }
 
   private queueOutcome(pipeline: ChainableCommander, meta: InvocationMeta, outcome: Outcome): ChainableCommander {
@@ -204,12 +236,22 @@ export class ContainerWorker {
 
   private async execute(meta: InvocationMeta, payload: Buffer): Promise<Outcome> {
     const startedAt = Date.now();
-    const result = (status: number, body: Buffer | string, functionError = false): Outcome => ({ status, body, functionError, startedAt, finishedAt: Date.now() });
+    const began = performance.now();
+    const result = (status: number, body: Buffer | string, functionError = false): Outcome => ({ status, body, functionError, startedAt, finishedAt: Date.now(), took: performance.now() - began });
+    const failed = (status: number, errorType: string, message: string): Outcome => {
+      this.log.platform(`RequestId: ${meta.id} Error: ${message}`);
+      return result(status, errorBody(errorType, message), true);
+    };
 
     // The runtime exited while the container was idle.
     if (this.runtimeBroken) await this.restartRuntime();
+    this.log.start(meta.id, this.env.version);
     // A runtime that failed to initialise answers the request that started it with its init error.
-    if (!this.readiness.ready) return result(502, normalizeError(this.readiness.error, "Runtime.InitError"), true);
+    if (!this.readiness.ready) {
+      const error = normalizeError(this.readiness.error, "Runtime.InitError");
+      this.log.platform(`RequestId: ${meta.id} Error: ${(JSON.parse(error) as { errorMessage: string }).errorMessage}`);
+      return result(502, error, true);
+    }
 
     const timeoutMs = this.definition.timeout * 1000;
     const timer = setTimeout(() => this.api.interrupt({ kind: "timeout" }), timeoutMs);
@@ -217,6 +259,8 @@ export class ContainerWorker {
     this.runtime.thaw();
     const outcome = await this.api.invoke({ id: meta.id, payload, deadlineMs: startedAt + timeoutMs, retryCount: (meta.attempt ?? 1) - 1 });
     clearTimeout(timer);
+    // Output read in the same turn as the answer is the invocation's, ahead of its END line.
+    await new Promise(setImmediate);
     switch (outcome.kind) {
       case "response":
         return result(200, outcome.body);
@@ -228,18 +272,21 @@ export class ContainerWorker {
         // Stop the handler now (it may be spinning); the replacement runtime starts after the reply.
         this.runtimeBroken = true;
         await this.runtime.kill();
-        return result(504, errorBody("Sandbox.Timedout", `Task timed out after ${this.definition.timeout.toFixed(2)} seconds`), true);
+        return failed(504, "Sandbox.Timedout", `Task timed out after ${this.definition.timeout.toFixed(2)} seconds`);
       case "exit":
+        await this.runtime.drained;
         if (outcome.how === "signal: SIGKILL" && (await this.oom.killedSinceLastLook())) {
           this.outOfMemory = true;
-          return result(502, errorBody(OUT_OF_MEMORY, outOfMemoryMessage(this.env.function, this.definition.memory)), true);
+          return failed(502, OUT_OF_MEMORY, outOfMemoryMessage(this.env.function, this.definition.memory));
         }
-        return result(502, errorBody("Runtime.ExitError", `Runtime exited with error: ${outcome.how}`), true);
+        return failed(502, "Runtime.ExitError", `Runtime exited with error: ${outcome.how}`);
     }
   }
 
   private async startRuntime(): Promise<void> {
-    const runtime = new RuntimeProcess(this.env.bootstrap, this.runtimeEnv, this.env.taskRoot, this.env.runtimeUid);
+    this.log.beginInit();
+    const began = performance.now();
+    const runtime = new RuntimeProcess(this.env.bootstrap, this.runtimeEnv, this.env.taskRoot, this.env.runtimeUid, this.log.write, this.env.logs.maxLineLength);
     this.runtime = runtime;
     this.runtimeBroken = false;
     // One listener for the life of the process: it ends a running invocation when the runtime dies.
@@ -255,7 +302,16 @@ export class ContainerWorker {
       new Promise((resolve) => (timer = setTimeout(() => resolve({ ready: false, error: Buffer.from(errorBody("Runtime.InitTimeout", `runtime did not start within ${INIT_TIMEOUT_MS / 1000} s`)) }), INIT_TIMEOUT_MS))),
     ]);
     clearTimeout(timer);
-    if (!this.readiness.ready) this.logger.warn({ error: this.readiness.error.toString() }, "runtime failed to initialise");
+    this.initDurationMs = performance.now() - began;
+    if (!this.readiness.ready) {
+      // The cause is in what the runtime wrote (a bad NODE_OPTIONS, an import error): its last lines go with the error.
+      await runtime.drained;
+      this.readiness = { ready: false, error: withLogs(this.readiness.error, this.log.endInit()) };
+      this.logger.warn({ error: this.readiness.error.toString() }, "runtime failed to initialise");
+    }
+    this.log.endInit();
+    // Not awaited: the init's lines go out ahead of whatever the adapter sends next.
+    this.log.flush().catch((err: unknown) => this.logger.error({ err }, "writing log lines failed"));
   }
 
   private freezeWhenIdle(): void {
@@ -309,6 +365,12 @@ async function execAll(pipeline: ChainableCommander): Promise<unknown[]> {
   const results = (await pipeline.exec()) ?? [];
   for (const [error] of results) if (error) throw error;
   return results.map(([, reply]) => reply);
+}
+
+/** An init error with the last lines the runtime wrote, as `logs`. */
+function withLogs(error: Buffer, lines: string[]): Buffer {
+  const parsed = JSON.parse(normalizeError(error, "Runtime.InitError")) as Record<string, unknown>;
+  return Buffer.from(JSON.stringify({ ...parsed, logs: lines }));
 }
 
 /** Every runtime's error in one shape: {errorMessage, errorType, stackTrace} (Node's `trace` included). */

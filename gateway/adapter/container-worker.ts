@@ -82,7 +82,7 @@ export class ContainerWorker {
     private readonly logger: AdapterLogger,
   ) {
     this.keys = functionKeys(env.function);
-    this.log = new FunctionLog(redis, this.keys, env.logs, (err) => logger.error({ err }, "writing log lines failed"));
+    this.log = new FunctionLog(redis, env.function, this.keys, env.logs, (err) => logger.error({ err }, "writing log lines failed"));
   }
 
   /** Serves until the container should exit (keep-alive over, superseded, drained, broken). */
@@ -259,8 +259,8 @@ export class ContainerWorker {
     this.runtime.thaw();
     const outcome = await this.api.invoke({ id: meta.id, payload, deadlineMs: startedAt + timeoutMs, retryCount: (meta.attempt ?? 1) - 1 });
     clearTimeout(timer);
-    // Output read in the same turn as the answer is the invocation's, ahead of its END line.
-    await new Promise(setImmediate);
+    // Output still being read is the invocation's, ahead of its END line (one turn when there is none).
+    await this.log.drain();
     switch (outcome.kind) {
       case "response":
         return result(200, outcome.body);

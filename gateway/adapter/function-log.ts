@@ -11,6 +11,10 @@ import type { FunctionKeys } from "../protocol/keys.js";
 
 /** Lines written outside an invocation's finish go out this long after the first of them. */
 const FLUSH_DELAY_MS = 500;
+/** Turns of the event loop an invocation's output is waited for after its answer, at most. */
+const DRAIN_TURNS = 50;
+/** Lambda's log line forms, "<time>\t<request id>\t…" (Node) and "[LEVEL]\t<time>\t<request id>\t…" (Python). */
+const REQUEST_ID_FIELD = /^(?:[^\t]{1,40}\t){1,2}([a-z0-9-]{1,63}\.[0-9a-f-]{36})\t/;
 /** The last lines of an init kept to explain an init error. */
 const INIT_TAIL_LINES = 20;
 /** The container's peak memory: cgroup v2, then v1. */
@@ -37,9 +41,12 @@ export class FunctionLog {
   private initTail: string[] | undefined;
   private flushTimer?: NodeJS.Timeout;
   private readonly peakMemoryFile = PEAK_MEMORY_FILES.find((file) => readable(file));
+  /** Lines the runtime wrote so far, kept or not: whether more came during a turn of the event loop. */
+  private received = 0;
 
   constructor(
     private readonly redis: Redis,
+    private readonly fn: string,
     private readonly keys: FunctionKeys,
     private readonly limits: LogLimits,
     private readonly onError: (error: unknown) => void,
@@ -47,6 +54,7 @@ export class FunctionLog {
 
   /** A line of the runtime's output. */
   readonly write = (stream: "stdout" | "stderr", message: string): void => {
+    this.received += 1;
     this.phaseLines += 1;
     if (this.phaseLines > this.limits.maxLinesPerInvocation) {
       if (this.phaseLines === this.limits.maxLinesPerInvocation + 1) {
@@ -56,12 +64,24 @@ export class FunctionLog {
     }
     this.initTail?.push(message);
     if (this.initTail && this.initTail.length > INIT_TAIL_LINES) this.initTail.shift();
-    this.add(stream, message);
+    this.add(stream, message, this.invocationNamedIn(message) ?? this.invocation);
   };
+
+  /**
+   * Waits while the runtime's output is still being read (what it wrote before it answered may be
+   * read after the answer): turns of the event loop until one brings no line, at most `maxTurns`.
+   */
+  async drain(maxTurns = DRAIN_TURNS): Promise<void> {
+    for (let turn = 0; turn < maxTurns; turn += 1) {
+      const before = this.received;
+      await new Promise(setImmediate);
+      if (this.received === before) return;
+    }
+  }
 
   /** A line of Hearth's own, of the current invocation. */
   platform(message: string): void {
-    this.add("platform", message);
+    this.add("platform", message, this.invocation);
   }
 
   /** A runtime is starting: its lines belong to no invocation, and the last of them are kept until endInit. */
@@ -124,13 +144,19 @@ export class FunctionLog {
     await this.queue(this.redis.pipeline()).exec();
   }
 
-  private add(stream: LogStream, message: string): void {
-    this.pending.push(lineFields(Date.now(), this.invocation, stream, message));
+  private add(stream: LogStream, message: string, invocation: string | null): void {
+    this.pending.push(lineFields(Date.now(), invocation, stream, message));
     // During an invocation its finish writes the lines; a long one's show up on the way too.
     this.flushTimer ??= setTimeout(() => {
       this.flushTimer = undefined;
       this.flush().catch(this.onError);
     }, FLUSH_DELAY_MS);
+  }
+
+  /** A line that names its request (written late: after its answer, by a timer the handler left) is that request's. */
+  private invocationNamedIn(message: string): string | undefined {
+    const id = REQUEST_ID_FIELD.exec(message)?.[1];
+    return id?.startsWith(`${this.fn}.`) ? id : undefined;
   }
 
   private nextPhase(invocation: string | null): void {

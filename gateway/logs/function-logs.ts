@@ -41,7 +41,7 @@ export async function readLogs(redis: Redis, fn: string, query: LogQuery): Promi
     if (end === "+") cursor = maxId(cursor, entries[0]![0]);
     for (const entry of entries) {
       const line = lineOfEntry(entry);
-      if (query.invocation === undefined || line.invocation === query.invocation) matching.push(line);
+      if (matches(line, query)) matching.push(line);
       if (matching.length >= query.limit) break;
     }
     if (matching.length >= query.limit || entries.length < SCAN_CHUNK) break;
@@ -110,6 +110,16 @@ export class LogFollowers {
       connection.disconnect();
     }
   }
+}
+
+/**
+ * The stream's ids are when lines were stored, a moment after they were written (the time in the
+ * line): the range of ids finds them, the line's own time decides.
+ */
+function matches(line: LogLine, { since, until, invocation }: LogQuery): boolean {
+  if (invocation !== undefined && line.invocation !== invocation) return false;
+  const time = Date.parse(line.time);
+  return (since === undefined || time >= since) && (until === undefined || time <= until);
 }
 
 /** The later of two stream ids. */

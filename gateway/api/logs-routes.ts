@@ -46,11 +46,11 @@ export function functionLogsRoutes(redis: Redis, followers: LogFollowers): Route
       return;
     }
     const release = followers.reserve();
+    const abort = new AbortController();
+    res.on("close", () => abort.abort());
     try {
       // The lines so far (up to now, whatever `until` says), then the new ones as they come.
       const page = await readLogs(redis, name, { ...query, until: undefined });
-      const abort = new AbortController();
-      res.on("close", () => abort.abort());
       res.status(200).type(NDJSON).setHeader("Cache-Control", "no-store");
       res.flushHeaders();
       const send = (lines: LogLine[]): void => void res.write(lines.map((line) => `${JSON.stringify(line)}\n`).join(""));

@@ -50,10 +50,14 @@ export async function readLogs(redis: Redis, fn: string, query: LogQuery): Promi
   return { lines: matching.reverse(), cursor };
 }
 
-/** The invocation's lines (its START to its REPORT), or undefined when it has neither lines nor a history entry. */
+/**
+ * The invocation's lines (its START to its REPORT), or undefined when it has none and Hearth knows
+ * nothing else of it either (no history entry, no async record: one queued has no lines yet).
+ */
 export async function readInvocationLogs(redis: Redis, fn: string, id: string, limit: number): Promise<LogLine[] | undefined> {
   const { lines } = await readLogs(redis, fn, { invocation: id, limit });
   if (lines.length > 0) return lines;
+  if ((await redis.exists(functionKeys(fn).invocation(id))) === 1) return [];
   const history = await readHistory(redis, fn, Number.MAX_SAFE_INTEGER);
   return history.some((entry) => entry.id === id) ? [] : undefined;
 }

@@ -78,6 +78,20 @@ describe("function logs", () => {
     expect(warmReport.message).toMatch(/^REPORT .*Max Memory Used: \d+ MB$/);
   });
 
+  it("keeps a Python function's lines of both streams and its logging lines with the request id", async () => {
+    const handler = ["import logging, sys, time", "def handler(event, context):", "    print('py out')", "    time.sleep(0.02)", "    print('py err', file=sys.stderr)", "    time.sleep(0.02)", "    logging.getLogger().warning('py warn')", "    return 1", ""].join("\n");
+    await deploy(h.url, "snake", { runtime: "python" }, { "index.py": handler });
+    const call = await invoke(h.url, "snake");
+    expect(call.status).toBe(200);
+    const id = call.headers.get("x-call-id")!;
+    const lines = await invocationLogs(id);
+    expect(lines.filter((line) => line.stream !== "platform").map((line) => [line.stream, line.message])).toEqual([
+      ["stdout", "py out"],
+      ["stderr", "py err"],
+      ["stdout", expect.stringMatching(new RegExp(`^\\[WARNING\\]\\t\\S+Z\\t${id.replace(".", "\\.")}\\tpy warn$`))],
+    ]);
+  });
+
   it("reads an async invocation's lines by its id", async () => {
     const accepted = await invokeAsync(h.url, "talker", { marker: "async marker" });
     const id = accepted.body.id as string;

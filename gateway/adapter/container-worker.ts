@@ -19,6 +19,8 @@ import { RuntimeProcess } from "./runtime-process.js";
 
 /** Like Lambda's init phase limit: a runtime that is not asking for work by then has failed. */
 const INIT_TIMEOUT_MS = 10_000;
+/** How long the output of a runtime whose init failed is waited for, at most, for the error's last lines. */
+const INIT_OUTPUT_WAIT_MS = 250;
 /**
  * A runtime idle this long is frozen. Short enough that what a handler leaves running rarely runs on
  * between invocations; long enough that back-to-back requests pay no signals (two per invocation,
@@ -304,8 +306,9 @@ export class ContainerWorker {
     clearTimeout(timer);
     this.initDurationMs = performance.now() - began;
     if (!this.readiness.ready) {
-      // The cause is in what the runtime wrote (a bad NODE_OPTIONS, an import error): its last lines go with the error.
-      await runtime.drained;
+      // The cause is in what the runtime wrote (a bad NODE_OPTIONS, an import error): its last lines go
+      // with the error. A runtime past its init time may still run: its output is not waited for then.
+      await Promise.race([runtime.drained, new Promise((resolve) => setTimeout(resolve, INIT_OUTPUT_WAIT_MS))]);
       this.readiness = { ready: false, error: withLogs(this.readiness.error, this.log.endInit()) };
       this.logger.warn({ error: this.readiness.error.toString() }, "runtime failed to initialise");
     }

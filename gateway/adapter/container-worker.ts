@@ -184,9 +184,9 @@ export class ContainerWorker {
     if (this.runtimeBroken) {
       // The outcome goes out first; the runtime that timed out or crashed is replaced before the
       // container is idle again. An async outcome is awaited: it is the record's only copy.
-      const pipeline = this.log.queue(this.queueOutcome(this.redis.pipeline(), meta, outcome));
+      const pipeline = this.queueOutcome(this.redis.pipeline(), meta, outcome);
       if (this.outOfMemory) pipeline.hincrby(this.keys.stats, "outOfMemory", 1);
-      const sent = execAll(pipeline);
+      const sent = this.sendWithLog(pipeline);
       if (meta.async || this.outOfMemory) await sent;
       else sent.catch((err) => this.logger.error({ err }, "sending a result failed"));
       if (this.outOfMemory) return this.retire();
@@ -202,9 +202,20 @@ export class ContainerWorker {
     if (meta.async) this.queueOutcome(pipeline, meta, outcome);
     scripts.finishInvocation.queue(pipeline, this.runningKeys(), finishArgs);
     if (!meta.async) this.queueOutcome(pipeline, meta, outcome);
-    // The lines after the outcome: they never hold its reply back.
-    this.log.queue(pipeline);
-    return (await execAll(pipeline))[meta.async ? 1 : 0];
+    return (await this.sendWithLog(pipeline))[meta.async ? 1 : 0];
+  }
+
+  /**
+   * Sends `pipeline` with the pending log lines after its commands (they never hold a reply back); its
+   * replies. A failed log write is the adapter's log's business, not the invocation's.
+   */
+  private async sendWithLog(pipeline: ChainableCommander): Promise<unknown[]> {
+    const checked = pipeline.length;
+    const results = (await this.log.queue(pipeline).exec()) ?? [];
+    for (const [error] of results.slice(0, checked)) if (error) throw error;
+    const logError = results.slice(checked).find(([error]) => error)?.[0];
+    if (logError) this.logger.error({ err: logError }, "writing log lines failed");
+    return results.map(([, reply]) => reply);
   }
 
   /** END and REPORT (and the history entry) of an invocation that has an outcome. */
@@ -361,13 +372,6 @@ export class ContainerWorker {
       arn: `arn:aws:lambda:${env.region}:000000000000:function:${env.function}`,
     };
   }
-}
-
-/** Sends a pipeline; its replies in order, or the first command's error. */
-async function execAll(pipeline: ChainableCommander): Promise<unknown[]> {
-  const results = (await pipeline.exec()) ?? [];
-  for (const [error] of results) if (error) throw error;
-  return results.map(([, reply]) => reply);
 }
 
 /** An init error with the last lines the runtime wrote, as `logs`. */

@@ -141,7 +141,8 @@ export class FunctionLog {
   /** Writes what is pending now. */
   async flush(): Promise<void> {
     if (this.pending.length === 0 && this.history.length === 0) return;
-    await this.queue(this.redis.pipeline()).exec();
+    const failed = (await this.queue(this.redis.pipeline()).exec())?.find(([error]) => error);
+    if (failed) throw failed[0];
   }
 
   private add(stream: LogStream, message: string, invocation: string | null): void {

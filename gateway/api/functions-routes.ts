@@ -38,7 +38,7 @@ export function functionsRoutes(redis: Redis, quotas: Quotas, maxCodeBytes: numb
     const config = { ...settingsOf(existing), ...changes };
     checkNetwork(config, containerNetworks);
     const { definition } = await deployFunction(redis, quotas, req.params.name, config, undefined, buildGo);
-    res.json(describe(definition));
+    res.json({ ...describe(definition), ...(await readPoolStatus(redis, definition.name)) });
   });
 
   router.delete("/:name", async (req, res) => {

@@ -210,7 +210,10 @@ describe("function logs", () => {
   it("PATCH changes the settings it names and keeps the others", async () => {
     const patched = await fetch(`${h.url}/system/functions/talker`, { method: "PATCH", headers: { ...adminHeaders, "content-type": "application/json" }, body: JSON.stringify({ memory: 192 }) });
     expect(patched.status).toBe(200);
-    expect(await patched.json()).toMatchObject({ memory: 192, timeout: 1, environment: ["KEEP"], runtime: "node", version: 2 });
+    const body = await patched.json();
+    expect(body).toMatchObject({ memory: 192, timeout: 1, environment: ["KEEP"], runtime: "node", version: 2 });
+    // As GET shows it.
+    expect(Object.keys(body).sort()).toEqual(Object.keys((await request(h.url, "GET", "/system/functions/talker")).body).sort());
     expect((await invoke(h.url, "talker")).status).toBe(200);
 
     const invalid = await fetch(`${h.url}/system/functions/talker`, { method: "PATCH", headers: { ...adminHeaders, "content-type": "application/json" }, body: JSON.stringify({ memory: "lots" }) });

@@ -53,10 +53,10 @@ const envSchema = z.object({
   /** How long the record of a finished async invocation (status, result) can be read. */
   HEARTH_INVOCATION_RETENTION_SECONDS: z.coerce.number().int().positive().default(86_400),
   /** A function's log lines (in Redis): how many are kept, for how long, of one invocation at most, and how long one line may be. */
-  HEARTH_LOG_MAX_LINES: z.coerce.number().int().positive().default(10_000),
+  HEARTH_LOG_MAX_LINES: z.coerce.number().int().positive().default(5_000),
   HEARTH_LOG_RETENTION_SECONDS: z.coerce.number().int().positive().default(86_400),
   HEARTH_LOG_MAX_LINES_PER_INVOCATION: z.coerce.number().int().positive().default(1_000),
-  HEARTH_LOG_MAX_LINE_LENGTH: z.coerce.number().int().positive().default(8_192),
+  HEARTH_LOG_MAX_LINE_LENGTH: z.coerce.number().int().positive().default(2_048),
   /** Invocations kept in a function's history (GET /system/functions/:name/invocations). */
   HEARTH_INVOCATION_HISTORY_SIZE: z.coerce.number().int().positive().default(1_000),
   /** Tries to deliver an async invocation's callback; between them 1, 2, 4, … times the delay. */

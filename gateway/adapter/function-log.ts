@@ -69,10 +69,10 @@ export class FunctionLog {
 
   /**
    * Waits while the runtime's output is still being read (what it wrote before it answered may be
-   * read after the answer): turns of the event loop until one brings no line, at most `maxTurns`.
+   * read after the answer): turns of the event loop until one brings no line, at most DRAIN_TURNS.
    */
-  async drain(maxTurns = DRAIN_TURNS): Promise<void> {
-    for (let turn = 0; turn < maxTurns; turn += 1) {
+  async drain(): Promise<void> {
+    for (let turn = 0; turn < DRAIN_TURNS; turn += 1) {
       const before = this.received;
       await new Promise(setImmediate);
       if (this.received === before) return;

@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { finalRecord, invokeAsync, request } from "../support/async.js";
-import { adminHeaders, deploy, eventually, invoke, listContainers, useTestHearth } from "../support/hearth.js";
+import { adminHeaders, deploy, docker, eventually, invoke, listContainers, useTestHearth } from "../support/hearth.js";
 
 const MAX_LINES = 100;
 const PER_INVOCATION = 30;
@@ -157,6 +157,25 @@ describe("function logs", () => {
     expect(written(lines)).toContain("stdout INFO first out");
     const history = (await request(h.url, "GET", "/system/functions/talker/invocations?limit=1")).body.invocations;
     expect(history[0]).toMatchObject({ id, status: "timeout", statusCode: 504 });
+  });
+
+  it("writes a line when the container dies outright while it runs a request", async () => {
+    await deploy(h.url, "doomed", { runtime: "node", timeout: 30 }, { "index.js": talker });
+    expect((await invoke(h.url, "doomed")).status).toBe(200);
+    const [container] = await listContainers(h.invokerId, "doomed");
+    const call = invoke(h.url, "doomed", { sleep: 20_000 });
+    // Its START line goes out within half a second of the request's start.
+    await eventually(async () => ((await h.client.xlen("hearth:{doomed}:logs")) > 8 ? true : undefined), 10_000, "the request's first lines");
+    await docker.getContainer(container!.Id).kill();
+    const answer = await call;
+    expect(answer.status).toBe(502);
+    const id = answer.headers.get("x-call-id")!;
+    const lines = await eventually(async () => {
+      const { body } = await request(h.url, "GET", `/invocations/${id}/logs`);
+      return body.lines?.some((line: Line) => line.message.startsWith(`RequestId: ${id} Error: `)) ? (body.lines as Line[]) : undefined;
+    }, 10_000, "the container's loss in the log");
+    expect(lines[0]!.message).toBe(`START RequestId: ${id} Version: 1`);
+    expect(lines.at(-1)).toMatchObject({ stream: "platform", invocation: id, message: expect.stringMatching(/container .* while it ran the request$/) });
   });
 
   it("cuts a flood of output per invocation with a marker, and keeps the function's log bounded", async () => {

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { MIN_ADMIN_TOKEN_LENGTH } from "./auth/admin-token.js";
 import type { Runtime } from "./functions/definition.js";
 import type { HostLimits } from "./invoker/host-capacity.js";
+import type { LogLimits } from "./protocol/logs.js";
 
 const MiB = 1024 * 1024;
 
@@ -51,6 +52,13 @@ const envSchema = z.object({
   HEARTH_INVOKER_HEARTBEAT_MS: z.coerce.number().int().positive().default(5_000),
   /** How long the record of a finished async invocation (status, result) can be read. */
   HEARTH_INVOCATION_RETENTION_SECONDS: z.coerce.number().int().positive().default(86_400),
+  /** A function's log lines (in Redis): how many are kept, for how long, of one invocation at most, and how long one line may be. */
+  HEARTH_LOG_MAX_LINES: z.coerce.number().int().positive().default(5_000),
+  HEARTH_LOG_RETENTION_SECONDS: z.coerce.number().int().positive().default(86_400),
+  HEARTH_LOG_MAX_LINES_PER_INVOCATION: z.coerce.number().int().positive().default(1_000),
+  HEARTH_LOG_MAX_LINE_LENGTH: z.coerce.number().int().positive().default(2_048),
+  /** Invocations kept in a function's history (GET /system/functions/:name/invocations). */
+  HEARTH_INVOCATION_HISTORY_SIZE: z.coerce.number().int().positive().default(1_000),
   /** Tries to deliver an async invocation's callback; between them 1, 2, 4, … times the delay. */
   HEARTH_CALLBACK_ATTEMPTS: z.coerce.number().int().positive().default(5),
   HEARTH_CALLBACK_RETRY_DELAY_MS: z.coerce.number().int().positive().default(1_000),
@@ -87,6 +95,7 @@ export interface HearthConfig {
   shutdownTimeoutMs: number;
   invokerHeartbeatMs: number;
   invocationRetentionMs: number;
+  logs: LogLimits;
   callbacks: CallbackPolicy;
   streamClaimIdleMs: number;
   quotas: Quotas;
@@ -133,6 +142,13 @@ export function configFromEnv(env: NodeJS.ProcessEnv): HearthConfig {
     shutdownTimeoutMs: e.HEARTH_SHUTDOWN_TIMEOUT_MS,
     invokerHeartbeatMs: e.HEARTH_INVOKER_HEARTBEAT_MS,
     invocationRetentionMs: e.HEARTH_INVOCATION_RETENTION_SECONDS * 1000,
+    logs: {
+      maxLines: e.HEARTH_LOG_MAX_LINES,
+      retentionMs: e.HEARTH_LOG_RETENTION_SECONDS * 1000,
+      maxLinesPerInvocation: e.HEARTH_LOG_MAX_LINES_PER_INVOCATION,
+      maxLineLength: e.HEARTH_LOG_MAX_LINE_LENGTH,
+      historySize: e.HEARTH_INVOCATION_HISTORY_SIZE,
+    },
     callbacks: {
       attempts: e.HEARTH_CALLBACK_ATTEMPTS,
       retryDelayMs: e.HEARTH_CALLBACK_RETRY_DELAY_MS,

@@ -90,6 +90,7 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
         redis: containerRedis(config, embedded),
         allowedNetworks: config.containerNetworks,
         invocationRetentionMs: config.invocationRetentionMs,
+        logs: config.logs,
       });
       const capacity = new HostCapacity(config.hostLimits);
       metrics.observeHost(capacity);

@@ -8,9 +8,11 @@ import { formatContainerRecord, type ContainerState } from "../protocol/containe
 import { decodeMessage, encodeMessage, errorBody, OUT_OF_MEMORY, outOfMemoryMessage, type ColdStartTimings, type InvocationMeta, type ResultMeta } from "../protocol/envelope.js";
 import { functionKeys, type FunctionKeys } from "../protocol/keys.js";
 import type { InvocationOutcome } from "../protocol/outcome.js";
+import type { LogLimits } from "../protocol/logs.js";
 import { queueReplies } from "../protocol/replies.js";
 import { scripts } from "../protocol/scripts.js";
 import type { AdapterLogger } from "./adapter-log.js";
+import { FunctionLog } from "./function-log.js";
 import { OutOfMemoryDetector } from "./out-of-memory.js";
 import { RuntimeApi, type Readiness, type RuntimeFunction } from "./runtime-api.js";
 import { runtimeEnvironment } from "./runtime-environment.js";
@@ -18,6 +20,8 @@ import { RuntimeProcess } from "./runtime-process.js";
 
 /** Like Lambda's init phase limit: a runtime that is not asking for work by then has failed. */
 const INIT_TIMEOUT_MS = 10_000;
+/** How long the output of a runtime whose init failed is waited for, at most, for the error's last lines. */
+const INIT_OUTPUT_WAIT_MS = 250;
 /**
  * A runtime idle this long is frozen. Short enough that what a handler leaves running rarely runs on
  * between invocations; long enough that back-to-back requests pay no signals (two per invocation,
@@ -39,6 +43,7 @@ export interface AdapterEnv {
   retentionMs: number;
   /** The uid the language runtime (user code) runs as: not the adapter's, and no other process's. */
   runtimeUid: number;
+  logs: LogLimits;
 }
 
 /** What one request came to: the HTTP status its caller gets, and the body. */
@@ -51,6 +56,8 @@ interface Outcome {
   outcome: InvocationOutcome;
   startedAt: number;
   finishedAt: number;
+  /** performance.now() at the start and the end, for the REPORT line's duration. */
+  took: number;
 }
 
 export class ContainerWorker {
@@ -72,6 +79,9 @@ export class ContainerWorker {
   private clientId = 0;
   /** No request served yet: the next one waited for this container's cold start. */
   private cold = true;
+  private readonly log: FunctionLog;
+  /** How long the current runtime took to be ready, reported with the container's first invocation (its cold start). */
+  private initDurationMs?: number;
 
   constructor(
     private readonly redis: Redis,
@@ -79,6 +89,7 @@ export class ContainerWorker {
     private readonly logger: AdapterLogger,
   ) {
     this.keys = functionKeys(env.function);
+    this.log = new FunctionLog(redis, env.function, this.keys, env.logs, (err) => logger.error({ err }, "writing log lines failed"));
   }
 
   /** Serves until the container should exit (keep-alive over, superseded, drained, broken). */
@@ -110,6 +121,7 @@ export class ContainerWorker {
     clearTimeout(this.freezeTimer);
     await this.runtime.kill();
     this.api.close();
+    await this.log.flush();
   }
 
   private async loadCode(): Promise<boolean> {
@@ -147,7 +159,8 @@ export class ContainerWorker {
       let outcome: Outcome;
       if (meta.startBy > 0 && Date.now() > meta.startBy) {
         const now = Date.now();
-        outcome = { status: 504, body: errorBody("Hearth.QueueTimeout", "no container was free to start the request before its queue time ran out"), functionError: false, outcome: "throttled", startedAt: now, finishedAt: now };
+        this.log.start(meta.id, this.env.version);
+        outcome = { status: 504, body: errorBody("Hearth.QueueTimeout", "no container was free to start the request before its queue time ran out"), functionError: false, outcome: "throttled", startedAt: now, finishedAt: now, took: 0 };
       } else {
         // The event goes to the runtime first; the busy mark follows it, off the handler's path.
         const executed = this.execute(meta, payload);
@@ -172,16 +185,19 @@ export class ContainerWorker {
    */
   private async finish(meta: InvocationMeta, outcome: Outcome): Promise<unknown> {
     const finishArgs = [this.env.containerId, this.env.version, this.record("idle"), this.env.function];
+    this.reportInvocation(meta, outcome);
     if (this.runtimeBroken) {
       // The outcome goes out first; the runtime that timed out or crashed is replaced before the
       // container is idle again. An async outcome is awaited: it is the record's only copy.
       const pipeline = this.queueOutcome(this.redis.pipeline(), meta, outcome);
       if (this.outOfMemory) pipeline.hincrby(this.keys.stats, "outOfMemory", 1);
-      const sent = execAll(pipeline);
+      const sent = this.sendWithLog(pipeline);
       if (meta.async || this.outOfMemory) await sent;
       else sent.catch((err) => this.logger.error({ err }, "sending a result failed"));
       if (this.outOfMemory) return this.retire();
       await this.restartRuntime();
+      // Started before the next request came: that one is warm.
+      this.initDurationMs = undefined;
       return this.runScript(scripts.finishInvocation, this.runningKeys(), finishArgs);
     }
     // One write. Sync: idle first, so the caller's next request finds this container idle, not busy
@@ -191,7 +207,36 @@ export class ContainerWorker {
     if (meta.async) this.queueOutcome(pipeline, meta, outcome);
     scripts.finishInvocation.queue(pipeline, this.runningKeys(), finishArgs);
     if (!meta.async) this.queueOutcome(pipeline, meta, outcome);
-    return (await execAll(pipeline))[meta.async ? 1 : 0];
+    return (await this.sendWithLog(pipeline))[meta.async ? 1 : 0];
+  }
+
+  /**
+   * Sends `pipeline` with the pending log lines after its commands (they never hold a reply back); its
+   * replies. A failed log write is the adapter's log's business, not the invocation's.
+   */
+  private async sendWithLog(pipeline: ChainableCommander): Promise<unknown[]> {
+    const checked = pipeline.length;
+    const results = (await this.log.queue(pipeline).exec()) ?? [];
+    for (const [error] of results.slice(0, checked)) if (error) throw error;
+    const logError = results.slice(checked).find(([error]) => error)?.[0];
+    if (logError) this.logger.error({ err: logError }, "writing log lines failed");
+    return results.map(([, reply]) => reply);
+  }
+
+  /** END and REPORT (and the history entry) of an invocation that has an outcome. */
+  private reportInvocation(meta: InvocationMeta, outcome: Outcome): void {
+    const cold = this.initDurationMs;
+    this.initDurationMs = undefined;
+    this.log.end({
+      id: meta.id,
+      async: meta.async === true,
+      statusCode: outcome.status,
+      startedAt: outcome.startedAt,
+      finishedAt: outcome.finishedAt,
+      durationMs: outcome.took,
+      memoryMb: this.definition.memory,
+      initDurationMs: cold,
+    });
   }
 
   private queueOutcome(pipeline: ChainableCommander, meta: InvocationMeta, outcome: Outcome): ChainableCommander {
@@ -216,12 +261,22 @@ export class ContainerWorker {
 
   private async execute(meta: InvocationMeta, payload: Buffer): Promise<Outcome> {
     const startedAt = Date.now();
-    const result = (status: number, body: Buffer | string, outcome: InvocationOutcome): Outcome => ({ status, body, functionError: outcome !== "success", outcome, startedAt, finishedAt: Date.now() });
+    const began = performance.now();
+    const result = (status: number, body: Buffer | string, outcome: InvocationOutcome): Outcome => ({ status, body, functionError: outcome !== "success", outcome, startedAt, finishedAt: Date.now(), took: performance.now() - began });
+    const failed = (status: number, errorType: string, message: string, outcome: InvocationOutcome): Outcome => {
+      this.log.platform(`RequestId: ${meta.id} Error: ${message}`);
+      return result(status, errorBody(errorType, message), outcome);
+    };
 
     // The runtime exited while the container was idle.
     if (this.runtimeBroken) await this.restartRuntime();
+    this.log.start(meta.id, this.env.version);
     // A runtime that failed to initialise answers the request that started it with its init error.
-    if (!this.readiness.ready) return result(502, normalizeError(this.readiness.error, "Runtime.InitError"), "function_error");
+    if (!this.readiness.ready) {
+      const error = normalizeError(this.readiness.error, "Runtime.InitError");
+      this.log.platform(`RequestId: ${meta.id} Error: ${(JSON.parse(error) as { errorMessage: string }).errorMessage}`);
+      return result(502, error, "function_error");
+    }
 
     const timeoutMs = this.definition.timeout * 1000;
     const timer = setTimeout(() => this.api.interrupt({ kind: "timeout" }), timeoutMs);
@@ -229,6 +284,8 @@ export class ContainerWorker {
     this.runtime.thaw();
     const outcome = await this.api.invoke({ id: meta.id, payload, deadlineMs: startedAt + timeoutMs, retryCount: (meta.attempt ?? 1) - 1 });
     clearTimeout(timer);
+    // Output still being read is the invocation's, ahead of its END line (one turn when there is none).
+    await this.log.drain();
     switch (outcome.kind) {
       case "response":
         return result(200, outcome.body, "success");
@@ -240,18 +297,21 @@ export class ContainerWorker {
         // Stop the handler now (it may be spinning); the replacement runtime starts after the reply.
         this.runtimeBroken = true;
         await this.runtime.kill();
-        return result(504, errorBody("Sandbox.Timedout", `Task timed out after ${this.definition.timeout.toFixed(2)} seconds`), "timeout");
+        return failed(504, "Sandbox.Timedout", `Task timed out after ${this.definition.timeout.toFixed(2)} seconds`, "timeout");
       case "exit":
+        await this.runtime.drained;
         if (outcome.how === "signal: SIGKILL" && (await this.oom.killedSinceLastLook())) {
           this.outOfMemory = true;
-          return result(502, errorBody(OUT_OF_MEMORY, outOfMemoryMessage(this.env.function, this.definition.memory)), "out_of_memory");
+          return failed(502, OUT_OF_MEMORY, outOfMemoryMessage(this.env.function, this.definition.memory), "out_of_memory");
         }
-        return result(502, errorBody("Runtime.ExitError", `Runtime exited with error: ${outcome.how}`), "function_error");
+        return failed(502, "Runtime.ExitError", `Runtime exited with error: ${outcome.how}`, "function_error");
     }
   }
 
   private async startRuntime(): Promise<void> {
-    const runtime = new RuntimeProcess(this.env.bootstrap, this.runtimeEnv, this.env.taskRoot, this.env.runtimeUid);
+    this.log.beginInit();
+    const began = performance.now();
+    const runtime = new RuntimeProcess(this.env.bootstrap, this.runtimeEnv, this.env.taskRoot, this.env.runtimeUid, this.log.write, this.env.logs.maxLineLength);
     this.runtime = runtime;
     this.runtimeBroken = false;
     // One listener for the life of the process: it ends a running invocation when the runtime dies.
@@ -267,7 +327,17 @@ export class ContainerWorker {
       new Promise((resolve) => (timer = setTimeout(() => resolve({ ready: false, error: Buffer.from(errorBody("Runtime.InitTimeout", `runtime did not start within ${INIT_TIMEOUT_MS / 1000} s`)) }), INIT_TIMEOUT_MS))),
     ]);
     clearTimeout(timer);
-    if (!this.readiness.ready) this.logger.warn({ error: this.readiness.error.toString() }, "runtime failed to initialise");
+    this.initDurationMs = performance.now() - began;
+    if (!this.readiness.ready) {
+      // The cause is in what the runtime wrote (a bad NODE_OPTIONS, an import error): its last lines go
+      // with the error. A runtime past its init time may still run: its output is not waited for then.
+      await Promise.race([runtime.drained, new Promise((resolve) => setTimeout(resolve, INIT_OUTPUT_WAIT_MS))]);
+      this.readiness = { ready: false, error: withLogs(this.readiness.error, this.log.endInit()) };
+      this.logger.warn({ error: this.readiness.error.toString() }, "runtime failed to initialise");
+    }
+    this.log.endInit();
+    // Not awaited: the init's lines go out ahead of whatever the adapter sends next.
+    this.log.flush().catch((err: unknown) => this.logger.error({ err }, "writing log lines failed"));
   }
 
   private freezeWhenIdle(): void {
@@ -316,11 +386,10 @@ export class ContainerWorker {
   }
 }
 
-/** Sends a pipeline; its replies in order, or the first command's error. */
-async function execAll(pipeline: ChainableCommander): Promise<unknown[]> {
-  const results = (await pipeline.exec()) ?? [];
-  for (const [error] of results) if (error) throw error;
-  return results.map(([, reply]) => reply);
+/** An init error with the last lines the runtime wrote, as `logs`. */
+function withLogs(error: Buffer, lines: string[]): Buffer {
+  const parsed = JSON.parse(normalizeError(error, "Runtime.InitError")) as Record<string, unknown>;
+  return Buffer.from(JSON.stringify({ ...parsed, logs: lines }));
 }
 
 /** Every runtime's error in one shape: {errorMessage, errorType, stackTrace} (Node's `trace` included). */

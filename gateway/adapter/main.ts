@@ -37,6 +37,11 @@ const env = {
   HEARTH_RUNTIME_BOOTSTRAP: setting("HEARTH_RUNTIME_BOOTSTRAP", "/opt/hearth/runtime/bootstrap"),
   HEARTH_REGION: setting("HEARTH_REGION", "local"),
   HEARTH_INVOCATION_RETENTION_MS: integer("HEARTH_INVOCATION_RETENTION_MS"),
+  HEARTH_LOG_MAX_LINES: integer("HEARTH_LOG_MAX_LINES", "5000"),
+  HEARTH_LOG_RETENTION_MS: integer("HEARTH_LOG_RETENTION_MS", "86400000"),
+  HEARTH_LOG_MAX_LINES_PER_INVOCATION: integer("HEARTH_LOG_MAX_LINES_PER_INVOCATION", "1000"),
+  HEARTH_LOG_MAX_LINE_LENGTH: integer("HEARTH_LOG_MAX_LINE_LENGTH", "2048"),
+  HEARTH_INVOCATION_HISTORY_SIZE: integer("HEARTH_INVOCATION_HISTORY_SIZE", "1000"),
 };
 const logger = createAdapterLogger("hearth-adapter", { function: env.HEARTH_FUNCTION, container: env.HEARTH_CONTAINER_ID });
 
@@ -76,6 +81,13 @@ const worker = new ContainerWorker(
     region: env.HEARTH_REGION,
     retentionMs: env.HEARTH_INVOCATION_RETENTION_MS,
     runtimeUid: env.HEARTH_RUNTIME_UID,
+    logs: {
+      maxLines: env.HEARTH_LOG_MAX_LINES,
+      retentionMs: env.HEARTH_LOG_RETENTION_MS,
+      maxLinesPerInvocation: env.HEARTH_LOG_MAX_LINES_PER_INVOCATION,
+      maxLineLength: env.HEARTH_LOG_MAX_LINE_LENGTH,
+      historySize: env.HEARTH_INVOCATION_HISTORY_SIZE,
+    },
   },
   logger,
 );

@@ -5,6 +5,14 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
+import { once } from "node:events";
+import { splitLines } from "./line-splitter.js";
+
+/** The runtime's output, a line at a time, in the order the adapter reads it. */
+export type OutputSink = (stream: "stdout" | "stderr", line: string) => void;
+
+/** How long output still arriving after the runtime exited is waited for (a child may hold the pipes open). */
+const DRAIN_AFTER_EXIT_MS = 200;
 
 /** Rounds of a freeze or kill, each scanning for processes the last round missed (forked meanwhile). */
 const MAX_ROUNDS = 50;
@@ -15,9 +23,17 @@ export class RuntimeProcess {
   private frozen?: number[];
   /** Resolves with a description of how the process ended. */
   readonly exited: Promise<string>;
+  /** Resolves once the runtime's output has been read to its end (or shortly after it exited). */
+  readonly drained: Promise<void>;
 
-  constructor(command: string, env: NodeJS.ProcessEnv, cwd: string, private readonly uid: number) {
-    this.child = spawn(command, [], { env, cwd, uid, gid: uid, detached: true, stdio: ["ignore", "inherit", "inherit"] });
+  constructor(command: string, env: NodeJS.ProcessEnv, cwd: string, private readonly uid: number, onOutput: OutputSink, maxLineLength: number) {
+    // Pipes, not the container's own stdio: the adapter keeps the lines, with the request they belong to.
+    this.child = spawn(command, [], { env, cwd, uid, gid: uid, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    const outputs = (["stdout", "stderr"] as const).map((name) => {
+      const stream = this.child[name]!;
+      splitLines(stream, maxLineLength, (line) => onOutput(name, line));
+      return once(stream, "close").catch(() => undefined);
+    });
     // Its processes outlive the adapter unless the adapter ends them on the way out.
     const killOnExit = (): void => signalAll(processesOf(uid), "SIGKILL");
     process.once("exit", killOnExit);
@@ -25,6 +41,10 @@ export class RuntimeProcess {
       this.child.once("error", (error) => resolve(`could not start ${command}: ${error.message}`));
       this.child.once("exit", (code, signal) => resolve(signal ? `signal: ${signal}` : `exit status ${code}`));
     }).finally(() => process.off("exit", killOnExit));
+    this.drained = Promise.race([
+      Promise.all(outputs).then(() => undefined),
+      this.exited.then(() => new Promise<void>((resolve) => setTimeout(resolve, DRAIN_AFTER_EXIT_MS))),
+    ]);
   }
 
   /** Kills every process of the runtime's uid, until none is left; resolves once the runtime has exited. */

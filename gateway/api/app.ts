@@ -16,6 +16,8 @@ import { errorHandler, notFound, sendError } from "./errors.js";
 import { functionsRoutes } from "./functions-routes.js";
 import { invokeRoutes, proxyRoutes } from "./invoke-routes.js";
 import { keysRoutes } from "./keys-routes.js";
+import { functionLogsRoutes, invocationLogsRoutes } from "./logs-routes.js";
+import { LogFollowers } from "../logs/function-logs.js";
 import { streamsRoutes } from "./streams-routes.js";
 
 export interface ApiDependencies {
@@ -41,6 +43,9 @@ export interface ApiDependencies {
   /** Resolves when everything this process depends on answers; rejects with what does not. */
   checkHealth(): Promise<void>;
 }
+
+/** Log followers one process serves at once (each holds a Redis connection). */
+const MAX_LOG_FOLLOWERS = 100;
 
 export function createApp(deps: ApiDependencies): express.Express {
   const app = express();
@@ -70,9 +75,11 @@ export function createApp(deps: ApiDependencies): express.Express {
   app.use("/system", access.requireScope(readOrAdmin));
   app.use("/system/functions/:name/dead-letters", deadLettersRoutes(deps.redis, deps.functions));
   app.use("/system/functions/:name/streams", streamsRoutes(deps.redis));
+  app.use("/system/functions", functionLogsRoutes(deps.redis, new LogFollowers(deps.redis, MAX_LOG_FOLLOWERS)));
   app.use("/system/functions", functionsRoutes(deps.redis, deps.quotas, deps.maxCodeBytes, deps.buildGo, deps.invocationRetentionMs, deps.containerNetworks));
   app.use("/function", invokeRoutes(deps.invocations, deps.asyncInvocations, deps.maxPayloadBytes, access.invoke));
   app.use("/async-function", asyncInvokeRoutes(deps.asyncInvocations, deps.maxPayloadBytes, access.invoke));
+  app.use("/invocations", invocationLogsRoutes(deps.redis, access.invocation));
   app.use("/invocations", invocationRoutes(deps.asyncInvocations, access.invocation));
   app.use("/http", proxyRoutes(deps.invocations, deps.maxPayloadBytes, access.invoke));
   app.use(notFound);

@@ -2,7 +2,7 @@ import { Router } from "express";
 import type { Redis } from "ioredis";
 import type { Quotas } from "../config.js";
 import { HearthError } from "../errors.js";
-import type { FunctionDefinition } from "../functions/definition.js";
+import type { FunctionConfig, FunctionDefinition } from "../functions/definition.js";
 import type { GoBuilder } from "../functions/runtime-packages.js";
 import { deleteFunction, deployFunction, getFunction, listFunctions, readPoolStatus } from "../functions/registry.js";
 import { jsonConfigBody, readDeployRequest } from "./deploy-request.js";
@@ -28,12 +28,31 @@ export function functionsRoutes(redis: Redis, quotas: Quotas, maxCodeBytes: numb
     res.status(created ? 201 : 200).json(describe(definition));
   });
 
+  // Changes the settings named in the body; the others keep their values (PUT replaces them all).
+  router.patch("/:name", jsonConfigBody, async (req, res) => {
+    if (!(req.headers["content-type"] ?? "").startsWith("application/json")) throw new HearthError(415, "UnsupportedMediaType", "send application/json: the settings to change");
+    const changes: unknown = req.body;
+    if (typeof changes !== "object" || changes === null || Array.isArray(changes)) throw new HearthError(400, "InvalidFunctionConfig", "the body is a JSON object of the settings to change");
+    const existing = await getFunction(redis, req.params.name);
+    if (!existing) throw notFound(req.params.name);
+    const config = { ...settingsOf(existing), ...changes };
+    checkNetwork(config, containerNetworks);
+    const { definition } = await deployFunction(redis, quotas, req.params.name, config, undefined, buildGo);
+    res.json({ ...describe(definition), ...(await readPoolStatus(redis, definition.name)) });
+  });
+
   router.delete("/:name", async (req, res) => {
     if (!(await deleteFunction(redis, req.params.name, invocationRetentionMs))) throw notFound(req.params.name);
     res.status(204).end();
   });
 
   return router;
+}
+
+/** The settings a function was deployed with, as a deploy's config. */
+function settingsOf(definition: FunctionDefinition): FunctionConfig {
+  const { runtime, handler, environment, timeout, memory, ephemeralStorage, maxContainers, keepAlive, maxRetries, retryDelay, maxQueued, maxQueuedAsync, auth, network } = definition;
+  return { runtime, handler, environment, timeout, memory, ephemeralStorage, maxContainers, keepAlive, maxRetries, retryDelay, maxQueued, maxQueuedAsync, auth, network };
 }
 
 /** A function joins a Docker network only if the operator allows it (the invoker checks again at every start). */

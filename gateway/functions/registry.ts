@@ -135,7 +135,7 @@ export async function deleteFunction(redis: Redis, name: string, retentionMs: nu
   const keys = functionKeys(name);
   const queued = (await scripts.deleteFunction.runBuffer(
     redis,
-    [keys.def, keys.queue, keys.asyncQueued, keys.retries, keys.deadLetters, keys.callbacks, keys.stats, keys.streams, FUNCTIONS_INDEX, CODE_BYTES],
+    [keys.def, keys.queue, keys.asyncQueued, keys.retries, keys.deadLetters, keys.callbacks, keys.stats, keys.streams, FUNCTIONS_INDEX, CODE_BYTES, keys.logs, keys.history],
     [name, keys.codePrefix, Date.now(), retentionMs, keys.invocationPrefix, errorBody("FunctionNotFound", `function ${name} was deleted`), streamGroup(name)],
   )) as Buffer[] | null;
   if (queued === null) return false;

@@ -1,12 +1,11 @@
 // Sync invocation: queue the request for the function, wait for its result on this gateway's reply list.
 
-import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { HearthError } from "../errors.js";
 import type { FunctionCache } from "../functions/function-cache.js";
 import type { Execution, Metrics } from "../metrics/metrics.js";
 import { encodeMessage, type InvocationMeta, type ResultMeta } from "../protocol/envelope.js";
-import { functionKeys } from "../protocol/keys.js";
+import { functionKeys, newInvocationId } from "../protocol/keys.js";
 import { outcomeOfError } from "../protocol/outcome.js";
 import { scripts } from "../protocol/scripts.js";
 import { functionNotFound, queueForCurrentVersion } from "./queue-outcome.js";
@@ -44,7 +43,7 @@ export class Invocations {
   }
 
   private async run(name: string, payload: Buffer): Promise<{ result: InvocationResult; meta: ResultMeta; enqueuedAt: number }> {
-    const id = randomUUID();
+    const id = newInvocationId(name);
     const definition = await this.functions.get(name);
     if (!definition) throw functionNotFound(name);
     const waitMs = this.queueTimeoutMs + definition.timeout * 1000 + TIMEOUT_GRACE_MS;

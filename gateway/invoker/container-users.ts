@@ -19,6 +19,8 @@ const ADAPTER_COMMANDS = [
   "hgetall", "get", "blmove", "rpush", "pexpire", "evalsha", "client|id", "client|setname",
   "del", "exists", "hdel", "hexists", "hget", "hincrby", "hmget", "hset", "hvals", "llen", "lpop", "lpush",
   "publish", "sismember", "srem", "zadd", "zrem", "xack",
+  // Log lines and the invocation history (gateway/adapter/function-log.ts).
+  "xadd", "xtrim", "ltrim",
 ];
 
 export interface ContainerCredentials {

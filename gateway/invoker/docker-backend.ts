@@ -5,6 +5,7 @@ import path from "node:path";
 import type Docker from "dockerode";
 import type { Runtime } from "../functions/definition.js";
 import { containerLimits } from "./container-limits.js";
+import type { LogLimits } from "../protocol/logs.js";
 import type { ContainerCredentials } from "./container-users.js";
 
 export const LABELS = {
@@ -55,6 +56,8 @@ export interface DockerBackendOptions {
   allowedNetworks: string[];
   /** How long the adapter keeps the records of the async invocations it settles. */
   invocationRetentionMs: number;
+  /** The bounds of the log lines and history the adapter writes. */
+  logs: LogLimits;
 }
 
 export class DockerBackend {
@@ -83,6 +86,11 @@ export class DockerBackend {
         `HEARTH_INVOKER_ID=${this.options.invokerId}`,
         `HEARTH_CREATED_AT=${spec.createdAt}`,
         `HEARTH_INVOCATION_RETENTION_MS=${this.options.invocationRetentionMs}`,
+        `HEARTH_LOG_MAX_LINES=${this.options.logs.maxLines}`,
+        `HEARTH_LOG_RETENTION_MS=${this.options.logs.retentionMs}`,
+        `HEARTH_LOG_MAX_LINES_PER_INVOCATION=${this.options.logs.maxLinesPerInvocation}`,
+        `HEARTH_LOG_MAX_LINE_LENGTH=${this.options.logs.maxLineLength}`,
+        `HEARTH_INVOCATION_HISTORY_SIZE=${this.options.logs.historySize}`,
       ],
       Labels: {
         [LABELS.invoker]: this.options.invokerId,

@@ -19,6 +19,7 @@ import type { HearthEvent } from "../protocol/events.js";
 import { functionKeys, FUNCTIONS_INDEX, INVOKER_BEATS, invokerAliveKey } from "../protocol/keys.js";
 import { pushReplies } from "../protocol/replies.js";
 import { scripts } from "../protocol/scripts.js";
+import { logContainerLoss } from "./container-loss-log.js";
 import { ContainerUsers } from "./container-users.js";
 import type { ContainerExit, ContainerSpec, DockerBackend } from "./docker-backend.js";
 import type { HostCapacity } from "./host-capacity.js";
@@ -365,6 +366,7 @@ export class Invoker {
     )) as [Buffer[], Buffer[]];
     await this.answer(orphaned, 502, errorType, message);
     await this.answer(failed, 503, errorType, message);
+    if (orphaned.length > 0) await logContainerLoss(this.redis, fn, orphaned, message).catch((err) => this.logger.warn({ err, function: fn }, "writing a log line failed"));
   }
 
   private async answer(envelopes: Buffer[], status: number, errorType: string, message: string): Promise<void> {

@@ -30,6 +30,10 @@ export interface FunctionKeys {
   stats: string;
   /** Redis Streams the function is subscribed to (stream → subscription JSON). */
   streams: string;
+  /** The function's log lines (a Redis Stream, fields t, i, s, m), bounded by count and age. */
+  logs: string;
+  /** Its recent invocations, newest first (a list of JSON entries, bounded by count). */
+  history: string;
   /** + an async invocation id: its record (hash). Inside the slot, so containers reach it with their function's keys only. */
   invocationPrefix: string;
   invocation(id: string): string;
@@ -53,6 +57,8 @@ export function functionKeys(name: string): FunctionKeys {
     callbacks: `${base}:callbacks`,
     stats: `${base}:stats`,
     streams: `${base}:streams`,
+    logs: `${base}:logs`,
+    history: `${base}:history`,
     invocationPrefix: `${base}:invocation:`,
     invocation: (id) => `${base}:invocation:${id}`,
     code: (sha256) => `${base}:code:${sha256}`,
@@ -97,8 +103,8 @@ export function repliesKey(gatewayId: string): string {
 }
 
 /**
- * An async invocation id names its function (`<function>.<uuid>`), so that GET /invocations/:id
- * finds the record inside that function's slot (see invocationRecordKey). Function names hold no dot.
+ * An invocation id (sync and async alike) names its function (`<function>.<uuid>`), so that
+ * /invocations/:id finds the record, logs and history inside that function's slot. Function names hold no dot.
  */
 export function newInvocationId(fn: string): string {
   return `${fn}.${randomUUID()}`;

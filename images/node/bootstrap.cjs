@@ -39,6 +39,10 @@ function writeLog(toStderr, level, message) {
 }
 
 function patchConsole() {
+  // stdout and stderr are pipes to the adapter, which gives each line to the invocation running when it
+  // reads it. Blocking writes (as to a file or terminal) put every line of a handler in the pipe before
+  // its answer goes out, however much it writes; Node would otherwise queue what a full pipe cannot take.
+  for (const stream of [process.stdout, process.stderr]) stream._handle?.setBlocking?.(true);
   const levels = { log: "INFO", info: "INFO", debug: "DEBUG", warn: "WARN", error: "ERROR" };
   for (const [method, level] of Object.entries(levels)) {
     const toStderr = level === "WARN" || level === "ERROR";

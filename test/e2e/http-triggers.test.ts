@@ -39,7 +39,8 @@ describe("HTTP triggers", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toMatch(/^text\/plain/);
     const callId = response.headers.get("x-call-id");
-    expect(callId).toMatch(/^[0-9a-f-]{36}$/);
+    // Sync request ids name their function, like async invocation ids.
+    expect(callId).toMatch(/^raw\.[0-9a-f-]{36}$/);
     expect(await response.text()).toBe(`got 15 chars: not json at all (${callId})`);
   });
 
@@ -66,7 +67,7 @@ describe("HTTP triggers", () => {
     expect(response.status).toBe(201);
     expect(response.headers.get("x-raw-path")).toBe("/users/42");
     expect(response.headers.getSetCookie()).toEqual(["session=abc; Path=/", "theme=dark"]);
-    expect(response.headers.get("x-call-id")).toMatch(/^[0-9a-f-]{36}$/);
+    expect(response.headers.get("x-call-id")).toMatch(/^site\.[0-9a-f-]{36}$/);
     const event = (await response.json()) as { headers: Record<string, string> };
     expect(event).toMatchObject({
       method: "PUT",

@@ -60,6 +60,9 @@ describe("a container's Redis user", () => {
       ["lrange", victim.queue, 0, -1],
       ["blmove", victim.queue, functionKeys("attacker").running("c-attacker"), "RIGHT", "LEFT", 0.01],
       ["del", victim.def],
+      ["xadd", victim.logs, "*", "m", "forged"],
+      ["xrange", victim.logs, "-", "+"],
+      ["lpush", victim.history, "{}"],
       ["lrange", repliesKey("gw-test"), 0, -1],
       ["monitor"],
       ["flushall"],
@@ -85,6 +88,11 @@ describe("a container's Redis user", () => {
   it("can do what the adapter does: its own keys, pushing replies, publishing events, CLIENT ID", async () => {
     const own = functionKeys("attacker");
     expect(await attacker.hgetall(own.def)).toEqual({});
+    // Its function's log lines and history (gateway/adapter/function-log.ts).
+    expect(await attacker.xadd(own.logs, "MAXLEN", 10, "*", "m", "line")).toMatch(/^\d+-\d+$/);
+    expect(await attacker.xtrim(own.logs, "MINID", "~", 0)).toBe(0);
+    expect(await attacker.lpush(own.history, "{}")).toBe(1);
+    expect(await attacker.ltrim(own.history, 0, 9)).toBe("OK");
     expect(await attacker.rpush(repliesKey("gw-x"), "r")).toBe(1);
     expect(await attacker.pexpire(repliesKey("gw-x"), 1000)).toBe(1);
     expect(await attacker.publish(EVENTS_CHANNEL, "work attacker")).toBeGreaterThanOrEqual(0);

@@ -98,6 +98,7 @@ export async function startWorker({ redisUrl, taskRoot }: WorkerSetting, options
       retentionMs: 60_000,
       // A uid no other process on this machine has: the adapter freezes and kills every process of it.
       runtimeUid: randomInt(1_000_000, 2_000_000_000),
+      logs: { maxLines: 1_000, retentionMs: 60_000, maxLinesPerInvocation: 100, maxLineLength: 1_024, historySize: 100 },
     },
     createLogger("test-adapter"),
   );

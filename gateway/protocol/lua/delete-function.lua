@@ -1,6 +1,7 @@
--- Delete a function, its code package, its queue, retries, dead letters and stream subscriptions. Its
+-- Delete a function, its code package, its queue, retries, dead letters, stream subscriptions, log
+-- lines and invocation history. Its
 -- containers retire on their own (mustRetire); its async invocations not yet finished fail.
--- KEYS: def, queue, asyncQueued, retries, deadLetters, callbacks, stats, streams, functionsIndex, codeBytes
+-- KEYS: def, queue, asyncQueued, retries, deadLetters, callbacks, stats, streams, functionsIndex, codeBytes, logs, history
 -- ARGV: functionName, codeKeyPrefix, now, retentionMs, recordPrefix, failedResult, streamGroup
 -- Returns nil when there was no such function, else the sync envelopes that were still queued.
 --@include async
@@ -25,6 +26,6 @@ for _, id in ipairs(redis.call('ZRANGE', KEYS[5], 0, -1)) do redis.call('PEXPIRE
 for _, stream in ipairs(redis.call('HKEYS', KEYS[8])) do
   if redis.call('TYPE', stream).ok == 'stream' then redis.pcall('XGROUP', 'DESTROY', stream, ARGV[7]) end
 end
-redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[8])
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[8], KEYS[11], KEYS[12])
 redis.call('PUBLISH', 'hearth:events', 'deleted ' .. ARGV[1])
 return queued

@@ -1,0 +1,62 @@
+// Runs the built `hearth` command (dist/hearth-cli.cjs) as a user would: its own process, its own
+// environment, HOME and XDG_CONFIG_HOME in a temporary folder (so that no login of the machine leaks in).
+
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, expect } from "vitest";
+
+export const CLI = path.resolve("dist/hearth-cli.cjs");
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliRunner {
+  /** A temporary folder of the test file's, the user's HOME. */
+  home: string;
+  run(args: string[], options?: { env?: Record<string, string | undefined>; input?: string; cwd?: string; timeoutMs?: number }): Promise<CliResult>;
+}
+
+/** `connection()` gives HEARTH_URL and HEARTH_TOKEN once the file's Hearth is up. */
+export function useCli(connection: () => { url: string; token: string }): CliRunner {
+  const runner = { home: "" } as CliRunner;
+  beforeAll(async () => {
+    expect(existsSync(CLI), `${CLI} is missing: run npm run build (scripts/test.sh builds)`).toBe(true);
+    runner.home = await mkdtemp(path.join(os.tmpdir(), "hearth-cli-home-"));
+  });
+  afterAll(async () => {
+    if (runner.home) await rm(runner.home, { recursive: true, force: true });
+  });
+  runner.run = (args, options = {}) => {
+    const { url, token } = connection();
+    const env: Record<string, string | undefined> = {
+      PATH: process.env.PATH,
+      HOME: runner.home,
+      XDG_CONFIG_HOME: path.join(runner.home, "config"),
+      HEARTH_URL: url,
+      HEARTH_TOKEN: token,
+      ...options.env,
+    };
+    return runCli(args, { ...options, env: Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined)) as Record<string, string> });
+  };
+  return runner;
+}
+
+/** The command itself (its #! line and mode), not `node` with it: what a user's shell does. */
+function runCli(args: string[], options: { env: Record<string, string>; input?: string; cwd?: string; timeoutMs?: number }): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(CLI, args, { env: options.env, cwd: options.cwd, stdio: ["pipe", "pipe", "pipe"], timeout: options.timeoutMs ?? 90_000 });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(options.input ?? "");
+  });
+}

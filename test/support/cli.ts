@@ -1,7 +1,7 @@
 // Runs the built `hearth` command (dist/hearth-cli.cjs) as a user would: its own process, its own
 // environment, HOME and XDG_CONFIG_HOME in a temporary folder (so that no login of the machine leaks in).
 
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
@@ -16,10 +16,17 @@ export interface CliResult {
   stderr: string;
 }
 
+/** A command that keeps running (hearth logs -f): what it printed so far, and a way to end it. */
+export interface RunningCli {
+  stdout(): string;
+  stop(): Promise<CliResult>;
+}
+
 export interface CliRunner {
   /** A temporary folder of the test file's, the user's HOME. */
   home: string;
   run(args: string[], options?: { env?: Record<string, string | undefined>; input?: string; cwd?: string; timeoutMs?: number }): Promise<CliResult>;
+  start(args: string[]): RunningCli;
 }
 
 /** `connection()` gives HEARTH_URL and HEARTH_TOKEN once the file's Hearth is up. */
@@ -32,31 +39,41 @@ export function useCli(connection: () => { url: string; token: string }): CliRun
   afterAll(async () => {
     if (runner.home) await rm(runner.home, { recursive: true, force: true });
   });
-  runner.run = (args, options = {}) => {
+  const environment = (overrides: Record<string, string | undefined> = {}): Record<string, string> => {
     const { url, token } = connection();
-    const env: Record<string, string | undefined> = {
-      PATH: process.env.PATH,
-      HOME: runner.home,
-      XDG_CONFIG_HOME: path.join(runner.home, "config"),
-      HEARTH_URL: url,
-      HEARTH_TOKEN: token,
-      ...options.env,
+    const env: Record<string, string | undefined> = { PATH: process.env.PATH, HOME: runner.home, XDG_CONFIG_HOME: path.join(runner.home, "config"), HEARTH_URL: url, HEARTH_TOKEN: token, ...overrides };
+    return Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined)) as Record<string, string>;
+  };
+  runner.run = (args, options = {}) => collect(spawnCli(args, environment(options.env), options), options.input);
+  runner.start = (args) => {
+    const child = spawnCli(args, environment(), {});
+    const result = collect(child, "");
+    let stdout = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    return {
+      stdout: () => stdout,
+      stop: () => {
+        child.kill("SIGINT");
+        return result;
+      },
     };
-    return runCli(args, { ...options, env: Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined)) as Record<string, string> });
   };
   return runner;
 }
 
 /** The command itself (its #! line and mode), not `node` with it: what a user's shell does. */
-function runCli(args: string[], options: { env: Record<string, string>; input?: string; cwd?: string; timeoutMs?: number }): Promise<CliResult> {
+function spawnCli(args: string[], env: Record<string, string>, options: { cwd?: string; timeoutMs?: number }): ChildProcessWithoutNullStreams {
+  return spawn(CLI, args, { env, cwd: options.cwd, stdio: ["pipe", "pipe", "pipe"], timeout: options.timeoutMs ?? 90_000 });
+}
+
+function collect(child: ChildProcessWithoutNullStreams, input: string | undefined): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(CLI, args, { env: options.env, cwd: options.cwd, stdio: ["pipe", "pipe", "pipe"], timeout: options.timeoutMs ?? 90_000 });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(options.input ?? "");
+    child.stdin.end(input ?? "");
   });
 }

@@ -7,12 +7,14 @@ import type { Command } from "commander";
 import { describeError, errorOf, segment, type HearthApi } from "../api.js";
 import { connect } from "../connect.js";
 import { CliError } from "../errors.js";
+import { positiveNumber } from "../options.js";
 import { printBody, printJson } from "../output.js";
 
 interface InvokeOptions {
   data: string;
   async?: boolean;
   wait?: boolean;
+  waitTimeout?: number;
   raw?: boolean;
   json?: boolean;
 }
@@ -36,6 +38,7 @@ export function registerInvoke(program: Command): void {
     .option("--raw", "send the body as it is (any bytes; the function gets it unparsed)")
     .option("--async", "queue it and print the invocation id")
     .option("--wait", "with --async: wait until it is final, then print its result")
+    .option("--wait-timeout <seconds>", "with --wait: give up after this long (the invocation goes on)", positiveNumber, 900)
     .option("--json", "with --async: print the invocation record as JSON")
     .action(async (name: string, options: InvokeOptions) => {
       const api = await connect();
@@ -50,7 +53,7 @@ export function registerInvoke(program: Command): void {
         process.stdout.write(`${queued.id}\n`);
         return;
       }
-      const record = await waitUntilFinal(api, queued.id);
+      const record = await waitUntilFinal(api, queued.id, options.waitTimeout! * 1000);
       if (options.json) printJson(record);
       else if (record.status === "succeeded") printResult(record);
       if (record.status !== "succeeded") throw new CliError(`invocation ${record.id} ${record.status}${record.error ? `: ${describeError(record.error) ?? JSON.stringify(record.error)}` : ""}`);
@@ -77,10 +80,12 @@ async function invokeSync(api: HearthApi, name: string, body: Blob, query: Recor
 }
 
 /** Polls the record, a little less often as time goes on (a retrying invocation may take minutes). */
-async function waitUntilFinal(api: HearthApi, id: string): Promise<InvocationRecord> {
+async function waitUntilFinal(api: HearthApi, id: string, timeoutMs: number): Promise<InvocationRecord> {
+  const until = Date.now() + timeoutMs;
   for (let delay = 100; ; delay = Math.min(delay * 1.5, 1000)) {
     const record = await api.json<InvocationRecord>("GET", `/invocations/${segment(id)}`);
     if (FINAL_STATUSES.has(record.status)) return record;
+    if (Date.now() >= until) throw new CliError(`invocation ${id} is still ${record.status} after ${timeoutMs / 1000} s (it goes on; GET /invocations/${id} reads it)`);
     await sleep(delay);
   }
 }

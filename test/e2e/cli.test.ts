@@ -118,6 +118,16 @@ describe("hearth invoke", () => {
     expect(queued.stdout).toMatch(/^echo\.[0-9a-f-]{36}\n$/);
   });
 
+  it("stops waiting after --wait-timeout, saying the invocation goes on", async () => {
+    const dir = await folder("sleeper", { "index.js": "exports.handler = () => new Promise((resolve) => setTimeout(() => resolve(1), 5000));", "hearth.json": JSON.stringify({ runtime: "node" }) });
+    expect((await cli.run(["deploy", dir])).code).toBe(0);
+    const started = Date.now();
+    const waited = await cli.run(["invoke", "sleeper", "--async", "--wait", "--wait-timeout", "1"]);
+    expect(Date.now() - started).toBeLessThan(4500);
+    expect(waited).toMatchObject({ code: 1, stdout: "" });
+    expect(waited.stderr).toMatch(/^hearth: invocation sleeper\.\S+ is still (queued|running) after 1 s \(it goes on/);
+  });
+
   it("fails with the function's error, and with the API's message for a malformed body", async () => {
     const dir = await folder("thrower", { "index.js": 'exports.handler = async () => { throw new TypeError("boom"); };', "hearth.json": JSON.stringify({ runtime: "node", maxRetries: 0 }) });
     expect((await cli.run(["deploy", dir])).code).toBe(0);

@@ -12,6 +12,7 @@ import { registerLogs } from "./commands/logs.js";
 import { registerStreams } from "./commands/streams.js";
 import packageJson from "../package.json" with { type: "json" };
 import { CliError } from "./errors.js";
+import { printable } from "./output.js";
 
 const USAGE_EXIT_CODE = 2;
 
@@ -38,7 +39,7 @@ async function main(): Promise<void> {
       return;
     }
     if (error instanceof CliError) {
-      process.stderr.write(`hearth: ${error.message}\n`);
+      process.stderr.write(`hearth: ${printable(error.message)}\n`);
       process.exitCode = error.exitCode;
       return;
     }

@@ -28,10 +28,19 @@ export function printFields(fields: [string, unknown][]): void {
   for (const [name, value] of fields) process.stdout.write(`${`${name}:`.padEnd(width)} ${text(value)}\n`);
 }
 
+/**
+ * Text from Hearth or from a function (log lines, error messages, names) for a terminal: control
+ * characters shown escaped, so that what a function prints cannot move the cursor, clear the screen or
+ * retitle the window. Tabs and newlines stay.
+ */
+export function printable(value: string): string {
+  return value.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, "0")}`);
+}
+
 export function text(value: unknown): string {
   if (value === undefined || value === null || value === "") return "-";
-  if (typeof value === "string") return value;
-  if (Array.isArray(value) && value.every((item) => typeof item === "string")) return value.length ? value.join(", ") : "-";
+  if (typeof value === "string") return printable(value);
+  if (Array.isArray(value) && value.every((item) => typeof item === "string")) return value.length ? printable(value.join(", ")) : "-";
   if (typeof value === "object") return JSON.stringify(value);
   return String(value);
 }

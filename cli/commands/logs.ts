@@ -7,7 +7,7 @@ import { segment } from "../api.js";
 import { connect } from "../connect.js";
 import { UsageError } from "../errors.js";
 import { integer } from "../options.js";
-import { printJson, printTable } from "../output.js";
+import { printable, printJson, printTable } from "../output.js";
 
 interface LogLine {
   time: string;
@@ -103,5 +103,5 @@ function printLines(lines: LogLine[], json: boolean | undefined): void {
 /** `time  invocation  message`; stderr and Hearth's own lines are marked, stdout is the plain case. */
 function printLine(line: LogLine): void {
   const marker = line.stream === "stdout" ? "" : `[${line.stream}] `;
-  process.stdout.write(`${line.time}  ${line.invocation ?? "-"}  ${marker}${line.message.replace(/\n$/, "")}\n`);
+  process.stdout.write(`${printable(line.time)}  ${printable(line.invocation ?? "-")}  ${marker}${printable(line.message.replace(/\n$/, ""))}\n`);
 }

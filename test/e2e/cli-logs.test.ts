@@ -13,7 +13,10 @@ const cli = useCli(() => ({ url: h.url, token: TEST_ADMIN_TOKEN }));
 
 const LOG_LINE = /^(\S+)  (\S+)  (.*)$/;
 
-/** Invokes `talker` (it prints `said <word>` on stdout and `warned <word>` on stderr) and returns the request id. */
+/**
+ * Invokes `talker` (it prints `said <word>` and a terminal escape sequence on stdout, `warned <word>` on
+ * stderr) and returns the request id.
+ */
 async function say(word: string): Promise<string> {
   const invoked = await cli.run(["invoke", "talker", "--data", JSON.stringify({ word })]);
   expect(invoked.code, invoked.stderr).toBe(0);
@@ -27,7 +30,7 @@ describe("hearth logs and invocations", () => {
   beforeAll(async () => {
     const dir = path.join(cli.home, "talker");
     await mkdir(dir, { recursive: true });
-    await writeFile(path.join(dir, "index.js"), 'exports.handler = async (event) => { console.log("said", event.word); console.error("warned", event.word); return event.word; };');
+    await writeFile(path.join(dir, "index.js"), 'exports.handler = async (event) => { console.log("said", event.word, "\\u001b[2Jcleared"); console.error("warned", event.word); return event.word; };');
     await writeFile(path.join(dir, "hearth.json"), JSON.stringify({ runtime: "node" }));
     const deployed = await cli.run(["deploy", dir]);
     expect(deployed.code, deployed.stderr).toBe(0);
@@ -48,6 +51,9 @@ describe("hearth logs and invocations", () => {
     expect(lines.some((line) => line.includes(`  ${first}  [stderr] `) && line.includes("warned one"))).toBe(true);
     expect(lines.some((line) => line.includes(`[platform] START RequestId: ${first}`))).toBe(true);
     expect(lines.some((line) => line.includes(`[platform] REPORT RequestId: ${second}`))).toBe(true);
+    // A function's output cannot drive the terminal: control characters come out escaped.
+    expect(printed.stdout).toContain("said one \\x1b[2Jcleared");
+    expect(printed.stdout).not.toContain("\x1b");
   });
 
   it("prints one invocation's lines, with or without the function's name, and as JSON", async () => {

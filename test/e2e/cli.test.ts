@@ -2,6 +2,7 @@
 // a real Hearth: init and deploy each runtime, invoke every way, list, describe, delete, dead letters,
 // streams, keys, login, and failures that exit non-zero with the API's message.
 
+import { randomBytes } from "node:crypto";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -91,6 +92,16 @@ describe("hearth init and deploy", () => {
     expect(json(listed.stdout)).toEqual(["index.js", "keep", "keep/a.txt"]);
   });
 
+  it("shows the upload's progress on a terminal, redrawn in place", async () => {
+    const dir = await folder("bulky", { "index.js": "exports.handler = async () => 1;", "hearth.json": JSON.stringify({ runtime: "node" }) });
+    await writeFile(path.join(dir, "noise.bin"), randomBytes(600 * 1024));
+    const deployed = await cli.run(["deploy", dir], { terminal: true });
+    expect(deployed.code, deployed.stdout).toBe(0);
+    expect(deployed.stdout).toMatch(/\rUploading bulky \(package 60\d\.\d KiB\): 64\.0 KiB \/ 60\d\.\d KiB \(10%\)/);
+    expect(deployed.stdout).toMatch(/\rUploading bulky \(package 60\d\.\d KiB\): 60\d\.\d KiB sent\.\x1b\[K\r?\n/);
+    expect(deployed.stdout).toContain("Deployed bulky (created)");
+  });
+
   it("refuses a folder without a runtime, and bad flags, as usage errors (exit code 2)", async () => {
     const dir = await folder("no-settings", { "index.js": "exports.handler = async () => 1;" });
     const missing = await cli.run(["deploy", dir]);
@@ -134,6 +145,13 @@ describe("hearth invoke", () => {
     const failed = await cli.run(["invoke", "thrower"]);
     expect(failed).toMatchObject({ code: 1, stdout: "" });
     expect(failed.stderr).toContain("hearth: TypeError: boom");
+    // What a function says reaches the terminal with its control characters escaped.
+    const escaping = await folder("escaper", { "index.js": 'exports.handler = async () => { throw new Error("clear\\x1b[2Jscreen"); };', "hearth.json": JSON.stringify({ runtime: "node" }) });
+    expect((await cli.run(["deploy", escaping])).code).toBe(0);
+    const escaped = await cli.run(["invoke", "escaper"]);
+    expect(escaped.code).toBe(1);
+    expect(escaped.stderr).toContain("hearth: Error: clear\\x1b[2Jscreen\n");
+    expect(escaped.stderr).not.toContain("\x1b");
     const malformed = await cli.run(["invoke", "thrower", "--data", "{oops"]);
     expect(malformed.code).toBe(1);
     expect(malformed.stderr).toMatch(/hearth: \w+: .*JSON/);

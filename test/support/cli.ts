@@ -16,6 +16,15 @@ export interface CliResult {
   stderr: string;
 }
 
+export interface RunOptions {
+  env?: Record<string, string | undefined>;
+  input?: string;
+  cwd?: string;
+  timeoutMs?: number;
+  /** On a terminal (a pty from util-linux's script): stdout and stderr both arrive in `stdout`. */
+  terminal?: boolean;
+}
+
 /** A command that keeps running (hearth logs -f): what it printed so far, and a way to end it. */
 export interface RunningCli {
   stdout(): string;
@@ -25,7 +34,7 @@ export interface RunningCli {
 export interface CliRunner {
   /** A temporary folder of the test file's, the user's HOME. */
   home: string;
-  run(args: string[], options?: { env?: Record<string, string | undefined>; input?: string; cwd?: string; timeoutMs?: number }): Promise<CliResult>;
+  run(args: string[], options?: RunOptions): Promise<CliResult>;
   start(args: string[]): RunningCli;
 }
 
@@ -62,8 +71,11 @@ export function useCli(connection: () => { url: string; token: string }): CliRun
 }
 
 /** The command itself (its #! line and mode), not `node` with it: what a user's shell does. */
-function spawnCli(args: string[], env: Record<string, string>, options: { cwd?: string; timeoutMs?: number }): ChildProcessWithoutNullStreams {
-  return spawn(CLI, args, { env, cwd: options.cwd, stdio: ["pipe", "pipe", "pipe"], timeout: options.timeoutMs ?? 90_000 });
+function spawnCli(args: string[], env: Record<string, string>, options: RunOptions): ChildProcessWithoutNullStreams {
+  const spawnOptions = { env, cwd: options.cwd, stdio: "pipe" as const, timeout: options.timeoutMs ?? 90_000 };
+  if (!options.terminal) return spawn(CLI, args, spawnOptions);
+  const command = [CLI, ...args].map((word) => `'${word.replace(/'/g, "'\\''")}'`).join(" ");
+  return spawn("script", ["--quiet", "--return", "--command", command, "/dev/null"], spawnOptions);
 }
 
 function collect(child: ChildProcessWithoutNullStreams, input: string | undefined): Promise<CliResult> {

@@ -5,7 +5,7 @@ import { Readable } from "node:stream";
 import type { Command } from "commander";
 import { segment } from "../api.js";
 import { connect } from "../connect.js";
-import { UsageError } from "../errors.js";
+import { CliError, UsageError } from "../errors.js";
 import { integer } from "../options.js";
 import { printable, printJson, printTable } from "../output.js";
 
@@ -63,11 +63,17 @@ export function registerLogs(program: Command): void {
       }
       const response = await api.request("GET", path, { query: { ...query, follow: true }, headers: { accept: "application/x-ndjson" } });
       // One JSON line per log line, for as long as the server keeps the connection (or until Ctrl-C).
-      for await (const text of createInterface({ input: Readable.fromWeb(response.body! as never), crlfDelay: Infinity })) {
-        if (!text.trim()) continue;
-        if (options.json) process.stdout.write(`${text}\n`);
-        else printLine(JSON.parse(text) as LogLine);
+      try {
+        for await (const text of createInterface({ input: Readable.fromWeb(response.body! as never), crlfDelay: Infinity })) {
+          if (!text.trim()) continue;
+          if (options.json) process.stdout.write(`${text}\n`);
+          else printLine(JSON.parse(text) as LogLine);
+        }
+      } catch (error) {
+        throw new CliError(`the log stream broke off: ${(error as Error).message}`);
       }
+      // Hearth ends a follow after a while (minutes): say so, rather than look as if the function went quiet.
+      process.stderr.write("hearth: Hearth ended the log stream; run the command again to go on following.\n");
     });
 
   program

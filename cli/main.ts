@@ -1,6 +1,7 @@
 // The `hearth` command: a client of Hearth's HTTP API.
 
 import { Command, CommanderError } from "commander";
+import packageJson from "../package.json" with { type: "json" };
 import { registerDeadLetters } from "./commands/dead-letters.js";
 import { registerDeploy } from "./commands/deploy.js";
 import { registerFunctions } from "./commands/functions.js";
@@ -10,7 +11,6 @@ import { registerKeys } from "./commands/keys.js";
 import { registerLogin } from "./commands/login.js";
 import { registerLogs } from "./commands/logs.js";
 import { registerStreams } from "./commands/streams.js";
-import packageJson from "../package.json" with { type: "json" };
 import { CliError } from "./errors.js";
 import { printable } from "./output.js";
 
@@ -43,7 +43,9 @@ async function main(): Promise<void> {
       process.exitCode = error.exitCode;
       return;
     }
-    process.stderr.write(`hearth: ${(error as Error).stack ?? String(error)}\n`);
+    // A system error (a file that cannot be read, …) says enough by its message; anything else is a bug, whose stack helps.
+    const systemError = error instanceof Error && "code" in error;
+    process.stderr.write(`hearth: ${systemError ? error.message : ((error as Error).stack ?? String(error))}\n`);
     process.exitCode = 1;
   }
 }

@@ -56,7 +56,7 @@ export function registerDeploy(program: Command): void {
       const form = new FormData();
       form.set("config", JSON.stringify(config));
       form.set("code", new Blob([new Uint8Array(code)]), "code.tgz");
-      // Serialized up front, so that the progress line knows the total and a redirect-free PUT can stream it.
+      // Serialized up front by fetch's own multipart encoder, so that the progress line knows the total.
       const encoded = new Response(form);
       const body = Buffer.from(await encoded.arrayBuffer());
       const builds = config.runtime === "go" && (await hasGoSource(dir));

@@ -44,7 +44,7 @@ export async function storeConnection(connection: Connection, file = configFile(
 
 /** The environment wins over the stored login, so that one shell can point elsewhere for a while. */
 export async function resolveConnection(env: NodeJS.ProcessEnv = process.env): Promise<Connection> {
-  const stored = await readStoredConnection(configFile(env));
+  const stored = env.HEARTH_URL && env.HEARTH_TOKEN ? {} : await readStoredConnection(configFile(env));
   const url = env.HEARTH_URL || stored.url || DEFAULT_URL;
   return { url: url.replace(/\/+$/, ""), token: env.HEARTH_TOKEN || stored.token };
 }

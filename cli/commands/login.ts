@@ -1,5 +1,6 @@
 // hearth login: check a URL and key against Hearth, then keep them for later commands.
 
+import { createInterface } from "node:readline/promises";
 import { text } from "node:stream/consumers";
 import type { Command } from "commander";
 import { HearthApi } from "../api.js";
@@ -15,7 +16,7 @@ export function registerLogin(program: Command): void {
     .action(async (options: { url: string; token?: string }) => {
       const url = options.url.replace(/\/+$/, "");
       if (!URL.canParse(url)) throw new UsageError(`${url} is not a URL`);
-      const token = (options.token ?? (await text(process.stdin))).trim();
+      const token = (options.token ?? (await readKey())).trim();
       if (!token) throw new UsageError("no key: give --token or pipe it in (hearth login < key-file)");
       // 401 means the key is wrong; 403 (a key without read scope) is still a valid key.
       const response = await new HearthApi({ url, token }).send("GET", "/system/functions");
@@ -24,4 +25,15 @@ export function registerLogin(program: Command): void {
       await storeConnection({ url, token });
       process.stdout.write(`Logged in to ${url}; stored in ${configFile()}.\n`);
     });
+}
+
+/** A piped key is read to its end; on a terminal, one line after a prompt (on stderr, so stdout stays the command's). */
+async function readKey(): Promise<string> {
+  if (!process.stdin.isTTY) return text(process.stdin);
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await prompt.question("Key: ");
+  } finally {
+    prompt.close();
+  }
 }

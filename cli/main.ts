@@ -10,6 +10,7 @@ import { registerInvoke } from "./commands/invoke.js";
 import { registerKeys } from "./commands/keys.js";
 import { registerLogin } from "./commands/login.js";
 import { registerLogs } from "./commands/logs.js";
+import { registerSet } from "./commands/set.js";
 import { registerStreams } from "./commands/streams.js";
 import { CliError } from "./errors.js";
 import { printable } from "./output.js";
@@ -23,7 +24,7 @@ function program(): Command {
     .showHelpAfterError("(hearth --help lists the commands; hearth help <command> explains one)")
     // Usage errors throw instead of exiting, so that they get their own exit code (subcommands inherit this).
     .exitOverride();
-  for (const register of [registerInit, registerDeploy, registerInvoke, registerLogs, registerFunctions, registerDeadLetters, registerStreams, registerKeys, registerLogin]) {
+  for (const register of [registerInit, registerDeploy, registerSet, registerInvoke, registerLogs, registerFunctions, registerDeadLetters, registerStreams, registerKeys, registerLogin]) {
     register(hearth);
   }
   return hearth;

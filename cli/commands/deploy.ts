@@ -6,20 +6,14 @@ import type { Command } from "commander";
 import { segment } from "../api.js";
 import { connect } from "../connect.js";
 import { CliError, UsageError } from "../errors.js";
-import { integer, keyValue, positiveNumber } from "../options.js";
 import { bytes, printJson } from "../output.js";
 import { packFolder, SETTINGS_FILE } from "../pack.js";
 import { reportingBody, UploadProgress } from "../progress.js";
+import { addSettingFlags, settingsOfFlags, type SettingFlags } from "../setting-flags.js";
 
-interface DeployOptions {
+interface DeployOptions extends SettingFlags {
   name?: string;
   runtime?: string;
-  handler?: string;
-  memory?: number;
-  timeout?: number;
-  maxContainers?: number;
-  maxRetries?: number;
-  env?: Record<string, string>;
   json?: boolean;
 }
 
@@ -34,18 +28,13 @@ interface DeployedFunction {
 }
 
 export function registerDeploy(program: Command): void {
-  program
+  const deploy = program
     .command("deploy")
     .description(`pack a function folder (less what .hearthignore names) and deploy it with the settings of its ${SETTINGS_FILE} and the flags`)
     .argument("[dir]", "the function folder", ".")
     .option("-n, --name <name>", `the function's name (default: "name" in ${SETTINGS_FILE}, else the folder's name)`)
-    .option("-r, --runtime <runtime>", "node, python or go")
-    .option("--handler <handler>", "file.export, for example index.handler")
-    .option("--memory <MiB>", "memory limit", integer)
-    .option("--timeout <seconds>", "time limit of one invocation", positiveNumber)
-    .option("--max-containers <n>", "containers it may run at once", integer)
-    .option("--max-retries <n>", "retries of a failed async invocation", integer)
-    .option("-e, --env <NAME=VALUE>", "an environment variable (repeatable; added to hearth.json's)", keyValue)
+    .option("-r, --runtime <runtime>", "node, python or go");
+  addSettingFlags(deploy, "an environment variable (repeatable; added to hearth.json's)")
     .option("--json", "print Hearth's answer as JSON")
     .action(async (dir: string, options: DeployOptions) => {
       const { name, config } = await settingsOf(dir, options);
@@ -91,8 +80,7 @@ async function settingsOf(dir: string, options: DeployOptions): Promise<{ name: 
   const directory = await stat(dir).catch(() => undefined);
   if (!directory?.isDirectory()) throw new UsageError(`${dir} is not a folder`);
   const { name: storedName, ...stored } = await readSettings(path.join(dir, SETTINGS_FILE));
-  const flags = { runtime: options.runtime, handler: options.handler, memory: options.memory, timeout: options.timeout, maxContainers: options.maxContainers, maxRetries: options.maxRetries };
-  const config: Record<string, unknown> = { ...stored, ...Object.fromEntries(Object.entries(flags).filter(([, value]) => value !== undefined)) };
+  const config: Record<string, unknown> = { ...stored, ...(options.runtime ? { runtime: options.runtime } : {}), ...settingsOfFlags(options) };
   if (options.env) config.environment = { ...(stored.environment as object | undefined), ...options.env };
   if (config.runtime === undefined) throw new UsageError(`no runtime: give --runtime or "runtime" in ${path.join(dir, SETTINGS_FILE)}`);
   const name = options.name ?? (typeof storedName === "string" ? storedName : path.basename(path.resolve(dir)));

@@ -1,6 +1,6 @@
-// `hearth logs` and `hearth invocations` against a real Hearth. They call the routes of issue 13's
-// contract (GET /system/functions/:name/logs, …/invocations, /invocations/:id/logs), which come with the
-// `logs` branch: this file passes once that branch is merged.
+// `hearth logs`, `hearth invocations` and `hearth set` against a real Hearth. They call the routes of
+// issue 13's contract (GET /system/functions/:name/logs, …/invocations, /invocations/:id/logs, PATCH
+// /system/functions/:name), which come with the `logs` branch: this file passes once that branch is merged.
 
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -105,5 +105,31 @@ describe("hearth logs and invocations", () => {
     expect((await cli.run(["invocations", "nobody"])).stderr).toMatch(/^hearth: FunctionNotFound: /);
     // Usage: without a name only --invocation alone makes sense.
     expect((await cli.run(["logs", "-f"])).code).toBe(2);
+  });
+});
+
+describe("hearth set", () => {
+  it("changes the settings it names and keeps the others and the code", async () => {
+    const dir = path.join(cli.home, "tuned");
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, "index.js"), "exports.handler = async () => ({ memory: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE, mode: process.env.MODE });");
+    await writeFile(path.join(dir, "hearth.json"), JSON.stringify({ runtime: "node", timeout: 7, environment: { MODE: "first" } }));
+    expect((await cli.run(["deploy", dir])).code).toBe(0);
+
+    const updated = await cli.run(["set", "tuned", "--memory", "128"]);
+    expect(updated).toMatchObject({ code: 0, stdout: "Updated tuned: version 2, memory changed.\n" });
+    expect(JSON.parse((await cli.run(["describe", "tuned", "--json"])).stdout)).toMatchObject({ memory: 128, timeout: 7, environment: ["MODE"], version: 2 });
+    expect(JSON.parse((await cli.run(["invoke", "tuned"])).stdout)).toEqual({ memory: "128", mode: "first" });
+
+    // --env replaces the whole environment.
+    const environment = await cli.run(["set", "tuned", "--env", "OTHER=x", "--json"]);
+    expect(environment.code, environment.stderr).toBe(0);
+    expect(JSON.parse(environment.stdout)).toMatchObject({ environment: ["OTHER"], memory: 128 });
+
+    expect((await cli.run(["set", "tuned"])).code).toBe(2);
+    const invalid = await cli.run(["set", "tuned", "--memory", "1"]);
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toMatch(/^hearth: InvalidFunctionConfig: .*memory/);
+    expect((await cli.run(["set", "nobody", "--memory", "128"])).stderr).toMatch(/^hearth: FunctionNotFound: /);
   });
 });

@@ -99,8 +99,7 @@ async function startInvoker(maxContainers = 16): Promise<{ invoker: Invoker; bac
 }
 
 /** A fresh function (so that tests share no keys), deployed with these settings. */
-async function deployNoop(settings: Record<string, unknown> = {}): Promise<{ fn: string; version: number }> {
-  const fn = `pool-${randomBytes(4).toString("hex")}`;
+async function deployNoop(settings: Record<string, unknown> = {}, fn = `pool-${randomBytes(4).toString("hex")}`): Promise<{ fn: string; version: number }> {
   const code = await tarGz({ "index.js": "exports.handler = async (event) => event;" });
   const { definition } = await deployFunction(redis, defaultQuotas, fn, { runtime: "node", handler: "index.handler", ...settings }, code);
   return { fn, version: definition.version };
@@ -123,6 +122,24 @@ async function replies(count: number): Promise<ResultMeta[]> {
     results.push(decodeMessage<ResultMeta>(popped[1]).meta);
   }
   return results;
+}
+
+/**
+ * Makes the container `spec` idle as its adapter does: a connection of its own blocked on the function's
+ * queue, its client id in the container's record. Resolves `unblocked` when that wait ends before its timeout.
+ */
+async function idleContainer(spec: ContainerSpec, invokerId: string): Promise<{ unblocked: Promise<boolean> }> {
+  const keys = functionKeys(spec.function);
+  const connection = new Redis(server.url);
+  const clientId = (await connection.client("ID")) as number;
+  await redis.hset(keys.containers, spec.containerId, formatContainerRecord({ state: "idle", version: spec.version, invokerId, clientId, since: Date.now() }));
+  const started = Date.now();
+  const unblocked = connection.blmove(keys.queue, keys.running(spec.containerId), "RIGHT", "LEFT", 30).then(
+    () => Date.now() - started < 29_000,
+    () => false, // closed at the test's end
+  );
+  stops.push(async () => connection.disconnect());
+  return { unblocked };
 }
 
 describe("the invoker's pool, on a fake container backend", () => {
@@ -194,5 +211,45 @@ describe("the invoker's pool, on a fake container backend", () => {
     await stopping;
     expect(await redis.hexists(keys.containers, spec!.containerId)).toBe(0);
     expect(await redis.exists(invokerAliveKey(invoker.invokerId))).toBe(0);
+  });
+
+  it("wakes its idle containers of an older version when the function is redeployed, so they retire", async () => {
+    const { backend, invokerId } = await startInvoker();
+    const { fn, version } = await deployNoop({ maxContainers: 1 });
+    await enqueue(fn, version, 1);
+    const [spec] = await eventually(async () => (backend.started.length === 1 ? backend.started : undefined), 5_000, "a container start");
+    await redis.del(functionKeys(fn).queue); // taken by the container; now it waits for the next
+    const idle = await idleContainer(spec!, invokerId);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    const { version: newer } = await deployNoop({ maxContainers: 1, keepAlive: 60 }, fn);
+    expect(newer).toBeGreaterThan(version);
+    expect(await idle.unblocked).toBe(true);
+  });
+
+  it("at its host's cap, retires another function's longest-idle container for queued work, and starts that work's container once it exits", async () => {
+    const { backend, invokerId } = await startInvoker(2);
+    const older = await deployNoop({ maxContainers: 1 });
+    const newer = await deployNoop({ maxContainers: 1 });
+    const waiting = await deployNoop({ maxContainers: 1 });
+    for (const { fn, version } of [older, newer]) {
+      await enqueue(fn, version, 1);
+      await eventually(async () => (backend.started.some((spec) => spec.function === fn) ? true : undefined), 5_000, `a container of ${fn}`);
+      await redis.del(functionKeys(fn).queue);
+    }
+    const olderIdle = await idleContainer(backend.started.find((spec) => spec.function === older.fn)!, invokerId);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const newerIdle = await idleContainer(backend.started.find((spec) => spec.function === newer.fn)!, invokerId);
+
+    await enqueue(waiting.fn, waiting.version, 1);
+    expect(await olderIdle.unblocked).toBe(true);
+    const victim = backend.started.find((spec) => spec.function === older.fn)!;
+    expect(await redis.sismember(functionKeys(older.fn).draining, victim.containerId)).toBe(1);
+    expect(backend.started.some((spec) => spec.function === waiting.fn)).toBe(false);
+
+    backend.exit(victim, 0);
+    await eventually(async () => (backend.started.some((spec) => spec.function === waiting.fn) ? true : undefined), 5_000, "the waiting function's container");
+    // The more recently idle container was left alone.
+    expect(await Promise.race([newerIdle.unblocked, new Promise((resolve) => setTimeout(() => resolve("still waiting"), 300))])).toBe("still waiting");
   });
 });

@@ -53,7 +53,7 @@ export interface ScaleDownResult {
   keepAliveSeconds: number;
   /** Containers of the function left keepAlive (plus a margin) after the load stopped. */
   containersAfterKeepAlive: number;
-  /** Containers left right after the load, before the keep-alive ran out. */
+  /** Containers still there when the load ends: it ran for several keep-alives, so only those it kept busy enough. */
   containersAtLoadEnd: number;
 }
 

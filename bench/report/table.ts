@@ -37,7 +37,7 @@ export function renderTable(result: BenchResult): string {
     rows.push([section, "direct express", ...loadCells(level.direct), cpuNote(level.direct, false)]);
     rows.push([section, `Hearth, ${level.containers} warm container${level.containers > 1 ? "s" : ""}`, ...loadCells(level.hearth), cpuNote(level.hearth, true)]);
     const peer = result.bullmq?.runs.find((run) => run.concurrency === level.concurrency);
-    if (peer) rows.push([section, "BullMQ peer (job → Node worker process → result)", ...loadCells(peer), cpuNote(peer, false) + (peer.timeCapped ? "; time cap reached" : "")]);
+    if (peer) rows.push([section, "BullMQ peer (job → Node worker process → result)", ...loadCells(peer), cpuNote(peer, false) + (peer.failed ? `; ${peer.failed} failed` : "") + (peer.timeCapped ? "; time cap reached" : "")]);
     const o = level.overhead;
     rows.push([section, "overhead (diff, ratio)", "", `${signed(o.p50.diffMs)} (${o.p50.ratio.toFixed(1)}×)`, `${signed(o.p90.diffMs)} (${o.p90.ratio.toFixed(1)}×)`, `${signed(o.p99.diffMs)} (${o.p99.ratio.toFixed(1)}×)`, "", ""]);
   }
@@ -67,7 +67,7 @@ export function renderTable(result: BenchResult): string {
   }
   if (result.scaleDown) {
     const d = result.scaleDown;
-    rows.push(["6 scale-down", `${d.containersAtStart} warm, ${d.ratePerSec.toFixed(1)} req/s, keepAlive ${d.keepAliveSeconds} s`, int(d.requests), "", "", "", int(d.ratePerSec), `requests per container: ${d.perContainer.join(", ")}; containers at load end ${d.containersAtLoadEnd}, after keep-alive ${d.containersAfterKeepAlive}${nonOk({ statuses: d.statuses } as LoadRow)}`]);
+    rows.push(["6 scale-down", `${d.containersAtStart} warm, ${d.ratePerSec.toFixed(1)} req/s, keepAlive ${d.keepAliveSeconds} s`, int(d.requests), "", "", "", int(d.ratePerSec), `requests per container: ${d.perContainer.join(", ")}; containers still there at the load's end ${d.containersAtLoadEnd}, a keep-alive after it ${d.containersAfterKeepAlive}${nonOk({ statuses: d.statuses } as LoadRow)}`]);
   }
   if (result.profile) rows.push(...profileRows(result));
   for (const target of result.targets) {

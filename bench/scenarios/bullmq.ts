@@ -16,6 +16,8 @@ import type { Stack } from "../services/stack.js";
 
 /** A job unanswered for this long counts as failed. */
 const JOB_TIMEOUT_MS = 10_000;
+/** Finished jobs kept (the newest), far more than are ever in flight. */
+const KEPT_JOBS = { count: 1_000 };
 
 export async function bullmqPeer(stack: Stack, plan: Plan["bullmq"], log: (line: string) => void): Promise<{ runs: PeerRun[] }> {
   const widest = Math.max(...plan.concurrency);
@@ -24,6 +26,8 @@ export async function bullmqPeer(stack: Stack, plan: Plan["bullmq"], log: (line:
   const connection = bullmqConnection(stack.redisUrl);
   const queue = new Queue(BULLMQ_QUEUE, { connection });
   const events = new QueueEvents(BULLMQ_QUEUE, { connection });
+  // Every job awaited (waitUntilFinished) listens for the events' closing until it settles.
+  events.setMaxListeners(widest + 10);
   try {
     await new Promise<void>((resolve, reject) => {
       child.once("message", () => resolve());
@@ -60,7 +64,8 @@ async function closedLoop(queue: Queue, events: QueueEvents, concurrency: number
       const index = next++;
       const sent = performance.now();
       try {
-        const job = await queue.add("noop", { index }, { removeOnComplete: true, removeOnFail: true });
+        // Kept for a while: a job removed at once can be gone before waitUntilFinished looks for it.
+        const job = await queue.add("noop", { index }, { removeOnComplete: KEPT_JOBS, removeOnFail: KEPT_JOBS });
         await job.waitUntilFinished(events, JOB_TIMEOUT_MS);
         latencies.push(performance.now() - sent);
         statuses["200"] = (statuses["200"] ?? 0) + 1;

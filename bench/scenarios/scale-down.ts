@@ -1,7 +1,8 @@
 // 7. Scale-down: N warm containers of a function with a short keep-alive under a light steady load
 // (an open loop at a fixed rate, bounded in time), then how the requests spread over the containers
-// (each answers with its host name, its Docker id) and how many containers are left once the
-// keep-alive has run out. A pool that sends work to its most recently used container lets the others
+// (each answers with its host name, its Docker id), how many containers are still there when the load
+// ends (it runs for several keep-alives: only those the load kept using are left) and a keep-alive
+// after it. A pool that sends work to its most recently used container lets the others
 // retire; one that spreads work over all of them keeps every one alive.
 
 import type { Plan } from "../options.js";
@@ -39,7 +40,7 @@ export async function scaleDown(stack: Stack, plan: Plan["scaleDown"], log: (lin
     await sleep(plan.keepAliveSeconds * 1000 + SETTLE_MS);
     const containersAfterKeepAlive = total(await stack.api.status(FUNCTION));
     const perContainer = [...byHost.values()].sort((a, b) => b - a);
-    log(`scale-down: ${answers.length} requests over ${perContainer.length} container(s) (${perContainer.join(", ")}); ${containersAfterKeepAlive} of ${containersAtStart} left after keep-alive`);
+    log(`scale-down: ${answers.length} requests over ${perContainer.length} container(s) (${perContainer.join(", ")}); ${containersAtLoadEnd} of ${containersAtStart} left at the load's end, ${containersAfterKeepAlive} a keep-alive later`);
     return {
       containersAtStart,
       requests: answers.length,

@@ -26,7 +26,8 @@ export async function bullmqPeer(stack: Stack, plan: Plan["bullmq"], log: (line:
   const connection = bullmqConnection(stack.redisUrl);
   const queue = new Queue(BULLMQ_QUEUE, { connection });
   const events = new QueueEvents(BULLMQ_QUEUE, { connection });
-  // Every job awaited (waitUntilFinished) listens for the events' closing until it settles.
+  // Every job added and awaited listens for the queue's and the events' closing until it settles.
+  queue.setMaxListeners(widest + 10);
   events.setMaxListeners(widest + 10);
   try {
     await new Promise<void>((resolve, reject) => {

@@ -16,8 +16,8 @@ import { Metrics } from "../../gateway/metrics/metrics.js";
 import { formatContainerRecord } from "../../gateway/protocol/container-record.js";
 import { decodeMessage, type ResultMeta } from "../../gateway/protocol/envelope.js";
 import { EventBus } from "../../gateway/protocol/event-bus.js";
-import { EVENTS_CHANNEL, functionKeys, invokerAliveKey, repliesKey } from "../../gateway/protocol/keys.js";
-import { loadScripts } from "../../gateway/protocol/scripts.js";
+import { EVENTS_CHANNEL, functionKeys, invokerAliveKey, newInvocationId, repliesKey } from "../../gateway/protocol/keys.js";
+import { loadScripts, scripts } from "../../gateway/protocol/scripts.js";
 import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import { defaultQuotas, eventually, startTestRedis } from "../support/hearth.js";
 import { tarGz } from "../support/packages.js";
@@ -143,9 +143,13 @@ async function idleContainer(spec: ContainerSpec, invokerId: string): Promise<{ 
 }
 
 describe("the invoker's pool, on a fake container backend", () => {
-  it("answers the queued callers with 503 when the only container exits before it is ready", async () => {
+  it("answers the queued callers with 503 when the only container exits before it is ready, and retries the queued async invocation", async () => {
     const { backend } = await startInvoker();
-    const { fn, version } = await deployNoop({ maxContainers: 1 });
+    const { fn, version } = await deployNoop({ maxContainers: 1, maxRetries: 2, retryDelay: 60 });
+    const keys = functionKeys(fn);
+    // An async invocation queued as the gateway accepts one.
+    const asyncId = newInvocationId(fn);
+    await scripts.enqueueAsyncInvocation.run(redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued, keys.retries, keys.invocation(asyncId)], [asyncId, "{}", version, fn, Date.now(), 60_000, "", "", "", ""]);
     const ids = await enqueue(fn, version, 3);
     const [spec] = await eventually(async () => (backend.started.length === 1 ? backend.started : undefined), 5_000, "a container start");
     backend.exit(spec!, 1);
@@ -157,6 +161,9 @@ describe("the invoker's pool, on a fake container backend", () => {
     expect(await redis.hlen(functionKeys(fn).containers)).toBe(0);
     // Starting another would fail the same way: nothing more was started.
     expect(backend.started).toHaveLength(1);
+    // The async attempt failed and waits for its retry (a minute away).
+    expect(await redis.hmget(keys.invocation(asyncId), "status", "attempts", "statusCode")).toEqual(["queued", "1", "503"]);
+    expect(await redis.zscore(keys.retries, asyncId)).not.toBeNull();
   });
 
   it("never starts more containers than its host allows, and starts the next when one exits", async () => {

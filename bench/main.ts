@@ -14,9 +14,11 @@ import { renderTable } from "./report/table.js";
 import { checkTargets } from "./report/targets.js";
 import type { BenchResult } from "./results.js";
 import { asyncInvocation } from "./scenarios/async.js";
+import { bullmqPeer } from "./scenarios/bullmq.js";
 import { coldStart } from "./scenarios/cold-start.js";
 import { footprint } from "./scenarios/footprint.js";
 import { profileWarmPath } from "./scenarios/profile.js";
+import { scaleDown } from "./scenarios/scale-down.js";
 import { throughput } from "./scenarios/throughput.js";
 import { warmOverhead } from "./scenarios/warm-overhead.js";
 import { WarmPool } from "./services/pool.js";
@@ -35,7 +37,7 @@ async function preflight(options: BenchOptions): Promise<void> {
 }
 
 /** Sections in the order they run: the pool's containers serve 1, 2 and 5, then go before 5's count. */
-const ORDER: Section[] = ["warm", "throughput", "footprint", "async", "cold", "profile"];
+const ORDER: Section[] = ["warm", "throughput", "footprint", "async", "cold", "bullmq", "scale-down", "profile"];
 
 async function runSections(stack: Stack, options: BenchOptions, result: BenchResult): Promise<void> {
   const pool = new WarmPool(stack);
@@ -48,6 +50,8 @@ async function runSections(stack: Stack, options: BenchOptions, result: BenchRes
       else if (section === "footprint") result.footprint = await footprint(stack, pool, plan.footprint, log);
       else if (section === "async") result.async = await asyncInvocation(stack, plan.async, log);
       else if (section === "cold") result.cold = await coldStart(stack, plan.cold, log);
+      else if (section === "bullmq") result.bullmq = await bullmqPeer(stack, plan.bullmq, log);
+      else if (section === "scale-down") result.scaleDown = await scaleDown(stack, plan.scaleDown, log);
       else if (section === "profile") result.profile = await profileWarmPath(stack, pool, plan.profile.requests, options.profileDir, log);
     } catch (error) {
       log(`section ${section} failed: ${(error as Error).stack ?? error}`);

@@ -7,17 +7,20 @@
 import path from "node:path";
 import { HEARTH_ENTRY, ROOT } from "./paths.js";
 
-export const SECTIONS = ["warm", "throughput", "cold", "async", "footprint", "profile"] as const;
+export const SECTIONS = ["warm", "throughput", "cold", "async", "footprint", "bullmq", "scale-down", "profile"] as const;
 /** What a run measures unless told otherwise: the profile runs only when asked for (--profile DIR). */
-const DEFAULT_SECTIONS: Section[] = ["warm", "throughput", "cold", "async", "footprint"];
+const DEFAULT_SECTIONS: Section[] = ["warm", "throughput", "cold", "async", "footprint", "bullmq", "scale-down"];
 export type Section = (typeof SECTIONS)[number];
 
 export interface Plan {
   warm: { concurrency: number[]; rounds: number; countPerRound: number; warmup: number };
-  throughput: { containers: number[]; lanesPerContainer: number; count: number; warmup: number; maxDurationMs: number };
+  throughput: { containers: number[]; lanesPerContainer: number; maxConcurrency: number; count: number; warmup: number; maxDurationMs: number };
   cold: { samples: number };
   async: { count: number; concurrency: number; containers: number };
   footprint: { inFlight: number; idleContainers: number };
+  /** The BullMQ peer: jobs measured and before them not, at each concurrency (the warm section's). */
+  bullmq: { concurrency: number[]; count: number; warmup: number; maxDurationMs: number };
+  scaleDown: { containers: number; keepAliveSeconds: number; ratePerSec: number; seconds: number };
   profile: { requests: number };
 }
 
@@ -38,19 +41,23 @@ export interface BenchOptions {
 
 const FULL: Plan = {
   warm: { concurrency: [1, 16], rounds: 3, countPerRound: 3000, warmup: 300 },
-  throughput: { containers: [1, 2, 4], lanesPerContainer: 4, count: 30_000, warmup: 500, maxDurationMs: 10_000 },
+  throughput: { containers: [1, 4, 16], lanesPerContainer: 4, maxConcurrency: 16, count: 30_000, warmup: 500, maxDurationMs: 10_000 },
   cold: { samples: 30 },
   async: { count: 5000, concurrency: 16, containers: 4 },
   footprint: { inFlight: 1000, idleContainers: 4 },
+  bullmq: { concurrency: [1, 16], count: 9000, warmup: 300, maxDurationMs: 60_000 },
+  scaleDown: { containers: 4, keepAliveSeconds: 5, ratePerSec: 10, seconds: 30 },
   profile: { requests: 5000 },
 };
 
 const SMOKE: Plan = {
   warm: { concurrency: [1, 4], rounds: 1, countPerRound: 30, warmup: 5 },
-  throughput: { containers: [1, 2, 4], lanesPerContainer: 2, count: 60, warmup: 5, maxDurationMs: 2_000 },
+  throughput: { containers: [1, 2, 4], lanesPerContainer: 2, maxConcurrency: 16, count: 60, warmup: 5, maxDurationMs: 2_000 },
   cold: { samples: 2 },
   async: { count: 20, concurrency: 4, containers: 1 },
   footprint: { inFlight: 40, idleContainers: 4 },
+  bullmq: { concurrency: [1, 4], count: 30, warmup: 5, maxDurationMs: 5_000 },
+  scaleDown: { containers: 2, keepAliveSeconds: 2, ratePerSec: 10, seconds: 2 },
   profile: { requests: 200 },
 };
 

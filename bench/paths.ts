@@ -7,4 +7,5 @@ export const DIST = path.join(ROOT, "dist");
 export const HEARTH_ENTRY = path.join(DIST, "hearth.cjs");
 export const LOAD_WORKER_ENTRY = path.join(DIST, "bench", "load-worker.cjs");
 export const DIRECT_SERVER_ENTRY = path.join(DIST, "bench", "direct-server.cjs");
+export const BULLMQ_WORKER_ENTRY = path.join(DIST, "bench", "bullmq-worker.cjs");
 export const NOOP_HANDLER = path.join(ROOT, "bench", "functions", "noop.cjs");

@@ -36,6 +36,27 @@ export interface ThroughputRun extends LoadRow {
   concurrency: number;
 }
 
+/** A peer system doing the warm section's work (a no-op returning its input), at one concurrency. */
+export interface PeerRun extends LoadRow {
+  peer: "bullmq";
+  concurrency: number;
+}
+
+/** N warm containers under a light steady load with a short keep-alive: how the load spread, what was left. */
+export interface ScaleDownResult {
+  containersAtStart: number;
+  requests: number;
+  statuses: Record<string, number>;
+  ratePerSec: number;
+  /** Requests served per container (by the result's container id, from the invocation history), most first. */
+  perContainer: number[];
+  keepAliveSeconds: number;
+  /** Containers of the function left keepAlive (plus a margin) after the load stopped. */
+  containersAfterKeepAlive: number;
+  /** Containers still there when the load ends: it ran for several keep-alives, so only those it kept busy enough. */
+  containersAtLoadEnd: number;
+}
+
 export interface ColdStartSample {
   containerId: string;
   status: number;
@@ -78,6 +99,8 @@ export interface BenchResult {
   meta: Record<string, unknown>;
   warm?: { levels: WarmLevel[] };
   throughput?: { runs: ThroughputRun[] };
+  bullmq?: { runs: PeerRun[] };
+  scaleDown?: ScaleDownResult;
   cold?: ColdStartResult;
   async?: AsyncResult;
   footprint?: FootprintResult;

@@ -14,10 +14,10 @@ await build({ ...common, entryPoints: ["gateway/adapter/main.ts"], outfile: "dis
 // The `hearth` command (cli/), run by Node as the package's bin.
 await build({ ...common, entryPoints: ["cli/main.ts"], outfile: "dist/hearth-cli.cjs", format: "cjs", banner: { js: "#!/usr/bin/env node" } });
 chmodSync("dist/hearth-cli.cjs", 0o755);
-// The benchmark harness (npm run bench, see bench/): the orchestrator and the two processes it forks.
+// The benchmark harness (npm run bench, see bench/): the orchestrator and the processes it forks.
 await build({
   ...common,
-  entryPoints: { main: "bench/main.ts", "load-worker": "bench/load/worker.ts", "direct-server": "bench/services/direct-server.ts" },
+  entryPoints: { main: "bench/main.ts", "load-worker": "bench/load/worker.ts", "direct-server": "bench/services/direct-server.ts", "bullmq-worker": "bench/peers/bullmq-worker.ts" },
   outdir: "dist/bench",
   outExtension: { ".js": ".cjs" },
   format: "cjs",

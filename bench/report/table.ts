@@ -36,6 +36,8 @@ export function renderTable(result: BenchResult): string {
     const section = `1 warm c=${level.concurrency}`;
     rows.push([section, "direct express", ...loadCells(level.direct), cpuNote(level.direct, false)]);
     rows.push([section, `Hearth, ${level.containers} warm container${level.containers > 1 ? "s" : ""}`, ...loadCells(level.hearth), cpuNote(level.hearth, true)]);
+    const peer = result.bullmq?.runs.find((run) => run.concurrency === level.concurrency);
+    if (peer) rows.push([section, "BullMQ peer (job → Node worker process → result)", ...loadCells(peer), cpuNote(peer, false) + (peer.failed ? `; ${peer.failed} failed` : "") + (peer.timeCapped ? "; time cap reached" : "")]);
     const o = level.overhead;
     rows.push([section, "overhead (diff, ratio)", "", `${signed(o.p50.diffMs)} (${o.p50.ratio.toFixed(1)}×)`, `${signed(o.p90.diffMs)} (${o.p90.ratio.toFixed(1)}×)`, `${signed(o.p99.diffMs)} (${o.p99.ratio.toFixed(1)}×)`, "", ""]);
   }
@@ -62,6 +64,10 @@ export function renderTable(result: BenchResult): string {
     rows.push(["5 footprint", "memory per idle warm container (MiB)", int(idle.containers), ms(idle.workingSetMiB.p50, 1), "", ms(idle.workingSetMiB.max, 1), "", `cgroup working set (p99 column: max); RSS p50 ${ms(idle.rssMiB.p50, 1)} MiB`]);
     rows.push(["5 footprint", `gateway RSS, idle → ${int(f.requests)} in flight`, int(f.requests), "", "", "", "", `${ms(f.gatewayRssMiB.idle, 0)} → ${ms(f.gatewayRssMiB.inFlight, 0)} MiB (after: ${ms(f.gatewayRssMiB.after, 0)}); ${f.held} running, ${f.queued} queued; fds ${f.gatewayOpenFds.idle} → ${f.gatewayOpenFds.inFlight}`]);
     rows.push(["5 footprint", `Redis connections, idle → ${int(f.requests)} in flight`, int(f.requests), "", "", "", "", `gateway ${c.gatewayIdle} → ${c.gatewayInFlight}; all clients ${c.idle} → ${c.inFlight} (${Object.entries(c.byNameInFlight).map(([n, k]) => `${n} ${k}`).join(", ")})`]);
+  }
+  if (result.scaleDown) {
+    const d = result.scaleDown;
+    rows.push(["6 scale-down", `${d.containersAtStart} warm, ${d.ratePerSec.toFixed(1)} req/s, keepAlive ${d.keepAliveSeconds} s`, int(d.requests), "", "", "", int(d.ratePerSec), `requests per container: ${d.perContainer.join(", ")}; containers still there at the load's end ${d.containersAtLoadEnd}, a keep-alive after it ${d.containersAfterKeepAlive}${nonOk({ statuses: d.statuses } as LoadRow)}`]);
   }
   if (result.profile) rows.push(...profileRows(result));
   for (const target of result.targets) {

@@ -1,5 +1,6 @@
 // 2. Throughput at saturation: a closed loop keeping several requests per container in flight (so
-// that a container always finds its next request queued), for 1, 2 and 4 warm containers; the
+// that a container always finds its next request queued), for 1, 4 and 16 warm containers (the full
+// plan), capped at maxConcurrency in flight so that more containers is the only thing that grows; the
 // direct express server at the largest concurrency, for scale.
 
 import type { Plan } from "../options.js";
@@ -18,11 +19,12 @@ export async function throughput(stack: Stack, pool: WarmPool, plan: Plan["throu
     runs.push({ target, containers, concurrency, ...row, cpu: cpuPerRequest(before, after, row.requests, row.clientCpu.cores) });
     log(`throughput ${target} ${containers} container(s), ${concurrency} in flight: ${row.ratePerSec.toFixed(0)}/s, p99 ${row.latencyMs.p99.toFixed(2)} ms`);
   };
+  const inFlight = (containers: number): number => Math.min(containers * plan.lanesPerContainer, plan.maxConcurrency);
   for (const containers of plan.containers) {
     const name = await pool.get(containers);
-    await measure("hearth", containers, `${stack.hearth.url}/function/${name}`, containers * plan.lanesPerContainer, await pool.dockerIds(name));
+    await measure("hearth", containers, `${stack.hearth.url}/function/${name}`, inFlight(containers), await pool.dockerIds(name));
   }
-  const widest = Math.max(...plan.containers) * plan.lanesPerContainer;
+  const widest = inFlight(Math.max(...plan.containers));
   await measure("direct", 0, stack.direct.url, widest, []);
   return { runs };
 }

@@ -60,7 +60,16 @@ export interface DockerBackendOptions {
   logs: LogLimits;
 }
 
-export class DockerBackend {
+/** What the invoker asks of its container engine (DockerBackend; a fake in the invoker's pool tests). */
+export interface ContainerBackend {
+  start(spec: ContainerSpec, credentials: ContainerCredentials): Promise<string>;
+  watchExits(onExit: (exit: ContainerExit) => void, onStreamLost: (error: unknown) => void): Promise<() => void>;
+  listOwned(): Promise<string[]>;
+  waitRemoved(dockerId: string, timeoutMs: number): Promise<boolean>;
+  remove(dockerId: string): Promise<void>;
+}
+
+export class DockerBackend implements ContainerBackend {
   constructor(
     private readonly docker: Docker,
     private readonly options: DockerBackendOptions,

@@ -21,7 +21,7 @@ import { pushReplies } from "../protocol/replies.js";
 import { scripts } from "../protocol/scripts.js";
 import { logContainerLoss } from "./container-loss-log.js";
 import { ContainerUsers } from "./container-users.js";
-import type { ContainerExit, ContainerSpec, DockerBackend } from "./docker-backend.js";
+import type { ContainerBackend, ContainerExit, ContainerSpec } from "./docker-backend.js";
 import type { HostCapacity } from "./host-capacity.js";
 
 /** How long stop() waits for Docker to remove a container it has stopped or that exited. */
@@ -65,7 +65,7 @@ export class Invoker {
 
   constructor(
     private readonly redis: Redis,
-    private readonly backend: DockerBackend,
+    private readonly backend: ContainerBackend,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
     readonly invokerId: string,

@@ -68,8 +68,22 @@ describe("npm run bench -- --smoke", () => {
     expect(inFlight.redisConnections.gatewayInFlight).toBeGreaterThan(0);
     expect(inFlight.answered).toEqual({ "200": inFlight.requests });
 
+    expect(result.bullmq.runs.map((run: { concurrency: number }) => run.concurrency)).toEqual(result.warm.levels.map((level: { concurrency: number }) => level.concurrency));
+    for (const run of result.bullmq.runs) {
+      expect(run.statuses).toEqual({ "200": run.requests });
+      expect(run.ratePerSec).toBeGreaterThan(0);
+      expectSummary(run.latencyMs);
+    }
+    expect(stdout).toContain("BullMQ peer");
+
+    const scaleDown = result.scaleDown;
+    expect(scaleDown.statuses).toEqual({ "200": scaleDown.requests });
+    expect(scaleDown.perContainer.reduce((a: number, b: number) => a + b, 0)).toBe(scaleDown.requests);
+    expect(scaleDown.containersAtStart).toBeGreaterThan(0);
+    for (const count of [scaleDown.containersAtLoadEnd, scaleDown.containersAfterKeepAlive]) expect(isNumber(count)).toBe(true);
+
     expect(result.targets).toHaveLength(5);
-    for (const section of ["1 warm c=1", "2 throughput", "3 cold start", "4 async", "5 footprint", "targets"]) expect(stdout).toContain(`| ${section}`);
+    for (const section of ["1 warm c=1", "2 throughput", "3 cold start", "4 async", "5 footprint", "6 scale-down", "targets"]) expect(stdout).toContain(`| ${section}`);
     expect(result.table).toContain("| 1 warm c=1");
 
     // Everything it started is gone: no container of a bench invoker is left.

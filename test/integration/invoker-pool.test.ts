@@ -1,0 +1,262 @@
+// The invoker's pool decisions on a real redis-server without Docker: a fake container backend records
+// what the invoker asks of it and lets the test say when a container exits (as OpenWhisk's
+// ContainerPoolTests do). Where a path needs a container's side, the test writes the container's
+// records the way the adapter's scripts do.
+
+import { randomBytes } from "node:crypto";
+import { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { deployFunction } from "../../gateway/functions/registry.js";
+import { ContainerUsers, containerUserName } from "../../gateway/invoker/container-users.js";
+import type { ContainerBackend, ContainerExit, ContainerSpec } from "../../gateway/invoker/docker-backend.js";
+import { HostCapacity } from "../../gateway/invoker/host-capacity.js";
+import { Invoker } from "../../gateway/invoker/invoker.js";
+import { createLogger } from "../../gateway/logger.js";
+import { Metrics } from "../../gateway/metrics/metrics.js";
+import { formatContainerRecord } from "../../gateway/protocol/container-record.js";
+import { decodeMessage, type ResultMeta } from "../../gateway/protocol/envelope.js";
+import { EventBus } from "../../gateway/protocol/event-bus.js";
+import { EVENTS_CHANNEL, functionKeys, invokerAliveKey, newInvocationId, repliesKey } from "../../gateway/protocol/keys.js";
+import { loadScripts, scripts } from "../../gateway/protocol/scripts.js";
+import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
+import { defaultQuotas, eventually, startTestRedis } from "../support/hearth.js";
+import { tarGz } from "../support/packages.js";
+import { envelope } from "../support/worker.js";
+
+/** Stands in for DockerBackend: containers "run" from start() until the test fires their exit. */
+class FakeBackend implements ContainerBackend {
+  readonly started: ContainerSpec[] = [];
+  readonly removed: string[] = [];
+  private onExit?: (exit: ContainerExit) => void;
+
+  async start(spec: ContainerSpec): Promise<string> {
+    this.started.push(spec);
+    return `docker-${spec.containerId}`;
+  }
+
+  async watchExits(onExit: (exit: ContainerExit) => void): Promise<() => void> {
+    this.onExit = onExit;
+    return () => (this.onExit = undefined);
+  }
+
+  async listOwned(): Promise<string[]> {
+    return [];
+  }
+
+  async waitRemoved(): Promise<boolean> {
+    return true;
+  }
+
+  async remove(dockerId: string): Promise<void> {
+    this.removed.push(dockerId);
+  }
+
+  exit(spec: ContainerSpec, exitCode: number): void {
+    this.onExit?.({ containerId: spec.containerId, function: spec.function, exitCode, outOfMemory: false });
+  }
+}
+
+const HEARTBEAT_MS = 200;
+const REPLY_TO = "gw-pool-test";
+let server: EmbeddedRedis;
+let redis: Redis;
+const stops: Array<() => Promise<void>> = [];
+
+beforeAll(async () => {
+  server = await startTestRedis();
+  redis = new Redis(server.url);
+  await loadScripts(redis);
+});
+
+afterEach(async () => {
+  for (const stop of stops.splice(0).reverse()) await stop();
+  // The next test's invoker must not find this test's queued work.
+  await redis.flushall();
+  await loadScripts(redis);
+});
+
+afterAll(async () => {
+  redis?.disconnect();
+  await server?.stop();
+});
+
+async function startInvoker(maxContainers = 16): Promise<{ invoker: Invoker; backend: FakeBackend; invokerId: string }> {
+  const backend = new FakeBackend();
+  const invokerId = `pool-${randomBytes(4).toString("hex")}`;
+  const commands = new Redis(server.url);
+  const events = new EventBus(new Redis(server.url), createLogger("test-events"));
+  await events.start();
+  const capacity = new HostCapacity({ maxContainers, maxMemoryMb: 64 * 1024 });
+  const invoker = new Invoker(commands, backend, new Metrics(), createLogger("test-invoker"), invokerId, HEARTBEAT_MS, 60_000, capacity);
+  await invoker.start(events);
+  stops.push(async () => {
+    // A second stop (after a test's own) finds nothing left to do.
+    await invoker.stop(1_000);
+    await events.stop();
+    commands.disconnect();
+  });
+  return { invoker, backend, invokerId };
+}
+
+/** A fresh function (so that tests share no keys), deployed with these settings. */
+async function deployNoop(settings: Record<string, unknown> = {}, fn = `pool-${randomBytes(4).toString("hex")}`): Promise<{ fn: string; version: number }> {
+  const code = await tarGz({ "index.js": "exports.handler = async (event) => event;" });
+  const { definition } = await deployFunction(redis, defaultQuotas, fn, { runtime: "node", handler: "index.handler", ...settings }, code);
+  return { fn, version: definition.version };
+}
+
+/** Queues sync requests as a gateway does and says so on the event channel. */
+async function enqueue(fn: string, version: number, count: number): Promise<string[]> {
+  const ids = Array.from({ length: count }, (_, i) => `${fn}-req-${i}`);
+  await redis.lpush(functionKeys(fn).queue, ...ids.map((id) => envelope(fn, id, version, {}, REPLY_TO)));
+  await redis.publish(EVENTS_CHANNEL, `work ${fn}`);
+  return ids;
+}
+
+/** The next `count` results pushed to the test's reply list. */
+async function replies(count: number): Promise<ResultMeta[]> {
+  const results: ResultMeta[] = [];
+  while (results.length < count) {
+    const popped = await redis.blpopBuffer(repliesKey(REPLY_TO), 10);
+    if (!popped) throw new Error(`only ${results.length} of ${count} replies came`);
+    results.push(decodeMessage<ResultMeta>(popped[1]).meta);
+  }
+  return results;
+}
+
+/**
+ * Makes the container `spec` idle as its adapter does: a connection of its own blocked on the function's
+ * queue, its client id in the container's record. Resolves `unblocked` when that wait ends before its timeout.
+ */
+async function idleContainer(spec: ContainerSpec, invokerId: string): Promise<{ unblocked: Promise<boolean> }> {
+  const keys = functionKeys(spec.function);
+  const connection = new Redis(server.url);
+  const clientId = (await connection.client("ID")) as number;
+  await redis.hset(keys.containers, spec.containerId, formatContainerRecord({ state: "idle", version: spec.version, invokerId, clientId, since: Date.now() }));
+  const started = Date.now();
+  const unblocked = connection.blmove(keys.queue, keys.running(spec.containerId), "RIGHT", "LEFT", 30).then(
+    () => Date.now() - started < 29_000,
+    () => false, // closed at the test's end
+  );
+  stops.push(async () => connection.disconnect());
+  return { unblocked };
+}
+
+describe("the invoker's pool, on a fake container backend", () => {
+  it("answers the queued callers with 503 when the only container exits before it is ready, and retries the queued async invocation", async () => {
+    const { backend } = await startInvoker();
+    const { fn, version } = await deployNoop({ maxContainers: 1, maxRetries: 2, retryDelay: 60 });
+    const keys = functionKeys(fn);
+    // An async invocation queued as the gateway accepts one.
+    const asyncId = newInvocationId(fn);
+    await scripts.enqueueAsyncInvocation.run(redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued, keys.retries, keys.invocation(asyncId)], [asyncId, "{}", version, fn, Date.now(), 60_000, "", "", "", ""]);
+    const ids = await enqueue(fn, version, 3);
+    const [spec] = await eventually(async () => (backend.started.length === 1 ? backend.started : undefined), 5_000, "a container start");
+    backend.exit(spec!, 1);
+
+    const results = await replies(3);
+    expect(results.map((result) => result.id).sort()).toEqual([...ids].sort());
+    for (const result of results) expect(result).toMatchObject({ function: fn, status: 503 });
+    expect(await redis.llen(functionKeys(fn).queue)).toBe(0);
+    expect(await redis.hlen(functionKeys(fn).containers)).toBe(0);
+    // Starting another would fail the same way: nothing more was started.
+    expect(backend.started).toHaveLength(1);
+    // The async attempt failed and waits for its retry (a minute away).
+    expect(await redis.hmget(keys.invocation(asyncId), "status", "attempts", "statusCode")).toEqual(["queued", "1", "503"]);
+    expect(await redis.zscore(keys.retries, asyncId)).not.toBeNull();
+  });
+
+  it("never starts more containers than its host allows, and starts the next when one exits", async () => {
+    const { backend } = await startInvoker(2);
+    const { fn, version } = await deployNoop({ maxContainers: 5 });
+    await enqueue(fn, version, 5);
+    await eventually(async () => (backend.started.length === 2 ? true : undefined), 5_000, "two container starts");
+    // Work keeps waiting for room (it looks again every 250 ms): still two.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(backend.started).toHaveLength(2);
+    expect(await redis.hlen(functionKeys(fn).containers)).toBe(2);
+
+    // One that exits (cleanly: a retired container) makes room for the next.
+    backend.exit(backend.started[0]!, 0);
+    await eventually(async () => (backend.started.length === 3 ? true : undefined), 5_000, "a third start after an exit");
+  });
+
+  it("releases the containers of an invoker that stopped beating: callers 502, records and Redis users gone", async () => {
+    const { fn, version } = await deployNoop({ maxContainers: 2 });
+    const keys = functionKeys(fn);
+    // A container of a dead invoker (no alive key) in the middle of a request, as the adapter records it.
+    const deadInvoker = `dead-${randomBytes(4).toString("hex")}`;
+    const containerId = randomBytes(6).toString("hex");
+    await new ContainerUsers(redis).create(deadInvoker, containerId, fn);
+    await redis.hset(keys.containers, containerId, formatContainerRecord({ state: "busy", version, invokerId: deadInvoker, clientId: 0, since: Date.now() }));
+    await redis.lpush(keys.running(containerId), envelope(fn, `${fn}-running`, version, {}, REPLY_TO));
+    expect(await redis.exists(invokerAliveKey(deadInvoker))).toBe(0);
+
+    await startInvoker();
+    const [result] = await replies(1);
+    expect(result).toMatchObject({ id: `${fn}-running`, status: 502 });
+    expect(await redis.hexists(keys.containers, containerId)).toBe(0);
+    await eventually(async () => (((await redis.acl("USERS")) as string[]).includes(containerUserName(deadInvoker, containerId)) ? undefined : true), 5_000, "the dead invoker's container user to go");
+  });
+
+  it("on stop, waits for its busy container to finish and exit, then removes every container", async () => {
+    const { invoker, backend } = await startInvoker();
+    const { fn, version } = await deployNoop({ maxContainers: 2 });
+    const keys = functionKeys(fn);
+    await enqueue(fn, version, 1);
+    const [spec] = await eventually(async () => (backend.started.length === 1 ? backend.started : undefined), 5_000, "a container start");
+    await redis.hset(keys.containers, spec!.containerId, formatContainerRecord({ state: "busy", version, invokerId: invoker.invokerId, clientId: 0, since: Date.now() }));
+
+    let stopped = false;
+    const stopping = invoker.stop(10_000).then(() => (stopped = true));
+    // It marked the container draining (it retires after its request) and waits for it.
+    await eventually(async () => ((await redis.sismember(keys.draining, spec!.containerId)) === 1 ? true : undefined), 5_000, "the container marked draining");
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(stopped).toBe(false);
+
+    backend.exit(spec!, 0);
+    await stopping;
+    expect(await redis.hexists(keys.containers, spec!.containerId)).toBe(0);
+    expect(await redis.exists(invokerAliveKey(invoker.invokerId))).toBe(0);
+  });
+
+  it("wakes its idle containers of an older version when the function is redeployed, so they retire", async () => {
+    const { backend, invokerId } = await startInvoker();
+    const { fn, version } = await deployNoop({ maxContainers: 1 });
+    await enqueue(fn, version, 1);
+    const [spec] = await eventually(async () => (backend.started.length === 1 ? backend.started : undefined), 5_000, "a container start");
+    await redis.del(functionKeys(fn).queue); // taken by the container; now it waits for the next
+    const idle = await idleContainer(spec!, invokerId);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    const { version: newer } = await deployNoop({ maxContainers: 1, keepAlive: 60 }, fn);
+    expect(newer).toBeGreaterThan(version);
+    expect(await idle.unblocked).toBe(true);
+  });
+
+  it("at its host's cap, retires another function's longest-idle container for queued work, and starts that work's container once it exits", async () => {
+    const { backend, invokerId } = await startInvoker(2);
+    const older = await deployNoop({ maxContainers: 1 });
+    const newer = await deployNoop({ maxContainers: 1 });
+    const waiting = await deployNoop({ maxContainers: 1 });
+    for (const { fn, version } of [older, newer]) {
+      await enqueue(fn, version, 1);
+      await eventually(async () => (backend.started.some((spec) => spec.function === fn) ? true : undefined), 5_000, `a container of ${fn}`);
+      await redis.del(functionKeys(fn).queue);
+    }
+    const olderIdle = await idleContainer(backend.started.find((spec) => spec.function === older.fn)!, invokerId);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const newerIdle = await idleContainer(backend.started.find((spec) => spec.function === newer.fn)!, invokerId);
+
+    await enqueue(waiting.fn, waiting.version, 1);
+    expect(await olderIdle.unblocked).toBe(true);
+    const victim = backend.started.find((spec) => spec.function === older.fn)!;
+    expect(await redis.sismember(functionKeys(older.fn).draining, victim.containerId)).toBe(1);
+    expect(backend.started.some((spec) => spec.function === waiting.fn)).toBe(false);
+
+    backend.exit(victim, 0);
+    await eventually(async () => (backend.started.some((spec) => spec.function === waiting.fn) ? true : undefined), 5_000, "the waiting function's container");
+    // The more recently idle container was left alone.
+    expect(await Promise.race([newerIdle.unblocked, new Promise((resolve) => setTimeout(() => resolve("still waiting"), 300))])).toBe("still waiting");
+  });
+});

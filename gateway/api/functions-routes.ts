@@ -49,10 +49,10 @@ export function functionsRoutes(redis: Redis, quotas: Quotas, maxCodeBytes: numb
   return router;
 }
 
-/** The settings a function was deployed with, as a deploy's config. */
+/** The settings a function was deployed with, as a deploy's config: all but what the deploy itself records. */
 function settingsOf(definition: FunctionDefinition): FunctionConfig {
-  const { runtime, handler, environment, timeout, memory, ephemeralStorage, maxContainers, keepAlive, maxRetries, retryDelay, maxQueued, maxQueuedAsync, auth, network } = definition;
-  return { runtime, handler, environment, timeout, memory, ephemeralStorage, maxContainers, keepAlive, maxRetries, retryDelay, maxQueued, maxQueuedAsync, auth, network };
+  const { name: _name, version: _version, codeSha256: _codeSha256, codeSize: _codeSize, createdAt: _createdAt, updatedAt: _updatedAt, ...settings } = definition;
+  return settings;
 }
 
 /** A function joins a Docker network only if the operator allows it (the invoker checks again at every start). */

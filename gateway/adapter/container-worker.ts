@@ -334,8 +334,9 @@ export class ContainerWorker {
       await Promise.race([runtime.drained, new Promise((resolve) => setTimeout(resolve, INIT_OUTPUT_WAIT_MS))]);
       this.readiness = { ready: false, error: withLogs(this.readiness.error, this.log.endInit()) };
       this.logger.warn({ error: this.readiness.error.toString() }, "runtime failed to initialise");
+    } else {
+      this.log.endInit();
     }
-    this.log.endInit();
     // Not awaited: the init's lines go out ahead of whatever the adapter sends next.
     this.log.flush().catch((err: unknown) => this.logger.error({ err }, "writing log lines failed"));
   }

@@ -152,6 +152,8 @@ export class ContainerWorker {
           // Timed out (keep-alive over), or woken (redeploy, delete, drain).
           const keepAliveExpired = !raw && Date.now() >= idleSince + keepAliveMs - 10;
           if (await retireContainer.run(this.redis, { ...this.container(), keepAliveExpired })) return;
+          // Kept warm (minWarm): another keep-alive.
+          if (keepAliveExpired) idleSince = Date.now();
           continue;
         }
       }

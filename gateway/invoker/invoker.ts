@@ -164,6 +164,8 @@ export class Invoker {
   private onEvent(event: HearthEvent): void {
     switch (event.type) {
       case "work":
+      // A new version starts the containers it keeps warm (minWarm).
+      case "deployed":
         return this.scaleUp(event.function);
       case "ready": {
         const launched = this.launched.get(event.containerId);
@@ -259,14 +261,19 @@ export class Invoker {
 
   /**
    * Retires this invoker's least recently used (longest idle) container of a function other than `fn` (marked
-   * draining, woken), unless one is already on its way out. Its exit makes the room.
+   * draining, woken), unless one is already on its way out. Its exit makes the room. Containers a
+   * function keeps warm (`minWarm`) are not taken.
    */
   private async evictIdleContainer(fn: string): Promise<void> {
     if (this.evicting.size > 0) return;
     let oldest: { fn: string; containerId: string; since: number } | undefined;
     for (const other of new Set([...this.launched.values()].map((launched) => launched.function))) {
       if (other === fn) continue;
-      for (const [containerId, value] of Object.entries(await this.redis.hgetall(functionKeys(other).containers))) {
+      const keys = functionKeys(other);
+      const [[version, minWarm], records] = await Promise.all([this.redis.hmget(keys.def, "version", "minWarm"), this.redis.hgetall(keys.containers)]);
+      const current = Object.values(records).filter((value) => String(parseContainerRecord(value).version) === version).length;
+      if (current <= Number(minWarm ?? 0)) continue;
+      for (const [containerId, value] of Object.entries(records)) {
         const record = parseContainerRecord(value);
         if (record.state !== "idle" || !this.launched.has(containerId)) continue;
         if (!oldest || record.since < oldest.since) oldest = { fn: other, containerId, since: record.since };

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { LABELS } from "../../gateway/invoker/docker-backend.js";
 import { probeHandler } from "../support/functions.js";
-import { deploy, eventually, invoke, listContainers, useTestHearth } from "../support/hearth.js";
+import { adminHeaders, deploy, docker, eventually, invoke, listContainers, useTestHearth } from "../support/hearth.js";
 
 const h = useTestHearth();
 
@@ -38,14 +38,44 @@ describe("dispatch", () => {
     expect(survivor).toContain(running[0]!.Labels[LABELS.container]);
   });
 
-  it("still spreads concurrent work over several containers", async () => {
+  it("still spreads concurrent work over several warm containers", async () => {
     await deploy(h.url, "spread", { runtime: "node", keepAlive: 30, maxContainers: 3 }, { "index.js": probeHandler() });
-    const results = await Promise.all(Array.from({ length: 3 }, () => invoke(h.url, "spread", { sleepMs: 1_000 })));
-    expect(results.every((result) => result.status === 200)).toBe(true);
-    expect(new Set(results.map((result) => result.body.container)).size).toBe(3);
-    // Three at once again: the three warm containers take them, none is started.
-    const again = await Promise.all(Array.from({ length: 3 }, () => invoke(h.url, "spread", { sleepMs: 500 })));
-    expect(new Set(again.map((result) => result.body.container))).toEqual(new Set(results.map((result) => result.body.container)));
-    await eventually(async () => ((await listContainers(h.invokerId, "spread")).length === 3 ? true : undefined), 5_000, "three containers");
+    // Three queued at once with no container: three are started (the first up may serve two of them).
+    const first = await Promise.all(Array.from({ length: 3 }, () => invoke(h.url, "spread", { sleepMs: 1_000 })));
+    expect(first.every((result) => result.status === 200)).toBe(true);
+    const warm = await eventually(async () => {
+      const status = (await (await fetch(`${h.url}/system/functions/spread`, { headers: adminHeaders })).json()) as { containers: { idle: number } };
+      return status.containers.idle === 3 ? true : undefined;
+    }, 20_000, "three idle containers");
+    expect(warm).toBe(true);
+    // Three at once again: each warm container takes one, and none is started.
+    const again = await Promise.all(Array.from({ length: 3 }, () => invoke(h.url, "spread", { sleepMs: 1_000 })));
+    expect(new Set(again.map((result) => result.body.container)).size).toBe(3);
+    expect(await listContainers(h.invokerId, "spread")).toHaveLength(3);
+  });
+
+  it("keeps minWarm containers without any load: started at the deploy, kept past their keep-alive, replaced when killed", async () => {
+    await deploy(h.url, "provisioned", { runtime: "node", keepAlive: 1, minWarm: 2, maxContainers: 4 }, { "index.js": probeHandler() });
+    const warm = async (count: number, what: string) =>
+      eventually(async () => {
+        const listed = (await listContainers(h.invokerId, "provisioned")).filter((info) => info.State === "running");
+        return listed.length === count ? listed : undefined;
+      }, 30_000, what);
+    const started = await warm(2, "two containers started with no request");
+    await sleep(2_500); // past the keep-alive
+    expect((await listContainers(h.invokerId, "provisioned")).map((info) => info.Id).sort()).toEqual(started.map((info) => info.Id).sort());
+
+    // The first request finds a warm container: it is served by one of them, none is started for it.
+    const first = await invoke(h.url, "provisioned");
+    expect(first.status).toBe(200);
+    expect(started.map((info) => info.Labels[LABELS.container]).some((id) => first.body.container.includes(id))).toBe(true);
+
+    await docker.getContainer(started[0]!.Id).kill();
+    const replaced = await warm(2, "the killed container replaced");
+    expect(replaced.map((info) => info.Id)).not.toContain(started[0]!.Id);
+
+    // Without minWarm, the idle containers retire.
+    await deploy(h.url, "provisioned", { runtime: "node", keepAlive: 1, maxContainers: 4 }, { "index.js": probeHandler() });
+    await eventually(async () => ((await listContainers(h.invokerId, "provisioned")).length === 0 ? true : undefined), 20_000, "the containers to retire");
   });
 });

@@ -224,6 +224,27 @@ describe("Lua scripts", () => {
     expect(await redis.llen(keys.queue)).toBe(0);
   });
 
+  it("keeps minWarm containers without work: asks for them at the deploy, and lets only the ones beyond them retire", async () => {
+    await deployFunction(redis, defaultQuotas, fn, { runtime: "node", maxContainers: 3, minWarm: 2 }, await tarGz({ "index.js": "exports.handler = () => 1" }));
+    const current = { ...container("w1"), version: 2 };
+    const warm = (containerId: string) => ({ ...current, containerId });
+    const reserved = async (containerId: string) => (await reserve(containerId)).kind;
+    expect(await reserved("w1")).toBe("reserved");
+    expect(await reserved("w2")).toBe("reserved");
+    expect(await reserved("w3")).toBe("none"); // two kept warm, and no work
+    await redis.lpush(keys.queue, envelope("a", 2), envelope("b", 2), envelope("c", 2));
+    expect(await reserved("w3")).toBe("reserved"); // more work than the two starting will take
+    await redis.del(keys.queue);
+    for (const containerId of ["w1", "w2", "w3"]) {
+      expect(await registerContainer.run(redis, { ...warm(containerId), now: Date.now(), timingsJson: "{}" })).toEqual({ kind: "wait" });
+    }
+    const expire = (containerId: string) => retireContainer.run(redis, { ...warm(containerId), keepAliveExpired: true });
+    expect(await expire("w3")).toBe(true);
+    expect(await expire("w2")).toBe(false);
+    expect(await expire("w1")).toBe(false);
+    expect((await redis.hkeys(keys.containers)).sort()).toEqual(["w1", "w2"]);
+  });
+
   it("never reuses a version after a function is deleted and created again", async () => {
     const code = await tarGz({ "index.js": "exports.handler = () => 3" });
     // The deploy in beforeEach was version 1.

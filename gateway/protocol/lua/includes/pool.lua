@@ -26,15 +26,24 @@ local function countCurrentContainers(containersKey, version)
   return counts
 end
 
--- More queued requests than containers about to take them, and the function's limit allows one more.
--- (Work is queued only while no container is idle.)
+-- More queued requests than containers about to take them (work is queued only while no container is
+-- idle), or fewer containers than the function keeps warm; and the function's limit allows one more.
 local function needsContainer(defKey, queueKey, containersKey)
-  local def = redis.call('HMGET', defKey, 'version', 'maxContainers')
+  local def = redis.call('HMGET', defKey, 'version', 'maxContainers', 'minWarm')
   if not def[1] then return false end
   local queued = redis.call('LLEN', queueKey)
-  if queued == 0 then return false end
+  local minWarm = tonumber(def[3] or '0')
+  if queued == 0 and minWarm == 0 then return false end
   local counts = countCurrentContainers(containersKey, def[1])
-  return queued > counts.idle + counts.starting and counts.total < tonumber(def[2])
+  if counts.total >= tonumber(def[2]) then return false end
+  return queued > counts.idle + counts.starting or counts.total < minWarm
+end
+
+-- The function keeps this container warm: it is of the current version and one of at most minWarm.
+local function keptWarm(p, version)
+  local def = redis.call('HMGET', p.def, 'version', 'minWarm')
+  if def[1] ~= version then return false end
+  return countCurrentContainers(p.containers, version).total <= tonumber(def[2] or '0')
 end
 
 -- p: {def, queue, containers, fn, events}

@@ -29,7 +29,7 @@ import type { Logger } from "./logger.js";
 import { Metrics } from "./metrics/metrics.js";
 import { EventBus } from "./protocol/event-bus.js";
 import { FUNCTIONS_INDEX, INVOKER_BEATS } from "./protocol/keys.js";
-import { loadScripts } from "./protocol/scripts.js";
+import { loadScripts } from "./protocol/all-scripts.js";
 import { connectRedis } from "./redis/connections.js";
 import { startEmbeddedRedis, type EmbeddedRedis } from "./redis/embedded-redis.js";
 

@@ -4,13 +4,13 @@
 import type { ChainableCommander, Redis } from "ioredis";
 import { extractPackage } from "../functions/code-package.js";
 import { fromHash, type FunctionDefinition } from "../functions/definition.js";
-import { formatContainerRecord, type ContainerState } from "../protocol/container-record.js";
 import { decodeMessage, encodeMessage, errorBody, OUT_OF_MEMORY, outOfMemoryMessage, type ColdStartTimings, type InvocationMeta, type ResultMeta } from "../protocol/envelope.js";
 import { functionKeys, type FunctionKeys } from "../protocol/keys.js";
 import type { InvocationOutcome } from "../protocol/outcome.js";
 import type { LogLimits } from "../protocol/logs.js";
 import { queueReplies } from "../protocol/replies.js";
-import { scripts } from "../protocol/scripts.js";
+import { startAsyncInvocation, settleAsyncInvocation } from "../protocol/async-lifecycle.js";
+import { finishInvocation, registerContainer, retireContainer, WAKE, type ContainerInput, type NextStep } from "../protocol/container-lifecycle.js";
 import type { AdapterLogger } from "./adapter-log.js";
 import { FunctionLog } from "./function-log.js";
 import { OutOfMemoryDetector } from "./out-of-memory.js";
@@ -76,7 +76,6 @@ export class ContainerWorker {
    * another runtime: what filled its memory may be files in /tmp (a tmpfs), which outlive the process.
    */
   private outOfMemory = false;
-  private clientId = 0;
   /** No request served yet: the next one waited for this container's cold start. */
   private cold = true;
   private readonly log: FunctionLog;
@@ -111,13 +110,8 @@ export class ContainerWorker {
     });
     await this.startRuntime();
     const timings: ColdStartTimings = { createdAt: this.env.createdAt, processStartedAt, codeLoadedAt, runtimeReadyAt: Date.now() };
-    this.clientId = Number(await this.redis.client("ID"));
-    const registered = await scripts.registerContainer.run(
-      this.redis,
-      [this.keys.def, this.keys.containers, this.keys.draining],
-      [this.env.containerId, this.env.version, this.record("idle"), this.env.function, JSON.stringify(timings)],
-    );
-    if (registered === 1) await this.serve();
+    const first = await registerContainer.run(this.redis, { ...this.container(), now: Date.now(), timingsJson: JSON.stringify(timings) });
+    await this.serve(first);
     clearTimeout(this.freezeTimer);
     await this.runtime.kill();
     this.api.close();
@@ -139,75 +133,81 @@ export class ContainerWorker {
     return true;
   }
 
-  private async serve(): Promise<void> {
+  /**
+   * Runs work until the pool says exit: work handed over by register or finish directly, else what comes
+   * to its inbox while it waits idle (at most its keep-alive).
+   */
+  private async serve(first: NextStep): Promise<void> {
     const keepAliveMs = this.definition.keepAlive * 1000;
+    const { containerId } = this.env;
+    let next = first;
     let idleSince = Date.now();
-    for (;;) {
-      const remainingSeconds = Math.max(0.01, (idleSince + keepAliveMs - Date.now()) / 1000);
-      const raw = await this.redis.blmoveBuffer(this.keys.queue, this.keys.running(this.env.containerId), "RIGHT", "LEFT", remainingSeconds);
-      if (!raw) {
-        // Timed out (keep-alive over) or unblocked by an invoker (redeploy, delete, drain).
-        const keepAliveOver = Date.now() >= idleSince + keepAliveMs - 10;
-        if ((await this.runScript(scripts.retireContainer, [this.keys.def, this.keys.queue, this.keys.containers, this.keys.draining], [this.env.containerId, this.env.version, keepAliveOver ? "1" : "0", this.env.function])) === 1) return;
-        continue;
+    while (next.kind !== "exit") {
+      if (next.kind === "wait") {
+        const remainingSeconds = Math.max(0.01, (idleSince + keepAliveMs - Date.now()) / 1000);
+        const raw = await this.redis.blmoveBuffer(this.keys.inbox(containerId), this.keys.running(containerId), "RIGHT", "LEFT", remainingSeconds);
+        if (raw && !raw.equals(WAKE)) {
+          next = { kind: "run", envelope: raw };
+        } else {
+          // Timed out (keep-alive over), or woken (redeploy, delete, drain).
+          const keepAliveExpired = !raw && Date.now() >= idleSince + keepAliveMs - 10;
+          if (await retireContainer.run(this.redis, { ...this.container(), keepAliveExpired })) return;
+          // Kept warm (minWarm): another keep-alive.
+          if (keepAliveExpired) idleSince = Date.now();
+          continue;
+        }
       }
-      const { meta, payload } = decodeMessage<InvocationMeta>(raw);
-      if (meta.version > this.env.version) {
-        await this.runScript(scripts.requeueInvocation, this.runningKeys(), [this.env.containerId, this.env.function]);
-        return;
-      }
+      const { meta, payload } = decodeMessage<InvocationMeta>(next.envelope);
       let outcome: Outcome;
       if (meta.startBy > 0 && Date.now() > meta.startBy) {
         const now = Date.now();
         this.log.start(meta.id, this.env.version);
         outcome = { status: 504, body: errorBody("Hearth.QueueTimeout", "no container was free to start the request before its queue time ran out"), functionError: false, outcome: "throttled", startedAt: now, finishedAt: now, took: 0 };
       } else {
-        // The event goes to the runtime first; the busy mark follows it, off the handler's path.
+        // The event goes to the runtime first; the async record's running mark follows it, off the handler's path.
         const executed = this.execute(meta, payload);
-        this.markStarted(meta).catch((err) => this.logger.error({ err }, "marking the container busy failed"));
+        if (meta.async) {
+          startAsyncInvocation.run(this.redis, { keys: this.keys, id: meta.id, containerId, now: Date.now() }).catch((err) => this.logger.error({ err }, "marking the invocation running failed"));
+        }
         outcome = await executed;
       }
-      if ((await this.finish(meta, outcome)) !== 1 || !this.readiness.ready) return;
+      next = await this.finish(meta, outcome);
       idleSince = Date.now();
+      // A runtime that failed to initialise answers what it was handed, then leaves the pool.
+      if (next.kind === "wait" && !this.readiness.ready && (await retireContainer.run(this.redis, { ...this.container(), keepAliveExpired: true }))) return;
     }
   }
 
-  private markStarted(meta: InvocationMeta): Promise<unknown> {
-    const keys = [this.keys.def, this.keys.queue, this.keys.containers, this.keys.asyncQueued];
-    const args = [this.env.containerId, this.record("busy"), this.env.function];
-    if (meta.async) return this.runScript(scripts.startInvocation, [...keys, this.keys.invocation(meta.id)], [...args, meta.id, Date.now()]);
-    return this.runScript(scripts.startInvocation, keys, args);
-  }
-
   /**
-   * Hands the outcome on (to the waiting gateway, or to the async invocation's record) and marks the
-   * container idle again. Returns 1 when it takes the next request, 0 when it must exit.
+   * Hands the outcome on (to the waiting gateway, or to the async invocation's record) and frees the
+   * container: it says what comes next (queued work, waiting idle, or exit).
    */
-  private async finish(meta: InvocationMeta, outcome: Outcome): Promise<unknown> {
-    const finishArgs = [this.env.containerId, this.env.version, this.record("idle"), this.env.function];
+  private async finish(meta: InvocationMeta, outcome: Outcome): Promise<NextStep> {
     this.reportInvocation(meta, outcome);
+    const finish = { ...this.container(), leaving: this.outOfMemory };
     if (this.runtimeBroken) {
       // The outcome goes out first; the runtime that timed out or crashed is replaced before the
-      // container is idle again. An async outcome is awaited: it is the record's only copy.
+      // container is free again. An async outcome is awaited: it is the record's only copy.
       const pipeline = this.queueOutcome(this.redis.pipeline(), meta, outcome);
       if (this.outOfMemory) pipeline.hincrby(this.keys.stats, "outOfMemory", 1);
       const sent = this.sendWithLog(pipeline);
       if (meta.async || this.outOfMemory) await sent;
       else sent.catch((err) => this.logger.error({ err }, "sending a result failed"));
-      if (this.outOfMemory) return this.retire();
-      await this.restartRuntime();
-      // Started before the next request came: that one is warm.
-      this.initDurationMs = undefined;
-      return this.runScript(scripts.finishInvocation, this.runningKeys(), finishArgs);
+      if (!this.outOfMemory) {
+        await this.restartRuntime();
+        // Started before the next request came: that one is warm.
+        this.initDurationMs = undefined;
+      }
+      return finishInvocation.run(this.redis, { ...finish, now: Date.now() });
     }
-    // One write. Sync: idle first, so the caller's next request finds this container idle, not busy
+    // One write. Sync: freed first, so the caller's next request finds this container idle, not busy
     // (which would start another container for nothing). Async: the record is settled first, as it
     // takes the envelope off the running list that finish-invocation clears.
     const pipeline = this.redis.pipeline();
     if (meta.async) this.queueOutcome(pipeline, meta, outcome);
-    scripts.finishInvocation.queue(pipeline, this.runningKeys(), finishArgs);
+    finishInvocation.queue(pipeline, { ...finish, now: Date.now() });
     if (!meta.async) this.queueOutcome(pipeline, meta, outcome);
-    return (await this.sendWithLog(pipeline))[meta.async ? 1 : 0];
+    return finishInvocation.decode((await this.sendWithLog(pipeline))[meta.async ? 1 : 0]);
   }
 
   /**
@@ -245,12 +245,18 @@ export class ContainerWorker {
       const resultMeta: ResultMeta = { id: meta.id, function: this.env.function, status: outcome.status, functionError: outcome.functionError, containerId: this.env.containerId, startedAt: outcome.startedAt, finishedAt: outcome.finishedAt, outcome: outcome.outcome, cold };
       return queueReplies(pipeline, meta.replyTo, [encodeMessage(resultMeta, outcome.body)]);
     }
-    const keys = this.keys;
-    return scripts.settleAsyncInvocation.queue(
-      pipeline,
-      [keys.def, keys.running(this.env.containerId), keys.retries, keys.deadLetters, keys.callbacks, keys.stats, keys.invocation(meta.id)],
-      [meta.id, outcome.status, outcome.body, outcome.finishedAt, Math.random(), this.env.retentionMs, this.env.function, outcome.outcome, outcome.finishedAt - outcome.startedAt],
-    );
+    return settleAsyncInvocation.queue(pipeline, {
+      keys: this.keys,
+      fn: this.env.function,
+      id: meta.id,
+      containerId: this.env.containerId,
+      statusCode: outcome.status,
+      result: outcome.body,
+      now: outcome.finishedAt,
+      retentionMs: this.env.retentionMs,
+      outcome: outcome.outcome,
+      runMs: outcome.finishedAt - outcome.startedAt,
+    });
   }
 
   private takeCold(): boolean {
@@ -354,23 +360,9 @@ export class ContainerWorker {
     await this.startRuntime();
   }
 
-  /** Leaves the pool for good after its request is answered: the running list cleared, the record gone. Returns 0 (exit). */
-  private async retire(): Promise<0> {
-    await this.runScript(scripts.finishInvocation, this.runningKeys(), [this.env.containerId, this.env.version, this.record("idle"), this.env.function]);
-    await this.runScript(scripts.retireContainer, [this.keys.def, this.keys.queue, this.keys.containers, this.keys.draining], [this.env.containerId, this.env.version, "1", this.env.function]);
-    return 0;
-  }
-
-  private runningKeys(): string[] {
-    return [this.keys.def, this.keys.queue, this.keys.containers, this.keys.draining, this.keys.running(this.env.containerId)];
-  }
-
-  private runScript(script: (typeof scripts)[keyof typeof scripts], keys: string[], args: (string | number)[]): Promise<unknown> {
-    return script.run(this.redis, keys, args);
-  }
-
-  private record(state: ContainerState): string {
-    return formatContainerRecord({ state, version: this.env.version, invokerId: this.env.invokerId, clientId: this.clientId, since: Date.now() });
+  /** This container, as the pool scripts take it. */
+  private container(): ContainerInput {
+    return { keys: this.keys, fn: this.env.function, containerId: this.env.containerId, version: this.env.version };
   }
 
   private runtimeFunction(): RuntimeFunction {

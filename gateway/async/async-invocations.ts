@@ -7,7 +7,7 @@ import { HearthError } from "../errors.js";
 import type { FunctionCache } from "../functions/function-cache.js";
 import { queueForCurrentVersion } from "../invocation/queue-outcome.js";
 import { functionKeys, functionOfInvocation, idempotencyKey, invocationRecordKey, newInvocationId } from "../protocol/keys.js";
-import { scripts } from "../protocol/scripts.js";
+import { cancelInvocation, enqueueAsyncInvocation } from "../protocol/async-lifecycle.js";
 import type { CallbackDestinations } from "./callback-destinations.js";
 import { invocationView, type InvocationView } from "./invocation-record.js";
 
@@ -61,20 +61,19 @@ export class AsyncInvocations {
       this.functions,
       name,
       (definition) => {
-        const scriptKeys = [keys.def, keys.queue, keys.containers, keys.asyncQueued, keys.retries, keys.invocation(id)];
-        if (options.idempotencyKey) scriptKeys.push(idempotencyKey(options.idempotencyKey));
-        const run = scripts.enqueueAsyncInvocation.run(this.redis, scriptKeys, [
+        const key = options.idempotencyKey;
+        const run = enqueueAsyncInvocation.run(this.redis, {
+          keys,
+          fn: name,
           id,
           payload,
-          definition.version,
-          name,
-          Date.now(),
-          this.retentionMs,
-          options.callbackUrl ?? "",
-          options.idempotencyKey ?? "",
-          options.source ? JSON.stringify(options.source) : "",
-          options.idempotencyKey ? requestFingerprint(name, payload, options) : "",
-        ]);
+          expectedVersion: definition.version,
+          now: Date.now(),
+          retentionMs: this.retentionMs,
+          callbackUrl: options.callbackUrl,
+          idempotency: key === undefined ? undefined : { key, redisKey: idempotencyKey(key), fingerprint: requestFingerprint(name, payload, options) },
+          sourceJson: options.source ? JSON.stringify(options.source) : undefined,
+        });
         return withTimeout(run, ACCEPT_TIMEOUT_MS, "Redis did not answer in time");
       },
       "async invocations",
@@ -122,13 +121,9 @@ export class AsyncInvocations {
     const fn = functionOfInvocation(id);
     if (fn === undefined) throw invocationNotFound(id);
     const keys = functionKeys(fn);
-    const [outcome, status] = (await scripts.cancelInvocation.run(
-      this.redis,
-      [keys.invocation(id), keys.queue, keys.asyncQueued, keys.retries],
-      [id, Date.now(), this.retentionMs],
-    )) as [string, string?];
-    if (outcome === "missing") throw invocationNotFound(id);
-    if (outcome === "conflict") throw new HearthError(409, "InvocationNotCancellable", `invocation ${id} is ${status}: only a queued invocation can be cancelled`);
+    const outcome = await cancelInvocation.run(this.redis, { keys, id, now: Date.now(), retentionMs: this.retentionMs });
+    if (outcome.kind === "missing") throw invocationNotFound(id);
+    if (outcome.kind === "conflict") throw new HearthError(409, "InvocationNotCancellable", `invocation ${id} is ${outcome.status}: only a queued invocation can be cancelled`);
     return (await this.get(id))!;
   }
 }

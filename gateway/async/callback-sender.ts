@@ -11,7 +11,7 @@ import { isJson } from "../invocation/http-events.js";
 import type { Logger } from "../logger.js";
 import { CallbackRefused, type CallbackDestinations } from "./callback-destinations.js";
 import { functionKeys } from "../protocol/keys.js";
-import { scripts } from "../protocol/scripts.js";
+import { claimDueCallbacks, settleCallback } from "../protocol/async-lifecycle.js";
 
 /** Callbacks claimed per run; each is sent concurrently. */
 const BATCH = 50;
@@ -22,7 +22,7 @@ export function deliverDueCallbacks(redis: Redis, policy: CallbackPolicy, destin
   const leaseMs = policy.timeoutMs + 5_000;
   return async (fn) => {
     const keys = functionKeys(fn);
-    const [ids, next] = (await scripts.claimDueCallbacks.run(redis, [keys.callbacks], [Date.now(), leaseMs, BATCH])) as [string[], string | null];
+    const { ids, nextDue } = await claimDueCallbacks.run(redis, { keys, now: Date.now(), leaseMs, maxCount: BATCH });
     await Promise.all(
       ids.map(async (id) => {
         const record = await redis.hgetallBuffer(keys.invocation(id));
@@ -31,10 +31,10 @@ export function deliverDueCallbacks(redis: Redis, policy: CallbackPolicy, destin
         const outcome = failure === undefined ? "delivered" : attempts < policy.attempts && !failure.final ? "retry" : "failed";
         if (failure) logger.warn({ function: fn, invocation: id, attempt: attempts, error: failure.recorded, cause: failure.cause }, "callback failed");
         const nextTry = Date.now() + policy.retryDelayMs * 2 ** (attempts - 1);
-        await scripts.settleCallback.run(redis, [keys.callbacks, keys.stats, keys.invocation(id)], [id, outcome, Date.now(), nextTry, failure?.recorded ?? "", fn]);
+        await settleCallback.run(redis, { keys, fn, id, outcome, now: Date.now(), nextDue: nextTry, error: failure?.recorded ?? "" });
       }),
     );
-    return ids.length === BATCH ? Date.now() : next === null ? undefined : Number(next);
+    return ids.length === BATCH ? Date.now() : nextDue;
   };
 }
 

@@ -3,7 +3,7 @@
 
 import type { Redis } from "ioredis";
 import { functionKeys } from "../protocol/keys.js";
-import { scripts } from "../protocol/scripts.js";
+import { purgeDeadLetters as purgeScript, redriveDeadLetters as redriveScript } from "../protocol/async-lifecycle.js";
 import { invocationView, type InvocationView } from "./invocation-record.js";
 
 /** Ids handled per script run when no ids are named, so that a long queue never blocks Redis long. */
@@ -26,14 +26,14 @@ export async function listDeadLetters(redis: Redis, fn: string, offset: number, 
 export async function redriveDeadLetters(redis: Redis, fn: string, ids: string[] = []): Promise<string[]> {
   const keys = functionKeys(fn);
   return inBatches(ids, (batch) =>
-    scripts.redriveDeadLetters.run(redis, [keys.def, keys.queue, keys.containers, keys.deadLetters, keys.asyncQueued], [Date.now(), fn, keys.invocationPrefix, BATCH, ...batch]),
+    redriveScript.run(redis, { keys, fn, now: Date.now(), maxCount: BATCH, ids: batch }),
   );
 }
 
 /** Deletes the named dead letters (all of them when none are named); returns the ids purged. */
 export async function purgeDeadLetters(redis: Redis, fn: string, ids: string[] = []): Promise<string[]> {
   const keys = functionKeys(fn);
-  return inBatches(ids, (batch) => scripts.purgeDeadLetters.run(redis, [keys.deadLetters], [keys.invocationPrefix, BATCH, ...batch]));
+  return inBatches(ids, (batch) => purgeScript.run(redis, { keys, maxCount: BATCH, ids: batch }));
 }
 
 /** Named ids in batches; none named: the oldest BATCH at a time until a run finds none. */

@@ -3,7 +3,7 @@
 
 import type { Redis } from "ioredis";
 import { functionKeys } from "../protocol/keys.js";
-import { scripts } from "../protocol/scripts.js";
+import { promoteDueRetries as promoteScript } from "../protocol/async-lifecycle.js";
 
 /** Retries moved per script run; more due ones are moved by the next run, at once. */
 const BATCH = 500;
@@ -11,8 +11,6 @@ const BATCH = 500;
 /** The DueWork of retries: moves the function's due retries, answers when the next one is due. */
 export function promoteDueRetries(redis: Redis): (fn: string) => Promise<number | undefined> {
   return async (fn) => {
-    const keys = functionKeys(fn);
-    const next = await scripts.promoteDueRetries.run(redis, [keys.def, keys.queue, keys.containers, keys.retries, keys.asyncQueued], [Date.now(), fn, keys.invocationPrefix, BATCH]);
-    return next === null ? undefined : Number(next);
+    return promoteScript.run(redis, { keys: functionKeys(fn), fn, now: Date.now(), maxCount: BATCH });
   };
 }

@@ -8,7 +8,7 @@ import { HearthError } from "../errors.js";
 import { FUNCTION_NAME } from "../functions/definition.js";
 import { functionNotFound } from "../invocation/queue-outcome.js";
 import { functionKeys, streamGroup } from "../protocol/keys.js";
-import { scripts } from "../protocol/scripts.js";
+import { subscribeStream as subscribeScript, unsubscribeStream as unsubscribeScript } from "../protocol/stream-scripts.js";
 
 /** Printable ASCII without spaces, 200 at most (part of the entries' idempotency keys), and none of Hearth's own keys. */
 const STREAM_NAME = /^(?!hearth:)[\x21-\x7e]{1,200}$/;
@@ -45,14 +45,10 @@ export async function subscribeStream(redis: Redis, fn: string, stream: string, 
   if (!parsed.success) throw new HearthError(400, "InvalidRequestContent", 'the body is empty or {"startFrom": "new" | "oldest"}');
   const stored: StoredSubscription = { startFrom: parsed.data.startFrom, subscribedAt: Date.now() };
   const keys = functionKeys(fn);
-  const [outcome, detail] = (await scripts.subscribeStream.run(
-    redis,
-    [keys.def, keys.streams, stream],
-    [stream, streamGroup(fn), stored.startFrom === "new" ? "$" : "0", JSON.stringify(stored), fn],
-  )) as [string, string?];
-  if (outcome === "missing") throw functionNotFound(fn);
-  if (outcome === "not-a-stream") throw new HearthError(409, "NotAStream", `key ${stream} holds a ${detail}, not a stream`);
-  return { subscription: viewOf(stream, detail!), created: outcome === "created" };
+  const outcome = await subscribeScript.run(redis, { keys, fn, stream, startId: stored.startFrom === "new" ? "$" : "0", subscriptionJson: JSON.stringify(stored) });
+  if (outcome.kind === "missing") throw functionNotFound(fn);
+  if (outcome.kind === "not-a-stream") throw new HearthError(409, "NotAStream", `key ${stream} holds a ${outcome.keyType}, not a stream`);
+  return { subscription: viewOf(stream, outcome.subscriptionJson), created: outcome.kind === "created" };
 }
 
 /** The function's subscriptions with how far its group has got in each stream. */
@@ -72,7 +68,7 @@ export async function unsubscribeStream(redis: Redis, fn: string, stream: string
   checkStreamName(stream);
   await checkFunctionExists(redis, fn);
   const keys = functionKeys(fn);
-  return (await scripts.unsubscribeStream.run(redis, [keys.streams, stream], [stream, streamGroup(fn), fn])) === 1;
+  return unsubscribeScript.run(redis, { keys, fn, stream });
 }
 
 async function groupState(redis: Redis, stream: string, group: string): Promise<Pick<SubscriptionState, "pending" | "lag" | "lastDeliveredId">> {

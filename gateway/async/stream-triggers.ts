@@ -11,7 +11,7 @@ import type { Redis } from "ioredis";
 import { HearthError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { functionKeys, FUNCTIONS_INDEX, streamGroup } from "../protocol/keys.js";
-import { scripts } from "../protocol/scripts.js";
+import { restoreStreamGroup } from "../protocol/stream-scripts.js";
 import { connectRedis } from "../redis/connections.js";
 import { streamEntryKey, type AsyncInvocations } from "./async-invocations.js";
 
@@ -238,8 +238,8 @@ class StreamReader {
 
   /** The stream was deleted, and its group with it: recreated while the subscription stands. */
   private async restoreGroup(): Promise<void> {
-    const restored = await scripts.restoreStreamGroup.run(this.redis, [functionKeys(this.fn).streams, this.stream], [this.stream, this.group]);
-    if (restored === 1) {
+    const restored = await restoreStreamGroup.run(this.redis, { keys: functionKeys(this.fn), fn: this.fn, stream: this.stream });
+    if (restored) {
       this.logger.warn("the stream's consumer group was gone; recreated it from the stream's first entry");
       this.cursor = "0";
     }

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { HearthError } from "../errors.js";
 import { API_KEY_SECRET_PREFIX, API_KEYS_INDEX } from "../protocol/keys.js";
-import { scripts } from "../protocol/scripts.js";
+import { createApiKey, revokeApiKey } from "../protocol/api-key-scripts.js";
 import { keyRequestSchema } from "./key-schema.js";
 import type { Scope } from "./scopes.js";
 
@@ -43,8 +43,8 @@ export async function createKey(redis: Redis, input: unknown): Promise<CreatedKe
     // The prefix tells a leaked secret for a Hearth key (secret scanners, logs); the rest is 256 random bits.
     const secret = `hearth_${randomBytes(32).toString("base64url")}`;
     const stored: StoredKey = { id, ...parsed.data, createdAt: new Date().toISOString(), secretSha256: sha256Hex(secret) };
-    const created = await scripts.createApiKey.run(redis, [API_KEYS_INDEX, API_KEY_SECRET_PREFIX + stored.secretSha256], [id, JSON.stringify(stored)]);
-    if (created === 1) return { ...publicView(stored), key: secret };
+    const created = await createApiKey.run(redis, { id, secretSha256: stored.secretSha256, recordJson: JSON.stringify(stored) });
+    if (created) return { ...publicView(stored), key: secret };
   }
 }
 
@@ -55,7 +55,7 @@ export async function listKeys(redis: Redis): Promise<ApiKey[]> {
 
 /** True when a key of that id existed; every gateway forgets it at once (key-revoked event). */
 export async function revokeKey(redis: Redis, id: string): Promise<boolean> {
-  return (await scripts.revokeApiKey.run(redis, [API_KEYS_INDEX], [id, API_KEY_SECRET_PREFIX])) === 1;
+  return revokeApiKey.run(redis, { id });
 }
 
 /** The key whose secret hashes to this, if it exists. */

@@ -47,6 +47,7 @@ export const functionConfigSchema = z
     ephemeralStorage: z.number().int().min(512).max(10240).default(DEFAULT_EPHEMERAL_STORAGE_MB),
     maxContainers: z.number().int().min(1).max(1000).default(10),
     keepAlive: z.number().positive().max(86400).default(600),
+    minWarm: z.number().int().min(0).max(1000).default(0),
     maxRetries: z.number().int().min(0).max(20).default(2),
     retryDelay: z.number().min(0.01).max(3600).default(1),
     maxQueued: z.number().int().min(1).max(1_000_000).default(5000),
@@ -56,6 +57,7 @@ export const functionConfigSchema = z
   })
   .strict()
   .transform(({ handler, ...config }) => ({ ...config, handler: handler ?? DEFAULT_HANDLER[config.runtime] }))
+  .refine((config) => config.minWarm <= config.maxContainers, { message: "minWarm cannot exceed maxContainers", path: ["minWarm"] })
   .refine((config) => config.runtime === "go" || /\.[A-Za-z_$][\w$]*$/.test(config.handler), {
     message: "handler must look like file.export, for example index.handler",
     path: ["handler"],

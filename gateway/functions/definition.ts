@@ -27,6 +27,8 @@ export interface FunctionConfig {
   maxContainers: number;
   /** Seconds an idle container is kept warm. */
   keepAlive: number;
+  /** Containers kept warm whatever the load (as Lambda's provisioned concurrency): started at deploy, never retired for idleness. */
+  minWarm: number;
   /** Retries of a failed async invocation before it is dead-lettered. */
   maxRetries: number;
   /** Seconds before the first retry; each further retry waits twice as long (with jitter). */
@@ -60,6 +62,7 @@ export function toHashFields(config: FunctionConfig, codeSize: number): string[]
     "ephemeralStorage", String(config.ephemeralStorage),
     "maxContainers", String(config.maxContainers),
     "keepAlive", String(config.keepAlive),
+    "minWarm", String(config.minWarm),
     "maxRetries", String(config.maxRetries),
     "retryDelay", String(config.retryDelay),
     "maxQueued", String(config.maxQueued),
@@ -83,6 +86,7 @@ export function fromHash(name: string, hash: Record<string, string>): FunctionDe
     ephemeralStorage: Number(hash.ephemeralStorage ?? DEFAULT_EPHEMERAL_STORAGE_MB),
     maxContainers: Number(hash.maxContainers),
     keepAlive: Number(hash.keepAlive),
+    minWarm: Number(hash.minWarm ?? 0),
     maxRetries: Number(hash.maxRetries),
     retryDelay: Number(hash.retryDelay),
     maxQueued: Number(hash.maxQueued),

@@ -7,10 +7,10 @@ import { HearthError } from "../errors.js";
 import { decodeMessage, errorBody, errorResult, type InvocationMeta } from "../protocol/envelope.js";
 import type { Quotas } from "../config.js";
 import { CODE_BYTES, functionKeys, FUNCTIONS_INDEX, streamGroup } from "../protocol/keys.js";
-import { parseContainerRecord, type ContainerState } from "../protocol/container-record.js";
+import { parseContainerRecord, type ContainerRecord } from "../protocol/container-lifecycle.js";
+import { deleteFunction as deleteScript, deployFunction as deployScript } from "../protocol/function-scripts.js";
 import { INVOCATION_OUTCOMES, type InvocationOutcome } from "../protocol/outcome.js";
 import { pushReplies } from "../protocol/replies.js";
-import { scripts } from "../protocol/scripts.js";
 import { functionConfigSchema } from "./config-schema.js";
 import {
   FUNCTION_NAME,
@@ -29,7 +29,7 @@ export interface DeployResult {
 export interface PoolStatus {
   /** Envelopes in the function's queue, sync and async. */
   queued: number;
-  containers: Record<ContainerState, number>;
+  containers: Record<ContainerRecord["state"], number>;
   /** Runtimes and containers the kernel killed for the function's memory limit, across the cluster. */
   outOfMemory: number;
   async: AsyncStatus;
@@ -88,21 +88,17 @@ export async function deployFunction(redis: Redis, quotas: Quotas, name: string,
       if (stored) await preparePackage(config, stored);
     }
   }
-  const [version, created] = (await scripts.deployFunction
-    .run(
-      redis,
-      [keys.def, keys.versions, keys.code(codeSha), FUNCTIONS_INDEX, CODE_BYTES],
-      [codeSha, code ?? "", Date.now(), name, keys.codePrefix, quotas.maxFunctions, quotas.maxTotalCodeBytes, ...toHashFields(config, codeSize)],
-    )
+  const { version, created } = await deployScript
+    .run(redis, { keys, fn: name, codeSha, code, now: Date.now(), maxFunctions: quotas.maxFunctions, maxTotalCodeBytes: quotas.maxTotalCodeBytes, fields: toHashFields(config, codeSize) })
     .catch((error: Error) => {
       // Another deploy replaced the code between our read and this write.
       if (error.message.startsWith("NOCODE")) throw new HearthError(409, "ConcurrentChange", "the function's code changed during this update; try again");
       if (error.message.startsWith("QUOTA")) throw quotaExceeded(error.message, quotas);
       throw error;
-    })) as [number, number];
+    });
   const definition = await getFunction(redis, name);
   if (!definition || definition.version < version) throw new HearthError(409, "ConcurrentChange", "the function changed while it was deployed");
-  return { definition, created: created === 1 };
+  return { definition, created };
 }
 
 /** 403 naming the limit that was reached and what is in use, from the script's 'QUOTA …' answer. */
@@ -133,12 +129,8 @@ export async function listFunctions(redis: Redis): Promise<FunctionDefinition[]>
 export async function deleteFunction(redis: Redis, name: string, retentionMs: number): Promise<boolean> {
   if (!FUNCTION_NAME.test(name)) return false;
   const keys = functionKeys(name);
-  const queued = (await scripts.deleteFunction.runBuffer(
-    redis,
-    [keys.def, keys.queue, keys.asyncQueued, keys.retries, keys.deadLetters, keys.callbacks, keys.stats, keys.streams, FUNCTIONS_INDEX, CODE_BYTES, keys.logs, keys.history],
-    [name, keys.codePrefix, Date.now(), retentionMs, keys.invocationPrefix, errorBody("FunctionNotFound", `function ${name} was deleted`), streamGroup(name)],
-  )) as Buffer[] | null;
-  if (queued === null) return false;
+  const queued = await deleteScript.run(redis, { keys, fn: name, now: Date.now(), retentionMs, failedResult: errorBody("FunctionNotFound", `function ${name} was deleted`) });
+  if (!queued) return false;
   await Promise.all(
     queued.map((raw) => {
       const { meta } = decodeMessage<InvocationMeta>(raw);
@@ -163,7 +155,7 @@ export async function readPoolStatus(redis: Redis, name: string): Promise<PoolSt
     redis.zcard(keys.deadLetters),
     redis.hmget(keys.stats, "retries", "deadLettered", "callbackFailures", "outOfMemory", "async:runMs", ...INVOCATION_OUTCOMES.map((outcome) => `async:${outcome}`)),
   ]);
-  const containers: Record<ContainerState, number> = { starting: 0, idle: 0, busy: 0 };
+  const containers: Record<ContainerRecord["state"], number> = { starting: 0, idle: 0, busy: 0 };
   for (const record of records) containers[parseContainerRecord(record).state] += 1;
   const oldestQueuedAt = oldest[1] === undefined ? undefined : Number(oldest[1]);
   const total = (index: number): number => Number(stats[index] ?? 0);

@@ -7,7 +7,7 @@ import type { Execution, Metrics } from "../metrics/metrics.js";
 import { encodeMessage, type InvocationMeta, type ResultMeta } from "../protocol/envelope.js";
 import { functionKeys, newInvocationId } from "../protocol/keys.js";
 import { outcomeOfError } from "../protocol/outcome.js";
-import { scripts } from "../protocol/scripts.js";
+import { enqueueInvocation } from "../protocol/container-lifecycle.js";
 import { functionNotFound, queueForCurrentVersion } from "./queue-outcome.js";
 import type { ReplyRouter } from "./reply-router.js";
 
@@ -77,7 +77,7 @@ export class Invocations {
           enqueuedAt: now,
           startBy: now + this.queueTimeoutMs,
         };
-        return scripts.enqueueInvocation.run(this.redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued], [encodeMessage(meta, payload), definition.version, name]);
+        return enqueueInvocation.run(this.redis, { keys, fn: name, envelope: encodeMessage(meta, payload), expectedVersion: definition.version, now });
       },
       "requests",
     );

@@ -4,8 +4,8 @@
 import { HearthError } from "../errors.js";
 import type { FunctionDefinition } from "../functions/definition.js";
 import type { FunctionCache } from "../functions/function-cache.js";
+import type { QueueOutcome } from "../protocol/container-lifecycle.js";
 
-export type QueueOutcome = ["queued"] | ["duplicate", string] | ["mismatch"] | ["missing"] | ["stale", string] | ["full", string];
 
 /** Seconds a caller turned away by a full queue is told to wait (Retry-After). */
 const RETRY_AFTER_SECONDS = 1;
@@ -18,14 +18,14 @@ const RETRY_AFTER_SECONDS = 1;
 export async function queueForCurrentVersion(
   functions: FunctionCache,
   name: string,
-  queue: (definition: FunctionDefinition) => Promise<unknown>,
+  queue: (definition: FunctionDefinition) => Promise<QueueOutcome>,
   what: string,
 ): Promise<["queued"] | ["duplicate", string] | ["mismatch"]> {
   let definition = await functions.get(name);
   for (let attempt = 0; definition && attempt < 2; attempt += 1) {
-    const outcome = (await queue(definition).catch((error: Error) => {
+    const outcome = await queue(definition).catch((error: Error) => {
       throw new HearthError(503, "Hearth.Unavailable", `the request could not be queued: ${error.message}`);
-    })) as QueueOutcome;
+    });
     switch (outcome[0]) {
       case "queued":
       case "duplicate":

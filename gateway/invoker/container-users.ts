@@ -7,17 +7,17 @@
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { EVENTS_CHANNEL, functionKeys } from "../protocol/keys.js";
-import { loadScripts } from "../protocol/scripts.js";
+import { loadScripts } from "../protocol/all-scripts.js";
 
 const USER_PREFIX = "hearth-container:";
 
 /**
- * The adapter's own commands (and CLIENT ID for its record, CLIENT SETNAME for its connection name),
- * then those its scripts run (Redis checks a script's commands against the caller's permissions).
+ * The adapter's own commands (and CLIENT SETNAME for its connection name), then those its scripts run
+ * (Redis checks a script's commands against the caller's permissions).
  */
 const ADAPTER_COMMANDS = [
-  "hgetall", "get", "blmove", "rpush", "pexpire", "evalsha", "client|id", "client|setname",
-  "del", "exists", "hdel", "hexists", "hget", "hincrby", "hmget", "hset", "hvals", "llen", "lpop", "lpush",
+  "hgetall", "get", "blmove", "rpush", "pexpire", "evalsha", "client|setname",
+  "del", "exists", "hdel", "hexists", "hget", "hincrby", "hmget", "hset", "hvals", "llen", "lpush", "lrem", "rpoplpush",
   "publish", "sismember", "srem", "zadd", "zrem", "xack",
   // Log lines and the invocation history (gateway/adapter/function-log.ts).
   "xadd", "xtrim", "ltrim",

@@ -8,17 +8,16 @@
 
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
-import { DEFAULT_EPHEMERAL_STORAGE_MB, type Runtime } from "../functions/definition.js";
+import { DEFAULT_EPHEMERAL_STORAGE_MB } from "../functions/definition.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics/metrics.js";
-import { parseContainerRecord, type ContainerRecord } from "../protocol/container-record.js";
+import { markDraining, parseContainerRecord, releaseContainer, reserveContainer, type ContainerRecord } from "../protocol/container-lifecycle.js";
 import { outcomeOfError } from "../protocol/outcome.js";
 import { decodeMessage, errorBody, errorResult, OUT_OF_MEMORY, outOfMemoryMessage, type InvocationMeta } from "../protocol/envelope.js";
 import type { EventBus } from "../protocol/event-bus.js";
 import type { HearthEvent } from "../protocol/events.js";
 import { functionKeys, FUNCTIONS_INDEX, INVOKER_BEATS, invokerAliveKey } from "../protocol/keys.js";
 import { pushReplies } from "../protocol/replies.js";
-import { scripts } from "../protocol/scripts.js";
 import { logContainerLoss } from "./container-loss-log.js";
 import { ContainerUsers } from "./container-users.js";
 import type { ContainerBackend, ContainerExit, ContainerSpec } from "./docker-backend.js";
@@ -26,8 +25,6 @@ import type { HostCapacity } from "./host-capacity.js";
 
 /** How long stop() waits for Docker to remove a container it has stopped or that exited. */
 const REMOVAL_TIMEOUT_MS = 10_000;
-/** How soon an UNBLOCK is repeated for a container that was between two requests. */
-const UNBLOCK_RETRY_MS = 250;
 /** While work waits for room on the host, how often it looks again (a busy container may have become idle). */
 const ROOM_RETRY_MS = 250;
 
@@ -57,8 +54,8 @@ export class Invoker {
   /** Functions whose queued work needs a container this host has no room for yet, oldest first. */
   private readonly waitingForRoom = new Set<string>();
   private roomTimer?: NodeJS.Timeout;
-  /** Idle containers retired to make room, until they exit: by Hearth container id, their Redis client id. */
-  private readonly evicting = new Map<string, number>();
+  /** Idle containers retired to make room, until they exit (Hearth container ids). */
+  private readonly evicting = new Set<string>();
   /** Reservations one at a time, so that each sees what the one before it took of the host. */
   private reservations: Promise<unknown> = Promise.resolve();
   private readonly users: ContainerUsers;
@@ -103,18 +100,11 @@ export class Invoker {
     const dockerIds = [...this.launched.values()].flatMap((container) => (container.dockerId ? [container.dockerId] : []));
     const byFunction = new Map<string, string[]>();
     for (const [containerId, { function: fn }] of this.launched) byFunction.set(fn, [...(byFunction.get(fn) ?? []), containerId]);
-    for (const [fn, containerIds] of byFunction) {
-      const keys = functionKeys(fn);
-      await scripts.markDraining.run(this.redis, [keys.containers, keys.draining], containerIds);
-    }
+    // Idle ones are woken now, busy ones retire after their request, starting ones at their registration.
+    for (const [fn, containerIds] of byFunction) await markDraining.run(this.redis, { keys: functionKeys(fn), containerIds });
     if (this.launched.size > 0) {
       const allExited = new Promise<void>((resolve) => (this.onAllExited = resolve));
-      const deadline = Date.now() + timeoutMs;
-      // An idle container between two requests misses an UNBLOCK: repeat until all have exited.
-      while (this.launched.size > 0 && Date.now() < deadline) {
-        for (const fn of byFunction.keys()) await this.unblockIdle(fn, () => true);
-        await Promise.race([allExited, sleep(UNBLOCK_RETRY_MS)]);
-      }
+      await Promise.race([allExited, sleep(timeoutMs)]);
     }
     this.stopWatching?.();
     for (const [containerId, container] of this.launched) {
@@ -174,11 +164,9 @@ export class Invoker {
   private onEvent(event: HearthEvent): void {
     switch (event.type) {
       case "work":
-        return this.scaleUp(event.function);
+      // A new version starts the containers it keeps warm (minWarm).
       case "deployed":
-        return this.retireIdle(event.function, (version) => version !== event.version);
-      case "deleted":
-        return this.retireIdle(event.function, () => true);
+        return this.scaleUp(event.function);
       case "ready": {
         const launched = this.launched.get(event.containerId);
         if (!launched) return;
@@ -228,23 +216,20 @@ export class Invoker {
     const containerId = randomBytes(6).toString("hex");
     const createdAt = Date.now();
     const free = this.capacity.free();
-    const reserved = (await scripts.reserveContainer.run(this.redis, [keys.def, keys.queue, keys.containers], [containerId, this.invokerId, createdAt, free.containers, free.memoryMb])) as
-      | [string, string, string, string, string | null, string | null]
-      | null;
-    if (!reserved) {
+    const reservation = await reserveContainer.run(this.redis, { keys, containerId, invokerId: this.invokerId, now: createdAt, freeContainers: free.containers, freeMemoryMb: free.memoryMb });
+    if (reservation.kind === "none") {
       this.waitingForRoom.delete(fn);
       return undefined;
     }
-    if (reserved[0] === "full") {
-      await this.noRoom(fn, Number(reserved[1]));
+    if (reservation.kind === "full") {
+      await this.noRoom(fn, reservation.memoryMb);
       return undefined;
     }
-    const [version, codeSha, runtime, memory, ephemeralStorage, network] = reserved;
+    const { version, codeSha, runtime, memoryMb, ephemeralStorageMb, network } = reservation.container;
     this.waitingForRoom.delete(fn);
-    const memoryMb = Number(memory);
     this.capacity.hold(containerId, memoryMb);
     this.launched.set(containerId, { function: fn, memoryMb, ready: false });
-    return { containerId, function: fn, version: Number(version), codeSha, runtime: runtime as Runtime, memoryMb, ephemeralStorageMb: Number(ephemeralStorage ?? DEFAULT_EPHEMERAL_STORAGE_MB), network: network ?? "none", createdAt };
+    return { containerId, function: fn, version, codeSha, runtime, memoryMb, ephemeralStorageMb: ephemeralStorageMb ?? DEFAULT_EPHEMERAL_STORAGE_MB, network: network ?? "none", createdAt };
   }
 
   /**
@@ -276,30 +261,30 @@ export class Invoker {
 
   /**
    * Retires this invoker's least recently used (longest idle) container of a function other than `fn` (marked
-   * draining, woken), unless one is already on its way out. Its exit makes the room.
+   * draining, woken), unless one is already on its way out. Its exit makes the room. Containers a
+   * function keeps warm (`minWarm`) are not taken.
    */
   private async evictIdleContainer(fn: string): Promise<void> {
-    if (this.evicting.size > 0) {
-      // A container between two requests missed its UNBLOCK: repeat it.
-      for (const clientId of this.evicting.values()) await this.redis.client("UNBLOCK", clientId);
-      return;
-    }
-    let oldest: { fn: string; containerId: string; clientId: number; since: number } | undefined;
+    if (this.evicting.size > 0) return;
+    let oldest: { fn: string; containerId: string; since: number } | undefined;
     for (const other of new Set([...this.launched.values()].map((launched) => launched.function))) {
       if (other === fn) continue;
-      for (const [containerId, value] of Object.entries(await this.redis.hgetall(functionKeys(other).containers))) {
+      const keys = functionKeys(other);
+      const [[version, minWarm], records] = await Promise.all([this.redis.hmget(keys.def, "version", "minWarm"), this.redis.hgetall(keys.containers)]);
+      const current = Object.values(records).filter((value) => String(parseContainerRecord(value).version) === version).length;
+      if (current <= Number(minWarm ?? 0)) continue;
+      for (const [containerId, value] of Object.entries(records)) {
         const record = parseContainerRecord(value);
         if (record.state !== "idle" || !this.launched.has(containerId)) continue;
-        if (!oldest || record.since < oldest.since) oldest = { fn: other, containerId, clientId: record.clientId, since: record.since };
+        if (!oldest || record.since < oldest.since) oldest = { fn: other, containerId, since: record.since };
       }
     }
     if (!oldest) return;
-    const keys = functionKeys(oldest.fn);
-    await scripts.markDraining.run(this.redis, [keys.containers, keys.draining], [oldest.containerId]);
-    this.evicting.set(oldest.containerId, oldest.clientId);
+    // Woken now; one that took work since it was read retires after that request.
+    await markDraining.run(this.redis, { keys: functionKeys(oldest.fn), containerIds: [oldest.containerId] });
+    this.evicting.add(oldest.containerId);
     this.metrics.countEviction();
     this.logger.info({ function: oldest.fn, containerId: oldest.containerId, for: fn }, "retiring an idle container to make room");
-    await this.redis.client("UNBLOCK", oldest.clientId);
   }
 
   private async launch(spec: ContainerSpec): Promise<void> {
@@ -358,12 +343,16 @@ export class Invoker {
    */
   private async release(fn: string, containerId: string, errorType: string, message: string, options = { failQueued: false }): Promise<void> {
     await this.users.remove(this.invokerId, containerId).catch((err) => this.logger.warn({ err, containerId }, "removing a container's Redis user failed"));
-    const keys = functionKeys(fn);
-    const [orphaned, failed] = (await scripts.releaseContainer.runBuffer(
-      this.redis,
-      [keys.def, keys.queue, keys.containers, keys.draining, keys.running(containerId), keys.asyncQueued, keys.retries, keys.deadLetters, keys.callbacks, keys.stats],
-      [containerId, fn, options.failQueued ? "1" : "0", Date.now(), Math.random(), this.retentionMs, keys.invocationPrefix, errorBody(errorType, message), errorBody(errorType, message), outcomeOfError(502, errorType)],
-    )) as [Buffer[], Buffer[]];
+    const { orphaned, failed } = await releaseContainer.run(this.redis, {
+      keys: functionKeys(fn),
+      fn,
+      containerId,
+      failQueuedWhenPoolEmpty: options.failQueued,
+      now: Date.now(),
+      retentionMs: this.retentionMs,
+      result: errorBody(errorType, message),
+      outcome: outcomeOfError(502, errorType),
+    });
     await this.answer(orphaned, 502, errorType, message);
     await this.answer(failed, 503, errorType, message);
     if (orphaned.length > 0) await logContainerLoss(this.redis, fn, orphaned, message).catch((err) => this.logger.warn({ err, function: fn }, "writing a log line failed"));
@@ -376,30 +365,6 @@ export class Invoker {
         return pushReplies(this.redis, meta.replyTo, [errorResult(meta.id, meta.function, status, errorType, message)]);
       }),
     );
-  }
-
-  /**
-   * Wakes the idle containers that must retire after a deploy or delete; once more a moment later for
-   * one that was between two requests (not yet blocked) the first time.
-   */
-  private retireIdle(fn: string, stale: (version: number) => boolean): void {
-    const unblock = (): void => {
-      if (this.draining) return; // stop() wakes every container itself
-      this.unblockIdle(fn, stale).catch((err) => this.logger.error({ err, function: fn }, "unblocking idle containers failed"));
-    };
-    unblock();
-    setTimeout(unblock, UNBLOCK_RETRY_MS).unref();
-  }
-
-  /** Wakes this invoker's idle containers of a function whose version matches, so they retire. */
-  private async unblockIdle(fn: string, stale: (version: number) => boolean): Promise<void> {
-    const records = await this.redis.hgetall(functionKeys(fn).containers);
-    for (const [containerId, value] of Object.entries(records)) {
-      const record = parseContainerRecord(value);
-      if (this.launched.has(containerId) && record.state === "idle" && stale(record.version)) {
-        await this.redis.client("UNBLOCK", record.clientId);
-      }
-    }
   }
 
   /** Containers left by an earlier run of this invoker: remove them and forget their Redis records. */

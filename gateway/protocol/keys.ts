@@ -17,6 +17,10 @@ export interface FunctionKeys {
   codePrefix: string;
   queue: string;
   containers: string;
+  /** Idle containers' ids, the most recently idle first: work goes to the first (container-lifecycle.ts). */
+  idle: string;
+  /** + a container id: the list a container waits on for work handed to it (or a wake-up). */
+  inboxPrefix: string;
   draining: string;
   /** Async invocations waiting in `queue` (id → when they entered it): depth, age, backpressure, cancel. */
   asyncQueued: string;
@@ -39,6 +43,7 @@ export interface FunctionKeys {
   invocation(id: string): string;
   code(sha256: string): string;
   running(containerId: string): string;
+  inbox(containerId: string): string;
 }
 
 export function functionKeys(name: string): FunctionKeys {
@@ -50,6 +55,8 @@ export function functionKeys(name: string): FunctionKeys {
     codePrefix: `${base}:code:`,
     queue: `${base}:queue`,
     containers: `${base}:containers`,
+    idle: `${base}:idle`,
+    inboxPrefix: `${base}:inbox:`,
     draining: `${base}:draining`,
     asyncQueued: `${base}:async-queued`,
     retries: `${base}:retries`,
@@ -63,6 +70,7 @@ export function functionKeys(name: string): FunctionKeys {
     invocation: (id) => `${base}:invocation:${id}`,
     code: (sha256) => `${base}:code:${sha256}`,
     running: (containerId) => `${base}:running:${containerId}`,
+    inbox: (containerId) => `${base}:inbox:${containerId}`,
   };
 }
 

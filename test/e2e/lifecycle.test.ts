@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { ContainerUsers, containerUserName } from "../../gateway/invoker/container-users.js";
 import { LABELS } from "../../gateway/invoker/docker-backend.js";
-import { formatContainerRecord } from "../../gateway/protocol/container-record.js";
+import { formatContainerRecord } from "../../gateway/protocol/container-lifecycle.js";
 import { functionKeys } from "../../gateway/protocol/keys.js";
 import { startGate } from "../support/barrier.js";
 import { probeHandler } from "../support/functions.js";
@@ -87,7 +87,7 @@ describe("container lifecycle", () => {
     });
     await orphan.start();
     await h.client.sadd("hearth:functions", "probe-orphan");
-    await h.client.hset(keys.containers, "orphan1", formatContainerRecord({ state: "busy", version: 1, invokerId, clientId: 0, since: Date.now() }));
+    await h.client.hset(keys.containers, "orphan1", formatContainerRecord({ state: "busy", version: 1, invokerId, since: Date.now() }));
     await new ContainerUsers(h.client).create(invokerId, "orphan1", "probe-orphan");
 
     const restarted = await startTestHearth(h.redis, { invokerId, roles: { api: false, invoker: true } });
@@ -107,7 +107,7 @@ describe("container lifecycle", () => {
       await deploy(watchful.url, "ghosted", { runtime: "node", maxContainers: 1 }, { "index.js": probeHandler() });
       // A container record left by an invoker that died with its host: it passes for the one idle container.
       const keys = functionKeys("ghosted");
-      await h.client.hset(keys.containers, "ghost1", formatContainerRecord({ state: "idle", version: 1, invokerId: "dead-invoker", clientId: 0, since: Date.now() }));
+      await h.client.hset(keys.containers, "ghost1", formatContainerRecord({ state: "idle", version: 1, invokerId: "dead-invoker", since: Date.now() }));
       await new ContainerUsers(h.client).create("dead-invoker", "ghost1", "ghosted");
       const result = await invoke(watchful.url, "ghosted");
       expect(result.status).toBe(200);

@@ -15,7 +15,7 @@ import { createKey } from "../../gateway/auth/keys.js";
 import { FunctionCache } from "../../gateway/functions/function-cache.js";
 import { deployFunction } from "../../gateway/functions/registry.js";
 import { createLogger } from "../../gateway/logger.js";
-import { loadScripts } from "../../gateway/protocol/scripts.js";
+import { loadScripts } from "../../gateway/protocol/all-scripts.js";
 import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import { defaultQuotas, startTestRedis } from "../support/hearth.js";
 import { tarGz } from "../support/packages.js";

@@ -11,7 +11,7 @@ import { FunctionCache } from "../../gateway/functions/function-cache.js";
 import { deployFunction } from "../../gateway/functions/registry.js";
 import { createLogger } from "../../gateway/logger.js";
 import { functionKeys, invocationRecordKey } from "../../gateway/protocol/keys.js";
-import { scripts } from "../../gateway/protocol/scripts.js";
+import { settleAsyncInvocation, startAsyncInvocation } from "../../gateway/protocol/async-lifecycle.js";
 import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import { startReceiver } from "../support/async.js";
 import { defaultQuotas, startTestRedis } from "../support/hearth.js";
@@ -60,12 +60,8 @@ async function finishedWithCallback(destinations: CallbackDestinations, callback
     callbackUrl,
   });
   await redis.lmove(keys.queue, keys.running("c1"), "RIGHT", "LEFT");
-  await scripts.startInvocation.run(redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued, invocationRecordKey(id)!], ["c1", "busy", fn, id, Date.now()]);
-  await scripts.settleAsyncInvocation.run(
-    redis,
-    [keys.def, keys.running("c1"), keys.retries, keys.deadLetters, keys.callbacks, keys.stats, invocationRecordKey(id)!],
-    [id, 200, '{"done":true}', Date.now(), 0, 60_000, fn, "success", 1],
-  );
+  await startAsyncInvocation.run(redis, { keys, id, containerId: "c1", now: Date.now() });
+  await settleAsyncInvocation.run(redis, { keys, fn, id, containerId: "c1", statusCode: 200, result: '{"done":true}', now: Date.now(), retentionMs: 60_000, outcome: "success", runMs: 1 });
   return id;
 }
 

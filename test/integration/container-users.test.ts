@@ -8,11 +8,12 @@ import { deployFunction } from "../../gateway/functions/registry.js";
 import { ContainerUsers, type ContainerCredentials } from "../../gateway/invoker/container-users.js";
 import { decodeMessage, type ResultMeta } from "../../gateway/protocol/envelope.js";
 import { EVENTS_CHANNEL, functionKeys, newInvocationId, repliesKey } from "../../gateway/protocol/keys.js";
-import { loadScripts, scripts } from "../../gateway/protocol/scripts.js";
+import { loadScripts } from "../../gateway/protocol/all-scripts.js";
+import { enqueueAsyncInvocation } from "../../gateway/protocol/async-lifecycle.js";
 import { probeHandler } from "../support/functions.js";
 import { defaultQuotas, eventually } from "../support/hearth.js";
 import { tarGz } from "../support/packages.js";
-import { envelope, startWorker, useWorkerSetting } from "../support/worker.js";
+import { enqueue, envelope, startWorker, useWorkerSetting } from "../support/worker.js";
 
 const setting = useWorkerSetting();
 let users: ContainerUsers;
@@ -136,14 +137,14 @@ describe("a container's Redis user", () => {
       credentials: { ...own },
     });
     try {
-      await scripts.enqueueInvocation.run(setting.redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued], [envelope(fn, "sync-1", 1, { echo: "sync" }), 1, fn]);
+      await enqueue(setting.redis, fn, envelope(fn, "sync-1", 1, { echo: "sync" }));
       const popped = (await setting.redis.blpopBuffer(repliesKey("gw-test"), 20))!;
       const result = decodeMessage<ResultMeta>(popped[1]);
       expect(result.meta).toMatchObject({ id: "sync-1", function: fn, status: 200 });
       expect(JSON.parse(result.payload.toString())).toMatchObject({ echo: "sync" });
 
       const id = newInvocationId(fn);
-      await scripts.enqueueAsyncInvocation.run(setting.redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued, keys.retries, keys.invocation(id)], [id, JSON.stringify({ echo: "async" }), 1, fn, Date.now(), 60_000, "", "", ""]);
+      await enqueueAsyncInvocation.run(setting.redis, { keys, fn, id, payload: Buffer.from(JSON.stringify({ echo: "async" })), expectedVersion: 1, now: Date.now(), retentionMs: 60_000 });
       const status = await eventually(async () => {
         const current = await setting.redis.hget(keys.invocation(id), "status");
         return current === "succeeded" ? current : undefined;

@@ -6,11 +6,11 @@ import { describe, expect, it } from "vitest";
 import { deployFunction } from "../../gateway/functions/registry.js";
 import { decodeMessage, type InvocationMeta, type ResultMeta } from "../../gateway/protocol/envelope.js";
 import { functionKeys, repliesKey } from "../../gateway/protocol/keys.js";
-import { scripts } from "../../gateway/protocol/scripts.js";
+import { finishInvocation } from "../../gateway/protocol/container-lifecycle.js";
 import { probeHandler } from "../support/functions.js";
 import { defaultQuotas, eventually } from "../support/hearth.js";
 import { tarGz } from "../support/packages.js";
-import { envelope, startWorker, type TestWorker, useWorkerSetting } from "../support/worker.js";
+import { enqueue, envelope, startWorker, type TestWorker, useWorkerSetting } from "../support/worker.js";
 
 const setting = useWorkerSetting();
 
@@ -31,7 +31,7 @@ describe("ContainerWorker", () => {
       const commands: string[][] = [];
       monitor.on("monitor", (_time: string, args: string[]) => commands.push(args));
 
-      await scripts.enqueueInvocation.run(setting.redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued], [envelope(fn, "call-1", 1, { echo: "call-1" }), 1, fn]);
+      await enqueue(setting.redis, fn, envelope(fn, "call-1", 1, { echo: "call-1" }));
       const popped = (await setting.redis.blpopBuffer(repliesKey("gw-test"), 20))!;
       const result = decodeMessage<ResultMeta>(popped[1]);
       expect(result.meta).toMatchObject({ id: "call-1", status: 200, containerId });
@@ -42,7 +42,7 @@ describe("ContainerWorker", () => {
         const at = commands.findIndex((args) => args[0]?.toLowerCase() === "rpush" && args[1] === repliesKey("gw-test"));
         return at >= 0 ? at : undefined;
       }, 10_000, "the reply push in the monitor feed");
-      const finishAt = commands.findIndex((args) => args[0]?.toLowerCase() === "evalsha" && args[1] === scripts.finishInvocation.sha);
+      const finishAt = commands.findIndex((args) => args[0]?.toLowerCase() === "evalsha" && args[1] === finishInvocation.sha);
       expect(finishAt).toBeGreaterThanOrEqual(0);
       expect(replyAt).toBeGreaterThan(finishAt);
     } finally {
@@ -52,22 +52,30 @@ describe("ContainerWorker", () => {
     expect(await setting.redis.hexists(keys.containers, containerId)).toBe(0);
   });
 
-  it("hands a request meant for a newer version back to the head of the queue and retires", async () => {
-    const fn = "outdated";
+  it("sends sequential requests to the most recently used of several idle containers", async () => {
+    const fn = "recent";
     const keys = functionKeys(fn);
-    const worker = await startProbeWorker(fn, "old1", 60);
+    const another = (containerId: string) => startWorker(setting, { fn, containerId, config: {}, bootstrap });
+    const workers = [await startProbeWorker(fn, "mru1", 60), await another("mru2"), await another("mru3")];
     try {
-      await eventually(async () => ((await setting.redis.hget(keys.containers, "old1"))?.startsWith("idle") ? true : undefined), 10_000, "the worker to be ready");
-      // Redeployed while the worker waits (no invoker here to wake it): version 2 is current.
-      await deployFunction(setting.redis, defaultQuotas, fn, { runtime: "node", keepAlive: 60 }, await tarGz({ "index.js": probeHandler("v2") }));
-      await scripts.enqueueInvocation.run(setting.redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued], [envelope(fn, "for-v2", 2, { echo: "for-v2" }), 2, fn]);
+      await eventually(async () => ((await setting.redis.llen(keys.idle)) === 3 ? true : undefined), 10_000, "three idle workers");
+      const servedBy: string[] = [];
+      for (let i = 0; i < 12; i += 1) {
+        await enqueue(setting.redis, fn, envelope(fn, `seq-${i}`, 1, { echo: i }));
+        const popped = (await setting.redis.blpopBuffer(repliesKey("gw-test"), 20))!;
+        servedBy.push(decodeMessage<ResultMeta>(popped[1]).meta.containerId!);
+        await new Promise((resolve) => setTimeout(resolve, 30));
+      }
+      // The one that registered last heads the idle list and takes every request; the others get none.
+      expect(new Set(servedBy)).toEqual(new Set(["mru3"]));
+      expect(await setting.redis.lrange(keys.idle, 0, -1)).toEqual(["mru3", "mru2", "mru1"]);
     } finally {
-      await worker.stop();
+      // A redeploy wakes every idle container through its inbox (no invoker here): each retires.
+      await deployFunction(setting.redis, defaultQuotas, fn, { runtime: "node", keepAlive: 60 }, await tarGz({ "index.js": probeHandler("v2") }));
+      await Promise.all(workers.map((worker) => worker.stop()));
     }
-    const queued = await setting.redis.lrangeBuffer(keys.queue, 0, -1);
-    expect(queued.map((raw) => decodeMessage<InvocationMeta>(raw).meta.id)).toEqual(["for-v2"]);
-    expect(await setting.redis.hexists(keys.containers, "old1")).toBe(0);
-    expect(await setting.redis.exists(keys.running("old1"))).toBe(0);
+    expect(await setting.redis.hlen(keys.containers)).toBe(0);
+    expect(await setting.redis.llen(keys.idle)).toBe(0);
   });
 
   it("freezes the runtime between invocations: a timer a handler leaves behind runs only once the next invocation comes", async () => {
@@ -83,7 +91,7 @@ exports.handler = (event, context, callback) => {
 };`;
     const worker = await startWorker(setting, { fn, containerId: "cold1", config: { runtime: "node", keepAlive: 3 }, files: { "index.js": handler }, bootstrap });
     const call = async (id: string, event: object): Promise<{ firedAt: number | null }> => {
-      await scripts.enqueueInvocation.run(setting.redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued], [envelope(fn, id, 1, event), 1, fn]);
+      await enqueue(setting.redis, fn, envelope(fn, id, 1, event));
       const popped = (await setting.redis.blpopBuffer(repliesKey("gw-test"), 20))!;
       return JSON.parse(decodeMessage<ResultMeta>(popped[1]).payload.toString()) as { firedAt: number | null };
     };

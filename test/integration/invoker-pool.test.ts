@@ -13,11 +13,12 @@ import { HostCapacity } from "../../gateway/invoker/host-capacity.js";
 import { Invoker } from "../../gateway/invoker/invoker.js";
 import { createLogger } from "../../gateway/logger.js";
 import { Metrics } from "../../gateway/metrics/metrics.js";
-import { formatContainerRecord } from "../../gateway/protocol/container-record.js";
+import { enqueueAsyncInvocation } from "../../gateway/protocol/async-lifecycle.js";
+import { formatContainerRecord, registerContainer, WAKE } from "../../gateway/protocol/container-lifecycle.js";
 import { decodeMessage, type ResultMeta } from "../../gateway/protocol/envelope.js";
 import { EventBus } from "../../gateway/protocol/event-bus.js";
 import { EVENTS_CHANNEL, functionKeys, invokerAliveKey, newInvocationId, repliesKey } from "../../gateway/protocol/keys.js";
-import { loadScripts, scripts } from "../../gateway/protocol/scripts.js";
+import { loadScripts } from "../../gateway/protocol/all-scripts.js";
 import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import { defaultQuotas, eventually, startTestRedis } from "../support/hearth.js";
 import { tarGz } from "../support/packages.js";
@@ -125,21 +126,20 @@ async function replies(count: number): Promise<ResultMeta[]> {
 }
 
 /**
- * Makes the container `spec` idle as its adapter does: a connection of its own blocked on the function's
- * queue, its client id in the container's record. Resolves `unblocked` when that wait ends before its timeout.
+ * Makes the container `spec` idle as its adapter does: registered (nothing queued), then a connection of
+ * its own blocked on its inbox. Resolves `woken` true when a wake-up comes there.
  */
-async function idleContainer(spec: ContainerSpec, invokerId: string): Promise<{ unblocked: Promise<boolean> }> {
+async function idleContainer(spec: ContainerSpec): Promise<{ woken: Promise<boolean> }> {
   const keys = functionKeys(spec.function);
+  const registered = await registerContainer.run(redis, { keys, fn: spec.function, containerId: spec.containerId, version: spec.version, now: Date.now(), timingsJson: "{}" });
+  expect(registered).toEqual({ kind: "wait" });
   const connection = new Redis(server.url);
-  const clientId = (await connection.client("ID")) as number;
-  await redis.hset(keys.containers, spec.containerId, formatContainerRecord({ state: "idle", version: spec.version, invokerId, clientId, since: Date.now() }));
-  const started = Date.now();
-  const unblocked = connection.blmove(keys.queue, keys.running(spec.containerId), "RIGHT", "LEFT", 30).then(
-    () => Date.now() - started < 29_000,
+  const woken = connection.blmoveBuffer(keys.inbox(spec.containerId), keys.running(spec.containerId), "RIGHT", "LEFT", 30).then(
+    (raw) => raw !== null && raw.equals(WAKE),
     () => false, // closed at the test's end
   );
   stops.push(async () => connection.disconnect());
-  return { unblocked };
+  return { woken };
 }
 
 describe("the invoker's pool, on a fake container backend", () => {
@@ -149,7 +149,7 @@ describe("the invoker's pool, on a fake container backend", () => {
     const keys = functionKeys(fn);
     // An async invocation queued as the gateway accepts one.
     const asyncId = newInvocationId(fn);
-    await scripts.enqueueAsyncInvocation.run(redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued, keys.retries, keys.invocation(asyncId)], [asyncId, "{}", version, fn, Date.now(), 60_000, "", "", "", ""]);
+    await enqueueAsyncInvocation.run(redis, { keys, fn, id: asyncId, payload: Buffer.from("{}"), expectedVersion: version, now: Date.now(), retentionMs: 60_000 });
     const ids = await enqueue(fn, version, 3);
     const [spec] = await eventually(async () => (backend.started.length === 1 ? backend.started : undefined), 5_000, "a container start");
     backend.exit(spec!, 1);
@@ -188,7 +188,7 @@ describe("the invoker's pool, on a fake container backend", () => {
     const deadInvoker = `dead-${randomBytes(4).toString("hex")}`;
     const containerId = randomBytes(6).toString("hex");
     await new ContainerUsers(redis).create(deadInvoker, containerId, fn);
-    await redis.hset(keys.containers, containerId, formatContainerRecord({ state: "busy", version, invokerId: deadInvoker, clientId: 0, since: Date.now() }));
+    await redis.hset(keys.containers, containerId, formatContainerRecord({ state: "busy", version, invokerId: deadInvoker, since: Date.now() }));
     await redis.lpush(keys.running(containerId), envelope(fn, `${fn}-running`, version, {}, REPLY_TO));
     expect(await redis.exists(invokerAliveKey(deadInvoker))).toBe(0);
 
@@ -205,7 +205,7 @@ describe("the invoker's pool, on a fake container backend", () => {
     const keys = functionKeys(fn);
     await enqueue(fn, version, 1);
     const [spec] = await eventually(async () => (backend.started.length === 1 ? backend.started : undefined), 5_000, "a container start");
-    await redis.hset(keys.containers, spec!.containerId, formatContainerRecord({ state: "busy", version, invokerId: invoker.invokerId, clientId: 0, since: Date.now() }));
+    await redis.hset(keys.containers, spec!.containerId, formatContainerRecord({ state: "busy", version, invokerId: invoker.invokerId, since: Date.now() }));
 
     let stopped = false;
     const stopping = invoker.stop(10_000).then(() => (stopped = true));
@@ -220,22 +220,21 @@ describe("the invoker's pool, on a fake container backend", () => {
     expect(await redis.exists(invokerAliveKey(invoker.invokerId))).toBe(0);
   });
 
-  it("wakes its idle containers of an older version when the function is redeployed, so they retire", async () => {
-    const { backend, invokerId } = await startInvoker();
+  it("a redeploy wakes the idle containers of the older version, so they retire", async () => {
+    const { backend } = await startInvoker();
     const { fn, version } = await deployNoop({ maxContainers: 1 });
     await enqueue(fn, version, 1);
     const [spec] = await eventually(async () => (backend.started.length === 1 ? backend.started : undefined), 5_000, "a container start");
     await redis.del(functionKeys(fn).queue); // taken by the container; now it waits for the next
-    const idle = await idleContainer(spec!, invokerId);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const idle = await idleContainer(spec!);
 
     const { version: newer } = await deployNoop({ maxContainers: 1, keepAlive: 60 }, fn);
     expect(newer).toBeGreaterThan(version);
-    expect(await idle.unblocked).toBe(true);
+    expect(await idle.woken).toBe(true);
   });
 
   it("at its host's cap, retires another function's longest-idle container for queued work, and starts that work's container once it exits", async () => {
-    const { backend, invokerId } = await startInvoker(2);
+    const { backend } = await startInvoker(2);
     const older = await deployNoop({ maxContainers: 1 });
     const newer = await deployNoop({ maxContainers: 1 });
     const waiting = await deployNoop({ maxContainers: 1 });
@@ -244,12 +243,12 @@ describe("the invoker's pool, on a fake container backend", () => {
       await eventually(async () => (backend.started.some((spec) => spec.function === fn) ? true : undefined), 5_000, `a container of ${fn}`);
       await redis.del(functionKeys(fn).queue);
     }
-    const olderIdle = await idleContainer(backend.started.find((spec) => spec.function === older.fn)!, invokerId);
+    const olderIdle = await idleContainer(backend.started.find((spec) => spec.function === older.fn)!);
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const newerIdle = await idleContainer(backend.started.find((spec) => spec.function === newer.fn)!, invokerId);
+    const newerIdle = await idleContainer(backend.started.find((spec) => spec.function === newer.fn)!);
 
     await enqueue(waiting.fn, waiting.version, 1);
-    expect(await olderIdle.unblocked).toBe(true);
+    expect(await olderIdle.woken).toBe(true);
     const victim = backend.started.find((spec) => spec.function === older.fn)!;
     expect(await redis.sismember(functionKeys(older.fn).draining, victim.containerId)).toBe(1);
     expect(backend.started.some((spec) => spec.function === waiting.fn)).toBe(false);
@@ -257,6 +256,6 @@ describe("the invoker's pool, on a fake container backend", () => {
     backend.exit(victim, 0);
     await eventually(async () => (backend.started.some((spec) => spec.function === waiting.fn) ? true : undefined), 5_000, "the waiting function's container");
     // The more recently idle container was left alone.
-    expect(await Promise.race([newerIdle.unblocked, new Promise((resolve) => setTimeout(() => resolve("still waiting"), 300))])).toBe("still waiting");
+    expect(await Promise.race([newerIdle.woken, new Promise((resolve) => setTimeout(() => resolve("still waiting"), 300))])).toBe("still waiting");
   });
 });

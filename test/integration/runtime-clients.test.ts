@@ -7,8 +7,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { decodeMessage, type ResultMeta } from "../../gateway/protocol/envelope.js";
 import { functionKeys, repliesKey } from "../../gateway/protocol/keys.js";
-import { scripts } from "../../gateway/protocol/scripts.js";
-import { envelope, startWorker, useWorkerSetting } from "../support/worker.js";
+import { enqueue, envelope, startWorker, useWorkerSetting } from "../support/worker.js";
 
 const setting = useWorkerSetting();
 
@@ -40,7 +39,7 @@ describe.each([
     });
     try {
       for (const [id, event] of [["a", { n: 1 }], ["b", { fail: "client said no" }], ["c", { n: 3 }]] as const) {
-        await scripts.enqueueInvocation.run(setting.redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued], [envelope(fn, `${client}-${id}`, 1, event, `gw-${client}`), 1, fn]);
+        await enqueue(setting.redis, fn, envelope(fn, `${client}-${id}`, 1, event, `gw-${client}`));
       }
       const [a, b, c] = await collect(`gw-${client}`, 3);
       expect(a!.meta).toMatchObject({ id: `${client}-a`, status: 200 });

@@ -6,10 +6,22 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { subscribeStream, unsubscribeStream } from "../../gateway/async/stream-subscriptions.js";
 import { functionConfigSchema } from "../../gateway/functions/config-schema.js";
 import { deleteFunction, deployFunction } from "../../gateway/functions/registry.js";
-import { formatContainerRecord, type ContainerState } from "../../gateway/protocol/container-record.js";
+import { enqueueAsyncInvocation, promoteDueRetries, settleAsyncInvocation, startAsyncInvocation } from "../../gateway/protocol/async-lifecycle.js";
+import {
+  enqueueInvocation,
+  finishInvocation,
+  formatContainerRecord,
+  markDraining,
+  registerContainer,
+  releaseContainer,
+  reserveContainer,
+  retireContainer,
+  WAKE,
+  type ContainerRecord,
+} from "../../gateway/protocol/container-lifecycle.js";
 import { decodeMessage, encodeMessage, type InvocationMeta } from "../../gateway/protocol/envelope.js";
 import { EVENTS_CHANNEL, functionKeys, streamGroup } from "../../gateway/protocol/keys.js";
-import { scripts } from "../../gateway/protocol/scripts.js";
+import { restoreStreamGroup } from "../../gateway/protocol/stream-scripts.js";
 import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import { defaultQuotas, eventually, startTestRedis } from "../support/hearth.js";
 import { tarGz } from "../support/packages.js";
@@ -46,48 +58,85 @@ function envelope(id: string, version = 1): Buffer {
   return encodeMessage(meta, "{}");
 }
 
-const enqueue = (id: string, version = 1) => scripts.enqueueInvocation.run(redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued], [envelope(id, version), version, fn]);
+const enqueue = (id: string, version = 1) => enqueueInvocation.run(redis, { keys, fn, envelope: envelope(id, version), expectedVersion: version, now: Date.now() });
 /** Free on the invoker's host: containers and MiB. */
 const reserve = (containerId: string, free = { containers: 100, memoryMb: 100_000 }) =>
-  scripts.reserveContainer.run(redis, [keys.def, keys.queue, keys.containers], [containerId, "inv", Date.now(), free.containers, free.memoryMb]);
-const setState = (containerId: string, state: ContainerState, version = 1) =>
-  redis.hset(keys.containers, containerId, formatContainerRecord({ state, version, invokerId: "inv", clientId: 0, since: Date.now() }));
+  reserveContainer.run(redis, { keys, containerId, invokerId: "inv", now: Date.now(), freeContainers: free.containers, freeMemoryMb: free.memoryMb });
+const setState = (containerId: string, state: ContainerRecord["state"], version = 1) =>
+  redis.hset(keys.containers, containerId, formatContainerRecord({ state, version, invokerId: "inv", since: Date.now() }));
+const container = (containerId: string) => ({ keys, fn, containerId, version: 1 });
+/** A started container registers, as its adapter does. */
+const register = async (containerId: string) => {
+  await setState(containerId, "starting");
+  return registerContainer.run(redis, { ...container(containerId), now: Date.now(), timingsJson: "{}" });
+};
+const finish = (containerId: string, leaving = false) => finishInvocation.run(redis, { ...container(containerId), now: Date.now(), leaving });
+const retire = (containerId: string, keepAliveExpired: boolean) => retireContainer.run(redis, { ...container(containerId), keepAliveExpired });
+/** What the adapter's blocking read does: the next thing in its inbox moves to its running list. */
+const take = (containerId: string) => redis.lmove(keys.inbox(containerId), keys.running(containerId), "RIGHT", "LEFT");
+const idsOf = (raws: Buffer[]) => raws.map((raw) => decodeMessage<InvocationMeta>(raw).meta.id);
+const stateOf = async (containerId: string) => (await redis.hget(keys.containers, containerId))?.split("|")[0];
 const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
 
 describe("Lua scripts", () => {
   it("queues for the current version only and asks for a container when nobody will take the work", async () => {
     expect(await enqueue("a")).toEqual(["queued"]);
-    expect(await scripts.enqueueInvocation.run(redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued], [envelope("b", 9), 9, fn])).toEqual(["stale", "1"]);
-    const missing = functionKeys("ghost");
-    expect(await scripts.enqueueInvocation.run(redis, [missing.def, missing.queue, missing.containers, missing.asyncQueued], [envelope("c"), 1, "ghost"])).toEqual(["missing"]);
+    expect(await enqueue("b", 9)).toEqual(["stale", "1"]);
+    const ghost = functionKeys("ghost");
+    expect(await enqueueInvocation.run(redis, { keys: ghost, fn: "ghost", envelope: envelope("c"), expectedVersion: 1, now: Date.now() })).toEqual(["missing"]);
     await eventually(async () => (events.includes(`work ${fn}`) ? true : undefined), 10_000, "a work event");
     expect(await redis.llen(keys.queue)).toBe(1);
   });
 
-  it("does not ask for a container while an idle one will take the request", async () => {
-    await setState("c1", "idle");
+  it("hands work to the most recently idle container's inbox, and asks for no container meanwhile", async () => {
+    expect(await register("c1")).toEqual({ kind: "wait" });
+    expect(await register("c2")).toEqual({ kind: "wait" });
+    expect(await redis.lrange(keys.idle, 0, -1)).toEqual(["c2", "c1"]);
     await enqueue("a");
+    expect(idsOf(await redis.lrangeBuffer(keys.inbox("c2"), 0, -1))).toEqual(["a"]);
+    expect(await stateOf("c2")).toBe("busy");
+    // Done with it and idle again, it heads the list once more: the next request is its too.
+    await take("c2");
+    expect(await finish("c2")).toEqual({ kind: "wait" });
+    expect(await redis.lrange(keys.idle, 0, -1)).toEqual(["c2", "c1"]);
+    await enqueue("b");
+    expect(idsOf(await redis.lrangeBuffer(keys.inbox("c2"), 0, -1))).toEqual(["b"]);
+    expect(await redis.llen(keys.inbox("c1"))).toBe(0);
+    expect(await redis.llen(keys.queue)).toBe(0);
     await settle();
     expect(events.filter((e) => e.startsWith("work"))).toEqual([]);
   });
 
+  it("gives queued work to a container as it registers or finishes, oldest first, without a round trip", async () => {
+    await enqueue("first");
+    await enqueue("second");
+    const registered = await register("c1");
+    expect(registered.kind === "run" && idsOf([registered.envelope])).toEqual(["first"]);
+    expect(idsOf(await redis.lrangeBuffer(keys.running("c1"), 0, -1))).toEqual(["first"]);
+    const next = await finish("c1");
+    expect(next.kind === "run" && idsOf([next.envelope])).toEqual(["second"]);
+    expect(await stateOf("c1")).toBe("busy");
+    expect(await finish("c1")).toEqual({ kind: "wait" });
+    expect(await stateOf("c1")).toBe("idle");
+  });
+
   it("reserves no more containers than queued work needs, and never more than the limit", async () => {
     await enqueue("a");
-    expect(await reserve("c1")).toEqual(["1", expect.stringMatching(/^[0-9a-f]{64}$/), "node", "256", "512", "none"]);
-    expect(await reserve("c2")).toBeNull(); // one request, one starting container
+    expect(await reserve("c1")).toEqual({ kind: "reserved", container: { version: 1, codeSha: expect.stringMatching(/^[0-9a-f]{64}$/), runtime: "node", memoryMb: 256, ephemeralStorageMb: 512, network: "none" } });
+    expect(await reserve("c2")).toEqual({ kind: "none" }); // one request, one starting container
     await enqueue("b");
     await enqueue("c");
-    expect(await reserve("c2")).not.toBeNull();
-    expect(await reserve("c3")).toBeNull(); // maxContainers: 2
+    expect((await reserve("c2")).kind).toBe("reserved");
+    expect((await reserve("c3")).kind).toBe("none"); // maxContainers: 2
     expect(Object.keys(await redis.hgetall(keys.containers)).sort()).toEqual(["c1", "c2"]);
   });
 
   it("claims nothing when the invoker's host has no room, and says how much memory the container needs", async () => {
     await enqueue("a");
-    expect(await reserve("c1", { containers: 0, memoryMb: 100_000 })).toEqual(["full", "256"]);
-    expect(await reserve("c1", { containers: 5, memoryMb: 255 })).toEqual(["full", "256"]);
+    expect(await reserve("c1", { containers: 0, memoryMb: 100_000 })).toEqual({ kind: "full", memoryMb: 256 });
+    expect(await reserve("c1", { containers: 5, memoryMb: 255 })).toEqual({ kind: "full", memoryMb: 256 });
     expect(await redis.hlen(keys.containers)).toBe(0);
-    expect(await reserve("c1", { containers: 1, memoryMb: 256 })).not.toBeNull();
+    expect((await reserve("c1", { containers: 1, memoryMb: 256 })).kind).toBe("reserved");
     expect(await redis.hlen(keys.containers)).toBe(1);
   });
 
@@ -95,70 +144,105 @@ describe("Lua scripts", () => {
     await setState("old1", "busy", 0);
     await setState("old2", "busy", 0);
     await enqueue("a");
-    expect(await reserve("c1")).not.toBeNull();
+    expect((await reserve("c1")).kind).toBe("reserved");
   });
 
-  it("retires a container after its request when the function was redeployed", async () => {
+  it("retires a container after its request when the function was redeployed, and wakes the idle ones at the deploy", async () => {
+    await register("idle1");
     await setState("c1", "busy");
     await redis.rpush(keys.running("c1"), envelope("a"));
-    const finish = () =>
-      scripts.finishInvocation.run(redis, [keys.def, keys.queue, keys.containers, keys.draining, keys.running("c1")], ["c1", 1, formatContainerRecord({ state: "idle", version: 1, invokerId: "inv", clientId: 0, since: 0 }), fn]);
-    expect(await finish()).toBe(1);
-    expect(await redis.exists(keys.running("c1"))).toBe(0);
     await deployFunction(redis, defaultQuotas, fn, { runtime: "node" }, await tarGz({ "index.js": "exports.handler = () => 2" }));
-    expect(await finish()).toBe(0);
-    expect(await redis.hexists(keys.containers, "c1")).toBe(0);
-  });
-
-  it("retires a container whose record an invoker released, and does not bring the record back", async () => {
-    await redis.rpush(keys.running("c1"), envelope("a"));
-    await scripts.startInvocation.run(redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued], ["c1", formatContainerRecord({ state: "busy", version: 1, invokerId: "inv", clientId: 0, since: 0 }), fn]);
-    expect(await redis.hexists(keys.containers, "c1")).toBe(0);
-    const keep = await scripts.finishInvocation.run(redis, [keys.def, keys.queue, keys.containers, keys.draining, keys.running("c1")], ["c1", 1, formatContainerRecord({ state: "idle", version: 1, invokerId: "inv", clientId: 0, since: 0 }), fn]);
-    expect(keep).toBe(0);
-    expect(await redis.hexists(keys.containers, "c1")).toBe(0);
-  });
-
-  it("keeps an unblocked idle container unless it is stale or draining, and retires it when its keep-alive ran out", async () => {
-    const retire = (expired: string) => scripts.retireContainer.run(redis, [keys.def, keys.queue, keys.containers, keys.draining], ["c1", 1, expired, fn]);
-    await setState("c1", "idle");
-    expect(await retire("0")).toBe(0);
-    await redis.sadd(keys.draining, "c1");
-    expect(await retire("0")).toBe(1);
-    await setState("c1", "idle");
-    expect(await retire("1")).toBe(1);
+    expect(await redis.lrangeBuffer(keys.inbox("idle1"), 0, -1)).toEqual([WAKE]);
+    expect(await redis.llen(keys.idle)).toBe(0);
+    await take("idle1");
+    expect(await retire("idle1", false)).toBe(true);
+    expect(await redis.exists(keys.running("idle1"))).toBe(0);
+    expect(await finish("c1")).toEqual({ kind: "exit" });
+    expect(await redis.exists(keys.running("c1"))).toBe(0);
     expect(await redis.hlen(keys.containers)).toBe(0);
   });
 
-  it("puts a request meant for a newer version back at the head of the queue", async () => {
-    await enqueue("first");
-    await redis.rpush(keys.running("c1"), envelope("newer"));
-    await setState("c1", "busy");
-    await scripts.requeueInvocation.run(redis, [keys.def, keys.queue, keys.containers, keys.draining, keys.running("c1")], ["c1", fn]);
-    const head = (await redis.lindexBuffer(keys.queue, -1))!;
-    expect(decodeMessage<InvocationMeta>(head).meta.id).toBe("newer");
+  it("retires a container whose record an invoker released, or that leaves by itself, and does not bring the record back", async () => {
+    await redis.rpush(keys.running("c1"), envelope("a"));
+    expect(await finish("c1")).toEqual({ kind: "exit" });
     expect(await redis.hexists(keys.containers, "c1")).toBe(0);
+    await register("c2");
+    await enqueue("b");
+    await take("c2");
+    await enqueue("c");
+    expect(await finish("c2", true)).toEqual({ kind: "exit" });
+    expect(await redis.hlen(keys.containers)).toBe(0);
+    expect(idsOf(await redis.lrangeBuffer(keys.queue, 0, -1))).toEqual(["c"]);
   });
 
-  it("hands back a released container's running request, and fails queued work after a failed start", async () => {
-    await setState("c1", "busy");
-    await redis.rpush(keys.running("c1"), envelope("running"));
-    await enqueue("waiting");
-    const release = (containerId: string, failQueued: string) =>
-      scripts.releaseContainer.runBuffer(
-        redis,
-        [keys.def, keys.queue, keys.containers, keys.draining, keys.running(containerId), keys.asyncQueued, keys.retries, keys.deadLetters, keys.callbacks, keys.stats],
-        [containerId, fn, failQueued, Date.now(), 0.5, 60_000, keys.invocationPrefix, "{}", "{}", "platform_error"],
-      ) as Promise<[Buffer[], Buffer[]]>;
-    const [orphaned, failed] = await release("c1", "0");
-    expect(orphaned.map((raw) => decodeMessage<InvocationMeta>(raw).meta.id)).toEqual(["running"]);
-    expect(failed).toEqual([]);
-    expect(await redis.llen(keys.queue)).toBe(1);
+  it("retires an idle container at the end of its keep-alive unless work reached its inbox, and when woken only if it must", async () => {
+    await register("c1");
+    expect(await retire("c1", false)).toBe(false);
+    await enqueue("a");
+    expect(await retire("c1", true)).toBe(false); // work came as its keep-alive ran out
+    await take("c1");
+    await finish("c1");
+    expect(await retire("c1", true)).toBe(true);
+    expect(await redis.hlen(keys.containers)).toBe(0);
+    expect(await redis.llen(keys.idle)).toBe(0);
+  });
 
-    await reserve("c2");
-    const [, failedAfterStart] = await release("c2", "1");
-    expect(failedAfterStart.map((raw) => decodeMessage<InvocationMeta>(raw).meta.id)).toEqual(["waiting"]);
+  it("drains: an idle container is woken now, a busy one retires after its request", async () => {
+    await register("idle1");
+    await register("busy1");
+    await enqueue("a"); // to busy1, the most recently idle
+    expect(await markDraining.run(redis, { keys, containerIds: ["idle1", "busy1", "gone"] })).toBe(1);
+    expect(await redis.lrangeBuffer(keys.inbox("idle1"), 0, -1)).toEqual([WAKE]);
+    expect((await redis.smembers(keys.draining)).sort()).toEqual(["busy1", "idle1"]);
+    await take("idle1");
+    expect(await retire("idle1", false)).toBe(true);
+    await take("busy1");
+    expect(await finish("busy1")).toEqual({ kind: "exit" });
+    expect(await redis.hlen(keys.containers)).toBe(0);
+    expect(await redis.scard(keys.draining)).toBe(0);
+  });
+
+  it("answers a released container's running request, passes work in its inbox to another container, and fails queued work after a failed start", async () => {
+    await register("c0");
+    await register("c1");
+    await enqueue("handed"); // into c1's inbox, not yet taken
+    await redis.rpush(keys.running("c1"), envelope("running"));
+    const release = (containerId: string, failQueuedWhenPoolEmpty: boolean) =>
+      releaseContainer.run(redis, { ...container(containerId), failQueuedWhenPoolEmpty, now: Date.now(), retentionMs: 60_000, result: "{}", outcome: "platform_error" });
+    const released = await release("c1", false);
+    expect(idsOf(released.orphaned)).toEqual(["running"]);
+    expect(released.failed).toEqual([]);
+    expect(idsOf(await redis.lrangeBuffer(keys.inbox("c0"), 0, -1))).toEqual(["handed"]);
+    // Should c1 still run, the wake-up in its inbox makes it retire.
+    expect(await redis.lrangeBuffer(keys.inbox("c1"), 0, -1)).toEqual([WAKE]);
+
+    await release("c0", false);
+    expect(idsOf(await redis.lrangeBuffer(keys.queue, 0, -1))).toEqual(["handed"]);
+    expect((await reserve("c2")).kind).toBe("reserved");
+    const afterStart = await release("c2", true);
+    expect(idsOf(afterStart.failed)).toEqual(["handed"]);
     expect(await redis.llen(keys.queue)).toBe(0);
+  });
+
+  it("keeps minWarm containers without work: asks for them at the deploy, and lets only the ones beyond them retire", async () => {
+    await deployFunction(redis, defaultQuotas, fn, { runtime: "node", maxContainers: 3, minWarm: 2 }, await tarGz({ "index.js": "exports.handler = () => 1" }));
+    const current = { ...container("w1"), version: 2 };
+    const warm = (containerId: string) => ({ ...current, containerId });
+    const reserved = async (containerId: string) => (await reserve(containerId)).kind;
+    expect(await reserved("w1")).toBe("reserved");
+    expect(await reserved("w2")).toBe("reserved");
+    expect(await reserved("w3")).toBe("none"); // two kept warm, and no work
+    await redis.lpush(keys.queue, envelope("a", 2), envelope("b", 2), envelope("c", 2));
+    expect(await reserved("w3")).toBe("reserved"); // more work than the two starting will take
+    await redis.del(keys.queue);
+    for (const containerId of ["w1", "w2", "w3"]) {
+      expect(await registerContainer.run(redis, { ...warm(containerId), now: Date.now(), timingsJson: "{}" })).toEqual({ kind: "wait" });
+    }
+    const expire = (containerId: string) => retireContainer.run(redis, { ...warm(containerId), keepAliveExpired: true });
+    expect(await expire("w3")).toBe(true);
+    expect(await expire("w2")).toBe(false);
+    expect(await expire("w1")).toBe(false);
+    expect((await redis.hkeys(keys.containers)).sort()).toEqual(["w1", "w2"]);
   });
 
   it("never reuses a version after a function is deleted and created again", async () => {
@@ -181,14 +265,14 @@ describe("Lua scripts", () => {
     expect(await redis.hkeys(keys.streams)).toEqual(["s1"]);
 
     // A deleted stream gets its group back while the subscription stands, and not after it is gone.
-    const restore = () => scripts.restoreStreamGroup.run(redis, [keys.streams, "s1"], ["s1", streamGroup(fn)]);
+    const restore = () => restoreStreamGroup.run(redis, { keys, fn, stream: "s1" });
     await redis.del("s1");
-    expect(await restore()).toBe(1);
+    expect(await restore()).toBe(true);
     expect(await groupsOf("s1")).toEqual([streamGroup(fn)]);
     expect(await unsubscribeStream(redis, fn, "s1")).toBe(true);
     expect(await unsubscribeStream(redis, fn, "s1")).toBe(false);
     expect(await groupsOf("s1")).toEqual([]);
-    expect(await restore()).toBe(0);
+    expect(await restore()).toBe(false);
     expect(await groupsOf("s1")).toEqual([]);
 
     await subscribeStream(redis, fn, "s2", {});
@@ -202,23 +286,30 @@ describe("Lua scripts", () => {
     await deployFunction(redis, defaultQuotas, fn, { runtime: "node", maxRetries: 3, retryDelay: 1 }, await tarGz({ "index.js": "exports.handler = () => 1" }));
     const version = 2;
     const record = keys.invocation("job-1");
-    await scripts.enqueueAsyncInvocation.run(redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued, keys.retries, record], ["job-1", "{}", version, fn, 1000, 60_000, "", "", ""]);
+    await enqueueAsyncInvocation.run(redis, { keys, fn, id: "job-1", payload: Buffer.from("{}"), expectedVersion: version, now: 1000, retentionMs: 60_000 });
     // One attempt as a container makes it: take the envelope, mark it started, settle it failed at `now`.
     const failAt = async (now: number, jitter: number) => {
       const envelope = (await redis.lmoveBuffer(keys.queue, keys.running("c1"), "RIGHT", "LEFT"))!;
       const { meta } = decodeMessage<InvocationMeta>(envelope);
-      await scripts.startInvocation.run(redis, [keys.def, keys.queue, keys.containers, keys.asyncQueued, record], ["c1", "busy", fn, "job-1", now]);
-      await scripts.settleAsyncInvocation.run(redis, [keys.def, keys.running("c1"), keys.retries, keys.deadLetters, keys.callbacks, keys.stats, record], ["job-1", 502, '{"errorType":"E"}', now, jitter, 60_000, fn, "function_error", 10]);
+      await startAsyncInvocation.run(redis, { keys, id: "job-1", containerId: "c1", now });
+      // The jitter is the script's draw: stand in for Math.random.
+      const random = Math.random;
+      Math.random = () => jitter;
+      try {
+        await settleAsyncInvocation.run(redis, { keys, fn, id: "job-1", containerId: "c1", statusCode: 502, result: '{"errorType":"E"}', now, retentionMs: 60_000, outcome: "function_error", runMs: 10 });
+      } finally {
+        Math.random = random;
+      }
       return meta;
     };
-    const promote = (now: number) => scripts.promoteDueRetries.run(redis, [keys.def, keys.queue, keys.containers, keys.retries, keys.asyncQueued], [now, fn, keys.invocationPrefix, 100]);
+    const promote = (now: number) => promoteDueRetries.run(redis, { keys, fn, now, maxCount: 100 });
 
     // Backoff 1 s, 2 s, 4 s: half of it fixed, half times the jitter.
     expect((await failAt(10_000, 0)).attempt).toBe(1);
     expect(await redis.zscore(keys.retries, "job-1")).toBe(String(10_000 + 500));
-    expect(await promote(10_499)).toBe(String(10_500));
+    expect(await promote(10_499)).toBe(10_500);
     expect(await redis.llen(keys.queue)).toBe(0);
-    expect(await promote(10_500)).toBeNull();
+    expect(await promote(10_500)).toBeUndefined();
     expect(await redis.hget(record, "status")).toBe("queued");
 
     expect((await failAt(20_000, 1)).attempt).toBe(2);

@@ -8,12 +8,12 @@ import path from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll } from "vitest";
 import { ContainerWorker } from "../../gateway/adapter/container-worker.js";
-import { deployFunction } from "../../gateway/functions/registry.js";
+import { deployFunction, getFunction } from "../../gateway/functions/registry.js";
 import { createLogger } from "../../gateway/logger.js";
-import { formatContainerRecord } from "../../gateway/protocol/container-record.js";
+import { enqueueInvocation, formatContainerRecord } from "../../gateway/protocol/container-lifecycle.js";
 import { encodeMessage, type InvocationMeta } from "../../gateway/protocol/envelope.js";
 import { functionKeys } from "../../gateway/protocol/keys.js";
-import { loadScripts } from "../../gateway/protocol/scripts.js";
+import { loadScripts } from "../../gateway/protocol/all-scripts.js";
 import type { ContainerCredentials } from "../../gateway/invoker/container-users.js";
 import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import { defaultQuotas, startTestRedis } from "./hearth.js";
@@ -24,7 +24,8 @@ export interface WorkerOptions {
   containerId: string;
   /** Function settings (runtime, handler, keepAlive, ...). */
   config: Record<string, unknown>;
-  files: Files;
+  /** The function's code, deployed with `config`; none: another worker of the function as deployed now. */
+  files?: Files;
   /** The runtime program the adapter starts. */
   bootstrap: string;
   /** Connect as this Redis user (a container's, made by ContainerUsers) instead of the test's admin. */
@@ -73,13 +74,14 @@ export async function startWorker({ redisUrl, taskRoot }: WorkerSetting, options
   const admin = new Redis(redisUrl);
   // As an invoker does before it starts a container: containers run the scripts, they do not load them.
   await loadScripts(admin);
-  const { definition } = await deployFunction(admin, defaultQuotas, options.fn, options.config, await tarGz(options.files));
+  const definition = options.files ? (await deployFunction(admin, defaultQuotas, options.fn, options.config, await tarGz(options.files))).definition : await getFunction(admin, options.fn);
+  if (!definition) throw new Error(`function ${options.fn} is not deployed`);
   // As the adapter connects (no ready check: INFO is not a container's to run).
   const redis = options.credentials ? new Redis(redisUrl, { ...options.credentials, enableReadyCheck: false }) : admin;
   await admin.hset(
     functionKeys(options.fn).containers,
     options.containerId,
-    formatContainerRecord({ state: "starting", version: definition.version, invokerId: "inv", clientId: 0, since: Date.now() }),
+    formatContainerRecord({ state: "starting", version: definition.version, invokerId: "inv", since: Date.now() }),
   );
   const root = await mkdtemp(path.join(taskRoot, `${options.fn}-`));
   await chmod(root, 0o755);
@@ -111,6 +113,12 @@ export async function startWorker({ redisUrl, taskRoot }: WorkerSetting, options
       admin.disconnect();
     },
   };
+}
+
+/** Queues a sync request as a gateway does (to the most recently idle container, or the queue). */
+export async function enqueue(redis: Redis, fn: string, raw: Buffer, version = 1): Promise<void> {
+  const outcome = await enqueueInvocation.run(redis, { keys: functionKeys(fn), fn, envelope: raw, expectedVersion: version, now: Date.now() });
+  if (outcome[0] !== "queued") throw new Error(`not queued: ${outcome.join(" ")}`);
 }
 
 /** A queued request as a gateway would write it, for `replyTo` to collect. */

@@ -13,6 +13,7 @@ describe("function definitions", () => {
       ephemeralStorage: 512,
       maxContainers: 10,
       keepAlive: 600,
+      minWarm: 0,
       maxRetries: 2,
       retryDelay: 1,
       maxQueued: 5000,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { decodeMessage, encodeMessage, errorResult, type ResultMeta } from "../../gateway/protocol/envelope.js";
 import { parseEvent } from "../../gateway/protocol/events.js";
-import { formatContainerRecord, parseContainerRecord } from "../../gateway/protocol/container-record.js";
+import { formatContainerRecord, parseContainerRecord } from "../../gateway/protocol/container-lifecycle.js";
 
 describe("wire formats", () => {
   it("keeps payload bytes exactly, newlines and binary included", () => {
@@ -34,8 +34,8 @@ describe("wire formats", () => {
   });
 
   it("round-trips container records in the form pool.lua parses", () => {
-    const record = { state: "busy" as const, version: 3, invokerId: "host-1", clientId: 42, since: 1700000000000 };
-    expect(formatContainerRecord(record)).toBe("busy|3|host-1|42|1700000000000");
+    const record = { state: "busy" as const, version: 3, invokerId: "host-1", since: 1700000000000 };
+    expect(formatContainerRecord(record)).toBe("busy|3|host-1|1700000000000");
     expect(parseContainerRecord(formatContainerRecord(record))).toEqual(record);
   });
 });

@@ -1,18 +1,18 @@
 -- Cancel an async invocation that no container has taken yet (queued, or waiting for a retry).
--- KEYS: record, queue, asyncQueued, retries
--- ARGV: id, now, retentionMs
--- Returns {'cancelled'}, {'missing'} or {'conflict', status}.
 --@include async
-local fields = redis.call('HMGET', KEYS[1], 'status', 'envelope')
+local recordKey, queueKey, asyncQueuedKey, retriesKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local id, now, retentionMs = ARGV[1], ARGV[2], ARGV[3]
+-- Returns {'cancelled'}, {'missing'} or {'conflict', status}.
+local fields = redis.call('HMGET', recordKey, 'status', 'envelope')
 if not fields[1] then return { 'missing' } end
 if fields[1] ~= 'queued' then return { 'conflict', fields[1] } end
-if redis.call('ZREM', KEYS[4], ARGV[1]) == 0 and redis.call('LREM', KEYS[2], 1, fields[2]) == 0 then
-  -- A container took it between the status read of the caller and now: it is running.
+if redis.call('ZREM', retriesKey, id) == 0 and redis.call('LREM', queueKey, 1, fields[2]) == 0 then
+  -- A container has it already (in its inbox, or running): it is running.
   return { 'conflict', 'running' }
 end
-redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('HSET', KEYS[1], 'status', 'cancelled', 'finishedAt', ARGV[2])
-redis.call('HDEL', KEYS[1], 'envelope', 'nextAttemptAt')
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-ackSource(KEYS[1])
+redis.call('ZREM', asyncQueuedKey, id)
+redis.call('HSET', recordKey, 'status', 'cancelled', 'finishedAt', now)
+redis.call('HDEL', recordKey, 'envelope', 'nextAttemptAt')
+redis.call('PEXPIRE', recordKey, retentionMs)
+ackSource(recordKey)
 return { 'cancelled' }

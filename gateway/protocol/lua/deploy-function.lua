@@ -1,14 +1,14 @@
--- Create or replace a function definition and its code package; every deploy is a new version.
+-- Create or replace a function definition and its code package; every deploy is a new version, and the
+-- idle containers of the one before are woken to retire.
 -- Within the quotas: the number of functions, and the bytes of all code packages together (a counter
 -- this script and delete-function.lua keep; a deploy that does not grow the total always fits).
--- KEYS: def, versionCounter, code (of the new package), functionsIndex, codeBytes
--- ARGV: codeSha, codePackage ('' when that package is already stored), now, functionName, codeKeyPrefix,
---       maxFunctions, maxTotalCodeBytes, then field, value pairs of the definition
+--@include pool
+local defKey, versionKey, codeKey, indexKey, codeBytesKey, idleKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local codeSha, package, now, fn, codePrefix, maxFunctions, maxCodeBytes, inboxPrefix, events =
+  ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], ARGV[9]
+-- package: '' when that package is already stored. ARGV[10...]: field, value pairs of the definition.
 -- Returns {version, created (1 or 0)}; an error 'NOCODE …' when no package is given and none is stored,
 -- 'QUOTA functions <count>' or 'QUOTA codeBytes <inUse> <added>' when the deploy would exceed a quota.
-local defKey, versionKey, codeKey, indexKey, codeBytesKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local codeSha, package, now, fn, codePrefix, maxFunctions, maxCodeBytes =
-  ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
 local stored = redis.call('EXISTS', codeKey) == 1
 if package == '' and not stored then return redis.error_reply('NOCODE code package is not stored') end
 local oldSha = redis.call('HGET', defKey, 'codeSha')
@@ -30,6 +30,7 @@ local createdAt = redis.call('HGET', defKey, 'createdAt')
 local version = redis.call('INCR', versionKey)
 redis.call('DEL', defKey)
 redis.call('HSET', defKey, 'version', version, 'codeSha', codeSha, 'createdAt', createdAt or now,
-  'updatedAt', now, unpack(ARGV, 8))
-redis.call('PUBLISH', 'hearth:events', 'deployed ' .. fn .. ' ' .. version)
+  'updatedAt', now, unpack(ARGV, 10))
+wakeAllIdle({ idle = idleKey, inboxPrefix = inboxPrefix })
+redis.call('PUBLISH', events, 'deployed ' .. fn .. ' ' .. version)
 return { version, createdAt and 0 or 1 }

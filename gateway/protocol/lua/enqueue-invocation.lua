@@ -1,14 +1,18 @@
--- Queue one sync request envelope for the version of the function the gateway built it for.
--- KEYS: def, queue, containers, asyncQueued
--- ARGV: envelope, expectedVersion, functionName
+-- Accept one sync request for the version of the function the gateway built it for: it goes to the
+-- most recently idle container, or waits in the queue for the next one free.
+--@include pool
+local p = { def = KEYS[1], queue = KEYS[2], containers = KEYS[3], idle = KEYS[4] }
+local asyncQueuedKey = KEYS[5]
+local envelope, expectedVersion, now = ARGV[1], ARGV[2], ARGV[3]
+p.fn, p.events, p.inboxPrefix = ARGV[4], ARGV[5], ARGV[6]
 -- Returns {'queued'}, {'missing'}, {'stale', currentVersion} or {'full', limit} (the function's
 -- maxQueued sync requests are already waiting).
---@include pool
-local def = redis.call('HMGET', KEYS[1], 'version', 'maxQueued')
+local def = redis.call('HMGET', p.def, 'version', 'maxQueued')
 if not def[1] then return { 'missing' } end
-if def[1] ~= ARGV[2] then return { 'stale', def[1] } end
+if def[1] ~= expectedVersion then return { 'stale', def[1] } end
 -- Sync requests waiting: the queue holds async ones too.
-if redis.call('LLEN', KEYS[2]) - redis.call('ZCARD', KEYS[4]) >= tonumber(def[2]) then return { 'full', def[2] } end
-redis.call('LPUSH', KEYS[2], ARGV[1])
-signalWorkIfNeeded(KEYS[1], KEYS[2], KEYS[3], ARGV[3])
+if redis.call('LLEN', p.idle) == 0 and redis.call('LLEN', p.queue) - redis.call('ZCARD', asyncQueuedKey) >= tonumber(def[2]) then
+  return { 'full', def[2] }
+end
+dispatch(p, envelope, now)
 return { 'queued' }

@@ -1,13 +1,16 @@
--- A container finished its request (its result is already on the way): back to idle, or retire.
--- KEYS: def, queue, containers, draining, running
--- ARGV: containerId, version, idleRecord, functionName
--- Returns 1 (take the next request) or 0 (exit).
+-- A container finished its request (its result is already on the way): it takes the oldest queued
+-- work, or waits idle at the head of the idle list, or retires (it must, or it says it is leaving:
+-- its runtime was killed for the memory limit).
 --@include pool
-redis.call('DEL', KEYS[5])
-if mustRetire(KEYS[1], KEYS[3], KEYS[4], ARGV[1], ARGV[2]) then
-  removeContainer(KEYS[3], KEYS[4], ARGV[1])
-  signalWorkIfNeeded(KEYS[1], KEYS[2], KEYS[3], ARGV[4])
+local p = { def = KEYS[1], queue = KEYS[2], containers = KEYS[3], draining = KEYS[4], idle = KEYS[5] }
+local runningKey = KEYS[6]
+local containerId, version, now, leaving = ARGV[1], ARGV[2], ARGV[3], ARGV[4] == '1'
+p.fn, p.events = ARGV[5], ARGV[6]
+-- Returns 0 (exit), 1 (idle: wait on the inbox) or the envelope of the work to run.
+redis.call('DEL', runningKey)
+if leaving or mustRetire(p, containerId, version) then
+  removeContainer(p, containerId)
+  signalWorkIfNeeded(p)
   return 0
 end
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
-return 1
+return takeWorkOrIdle(p, containerId, runningKey, now) or 1

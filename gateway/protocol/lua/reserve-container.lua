@@ -5,12 +5,11 @@
 -- Returns nil (no container needed), {'full', memory} (needed, no room on this host), or
 -- {version, codeSha, runtime, memory, ephemeralStorage, network} of the container claimed (network nil
 -- for a function deployed before functions had one).
-local defKey, queueKey, containersKey = KEYS[1], KEYS[2], KEYS[3]
-local containerId, invokerId, now = ARGV[1], ARGV[2], ARGV[3]
-local freeContainers, freeMemoryMb = tonumber(ARGV[4]), tonumber(ARGV[5])
 --@include pool
+local defKey, queueKey, containersKey = KEYS[1], KEYS[2], KEYS[3]
+local containerId, invokerId, now, freeContainers, freeMemoryMb = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 if not needsContainer(defKey, queueKey, containersKey) then return false end
 local def = redis.call('HMGET', defKey, 'version', 'codeSha', 'runtime', 'memory', 'ephemeralStorage', 'network')
 if freeContainers < 1 or tonumber(def[4]) > freeMemoryMb then return { 'full', def[4] } end
-redis.call('HSET', containersKey, containerId, 'starting|' .. def[1] .. '|' .. invokerId .. '|0|' .. now)
+redis.call('HSET', containersKey, containerId, 'starting|' .. def[1] .. '|' .. invokerId .. '|' .. now)
 return def

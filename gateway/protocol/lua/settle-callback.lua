@@ -1,18 +1,19 @@
 -- The outcome of one callback delivery try: delivered, retried later, or given up.
--- KEYS: callbacks, stats, record
--- ARGV: id, outcome ('delivered', 'retry' or 'failed'), now, nextDue (for 'retry'), error, functionName
-redis.call('ZREM', KEYS[1], ARGV[1])
-if ARGV[2] ~= 'delivered' then redis.call('HINCRBY', KEYS[2], 'callbackFailures', 1) end
-if redis.call('EXISTS', KEYS[3]) == 0 then return 0 end
-redis.call('HINCRBY', KEYS[3], 'callbackAttempts', 1)
-if ARGV[2] == 'delivered' then
-  redis.call('HSET', KEYS[3], 'callbackStatus', 'delivered', 'callbackAt', ARGV[3])
-  redis.call('HDEL', KEYS[3], 'callbackError')
-elseif ARGV[2] == 'retry' then
-  redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
-  redis.call('HSET', KEYS[3], 'callbackStatus', 'pending', 'callbackError', ARGV[5], 'callbackAt', ARGV[3])
-  redis.call('PUBLISH', 'hearth:events', 'due ' .. ARGV[6] .. ' ' .. ARGV[4])
+local callbacksKey, statsKey, recordKey = KEYS[1], KEYS[2], KEYS[3]
+local id, outcome, now, nextDue, error, fn, events = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+-- outcome: 'delivered', 'retry' (again at nextDue) or 'failed'. Returns 1, or 0 when the record is gone.
+redis.call('ZREM', callbacksKey, id)
+if outcome ~= 'delivered' then redis.call('HINCRBY', statsKey, 'callbackFailures', 1) end
+if redis.call('EXISTS', recordKey) == 0 then return 0 end
+redis.call('HINCRBY', recordKey, 'callbackAttempts', 1)
+if outcome == 'delivered' then
+  redis.call('HSET', recordKey, 'callbackStatus', 'delivered', 'callbackAt', now)
+  redis.call('HDEL', recordKey, 'callbackError')
+elseif outcome == 'retry' then
+  redis.call('ZADD', callbacksKey, nextDue, id)
+  redis.call('HSET', recordKey, 'callbackStatus', 'pending', 'callbackError', error, 'callbackAt', now)
+  redis.call('PUBLISH', events, 'due ' .. fn .. ' ' .. nextDue)
 else
-  redis.call('HSET', KEYS[3], 'callbackStatus', 'failed', 'callbackError', ARGV[5], 'callbackAt', ARGV[3])
+  redis.call('HSET', recordKey, 'callbackStatus', 'failed', 'callbackError', error, 'callbackAt', now)
 end
 return 1

@@ -12,16 +12,18 @@ local function isAsync(envelope)
   return meta.async == true, meta.id
 end
 
--- Puts an invocation (back) at the tail of its function's queue, as attempt number `attempt`.
-local function queueAsync(defKey, queueKey, asyncQueuedKey, recordKey, id, functionName, attempt, now, payload)
-  local version = redis.call('HGET', defKey, 'version')
-  local meta = cjson.encode({ id = id, ['function'] = functionName, version = tonumber(version), replyTo = '',
+-- Hands an invocation (again) to its function's pool (pool.lua's dispatch), as attempt number `attempt`.
+-- It counts as queued (asyncQueued) until a container starts it. Needs the pool include.
+-- p: dispatch's keys and asyncQueued
+local function queueAsync(p, recordKey, id, attempt, now, payload)
+  local version = redis.call('HGET', p.def, 'version')
+  local meta = cjson.encode({ id = id, ['function'] = p.fn, version = tonumber(version), replyTo = '',
     enqueuedAt = tonumber(now), startBy = 0, async = true, attempt = attempt })
   local envelope = meta .. '\n' .. payload
-  redis.call('LPUSH', queueKey, envelope)
-  redis.call('ZADD', asyncQueuedKey, now, id)
+  redis.call('ZADD', p.asyncQueued, now, id)
   redis.call('HSET', recordKey, 'status', 'queued', 'envelope', envelope)
   redis.call('HDEL', recordKey, 'nextAttemptAt')
+  dispatch(p, envelope, now)
 end
 
 -- A Redis Stream entry that triggered the invocation is acknowledged once the invocation is settled.
@@ -35,6 +37,7 @@ local function ackSource(recordKey)
 end
 
 -- A finished invocation (any final status): result kept for retentionMs; its callback, if any, is due now.
+-- k: {def, record, retries, deadLetters, callbacks, stats, events}
 local function finishAsync(k, id, status, statusCode, functionError, result, now, retentionMs, functionName)
   redis.call('HSET', k.record, 'status', status, 'statusCode', statusCode, 'functionError', functionError,
     'result', result, 'finishedAt', now)
@@ -51,14 +54,14 @@ local function finishAsync(k, id, status, statusCode, functionError, result, now
   if redis.call('HEXISTS', k.record, 'callbackUrl') == 1 then
     redis.call('HSET', k.record, 'callbackStatus', 'pending')
     redis.call('ZADD', k.callbacks, now, id)
-    redis.call('PUBLISH', 'hearth:events', 'due ' .. functionName .. ' ' .. now)
+    redis.call('PUBLISH', k.events, 'due ' .. functionName .. ' ' .. now)
   end
 end
 
 -- An attempt failed (handler error, timeout, crash, no container): retry after an exponential backoff
 -- with jitter while the function's maxRetries allows, else dead-letter. A function deleted meanwhile
 -- fails the invocation.
--- k: {def, record, retries, deadLetters, callbacks, stats}; jitter in [0, 1).
+-- k: as finishAsync's; jitter in [0, 1).
 local function failAttempt(k, id, statusCode, result, now, jitter, retentionMs, functionName)
   if redis.call('EXISTS', k.record) == 0 then return end
   -- An attempt whose start was never recorded (the container died first) still counts.
@@ -80,5 +83,5 @@ local function failAttempt(k, id, statusCode, result, now, jitter, retentionMs, 
   redis.call('HSET', k.record, 'status', 'queued', 'nextAttemptAt', due, 'statusCode', statusCode, 'functionError', '1',
     'result', result)
   redis.call('HINCRBY', k.stats, 'retries', 1)
-  redis.call('PUBLISH', 'hearth:events', 'due ' .. functionName .. ' ' .. due)
+  redis.call('PUBLISH', k.events, 'due ' .. functionName .. ' ' .. due)
 end

@@ -113,7 +113,9 @@ async function loseHostMidLoad(strike: () => Promise<void>): Promise<void> {
   console.log(`async: attempts per invocation ${JSON.stringify(tally(records.map((record) => record.attempts as number)))}`);
   records.forEach((record, i) => expect(record, accepted[i]!.id).toMatchObject({ status: "succeeded", statusCode: 200, result: { n: accepted[i]!.n } }));
 
-  // After the loss: host a serves everything (host b's records are released once its heartbeat expires).
+  // After the loss, a new version (no warm container anywhere): the next load needs containers that
+  // only host a can start.
+  expect((await deployFunction()).status).toBe(200);
   const after = await runLoad({ sync: 30, async: 0 });
   expect(after.sync.filter((answer) => answer.status !== 200)).toEqual([]);
   expect((await listOn("a")).length, "containers on the remaining host").toBeGreaterThan(0);

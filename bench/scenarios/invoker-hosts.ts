@@ -1,5 +1,5 @@
-// 7. Invoker hosts: sync throughput with one invoker host and with two, through the same gateway (the
-// bench's Hearth, whose own invoker is the first host), Redis, function, container count and load.
+// 7. Invoker hosts: sync throughput with one invoker host, then two, then one again, through the same
+// gateway (the bench's Hearth, whose own invoker is the first host), Redis, function, container count and load.
 // The second host is an invoker-only Hearth on a second Docker engine of this machine
 // (test/support/second-engine.ts). Both hosts share this machine's cores: the rows say what a second
 // invoker and engine cost or give the warm path, not what a second machine's cores would add.
@@ -53,10 +53,14 @@ export async function invokerHosts(stack: Stack, options: BenchOptions, plan: Pl
         await measure();
       } finally {
         await second.stop();
+        hosts.pop();
       }
     } finally {
       await engine.remove();
     }
+    // One host again: the machine's other load drifts, and the rows before and after the two hosts bound it.
+    await stack.api.redeploy(FUNCTION, settings);
+    await measure();
   } finally {
     await stack.api.remove(FUNCTION);
     await stack.containers.waitGone(FUNCTION);

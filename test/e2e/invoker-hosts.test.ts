@@ -113,8 +113,14 @@ async function loseHostMidLoad(strike: () => Promise<void>): Promise<void> {
   console.log(`async: attempts per invocation ${JSON.stringify(tally(records.map((record) => record.attempts as number)))}`);
   records.forEach((record, i) => expect(record, accepted[i]!.id).toMatchObject({ status: "succeeded", statusCode: 200, result: { n: accepted[i]!.n } }));
 
-  // After the loss, a new version (no warm container anywhere): the next load needs containers that
-  // only host a can start.
+  // After the loss, single cold requests (a new version each: no warm container anywhere), which
+  // either invoker may try first: host b's failing start must not answer them.
+  for (let n = 0; n < 4; n += 1) {
+    expect((await deployFunction()).status).toBe(200);
+    const cold = await invoke(api.url!, FUNCTION, { n, sleepMs: 1 });
+    expect(cold, "a cold request after the loss").toMatchObject({ status: 200, body: { n } });
+  }
+  // And a load that needs several new containers, which only host a can start.
   expect((await deployFunction()).status).toBe(200);
   const after = await runLoad({ sync: 30, async: 0 });
   expect(after.sync.filter((answer) => answer.status !== 200)).toEqual([]);

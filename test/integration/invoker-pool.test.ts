@@ -16,7 +16,7 @@ import { Metrics } from "../../gateway/metrics/metrics.js";
 import { formatContainerRecord } from "../../gateway/protocol/container-record.js";
 import { decodeMessage, type ResultMeta } from "../../gateway/protocol/envelope.js";
 import { EventBus } from "../../gateway/protocol/event-bus.js";
-import { EVENTS_CHANNEL, functionKeys, invokerAliveKey, newInvocationId, repliesKey } from "../../gateway/protocol/keys.js";
+import { EVENTS_CHANNEL, functionKeys, INVOKER_BEATS, invokerAliveKey, newInvocationId, repliesKey } from "../../gateway/protocol/keys.js";
 import { loadScripts, scripts } from "../../gateway/protocol/scripts.js";
 import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import { defaultQuotas, eventually, startTestRedis } from "../support/hearth.js";
@@ -27,9 +27,16 @@ import { envelope } from "../support/worker.js";
 class FakeBackend implements ContainerBackend {
   readonly started: ContainerSpec[] = [];
   readonly removed: string[] = [];
+  /** Set: every start fails as with an engine that is down; each try is counted. */
+  failing = false;
+  failedStarts = 0;
   private onExit?: (exit: ContainerExit) => void;
 
   async start(spec: ContainerSpec): Promise<string> {
+    if (this.failing) {
+      this.failedStarts += 1;
+      throw new Error("connect ENOENT /run/fake/docker.sock");
+    }
     this.started.push(spec);
     return `docker-${spec.containerId}`;
   }
@@ -164,6 +171,28 @@ describe("the invoker's pool, on a fake container backend", () => {
     // The async attempt failed and waits for its retry (a minute away).
     expect(await redis.hmget(keys.invocation(asyncId), "status", "attempts", "statusCode")).toEqual(["queued", "1", "503"]);
     expect(await redis.zscore(keys.retries, asyncId)).not.toBeNull();
+  });
+
+  it("leaves work to the other invokers when its engine cannot start containers, and answers 503 once it is the only one", async () => {
+    const { backend } = await startInvoker();
+    backend.failing = true;
+    // Another invoker, alive for the next minute.
+    await redis.zadd(INVOKER_BEATS, Date.now() + 60_000, "other-invoker");
+    const { fn, version } = await deployNoop({ maxContainers: 2 });
+    const [id] = await enqueue(fn, version, 1);
+    await eventually(async () => (backend.failedStarts === 1 ? true : undefined), 5_000, "a failed start");
+    // The caller waits for the other invoker: still queued, not answered; and this one does not try again at once.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await redis.llen(functionKeys(fn).queue)).toBe(1);
+    expect(await redis.llen(repliesKey(REPLY_TO))).toBe(0);
+    expect(backend.failedStarts).toBe(1);
+    expect(await redis.hlen(functionKeys(fn).containers)).toBe(0);
+
+    // The other invoker is gone: the next try, a moment later, fails the caller at once.
+    await redis.zrem(INVOKER_BEATS, "other-invoker");
+    const [result] = await replies(1);
+    expect(result).toMatchObject({ id, status: 503 });
+    expect(backend.failedStarts).toBe(2);
   });
 
   it("never starts more containers than its host allows, and starts the next when one exits", async () => {

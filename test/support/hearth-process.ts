@@ -66,7 +66,7 @@ export async function sigkill(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** The warnings and errors among a processes' output lines (pino levels 40 and up). */
+/** The warnings and errors among the processes' output lines (pino levels 40 and up). */
 export function warningsAndErrors(output: string[]): string {
   return output.filter((line) => /"level":(40|50|60)/.test(line)).join("\n");
 }

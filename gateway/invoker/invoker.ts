@@ -158,9 +158,11 @@ export class Invoker {
       if (!alive.has(invokerId)) alive.set(invokerId, (await this.redis.exists(invokerAliveKey(invokerId))) === 1);
       return !alive.get(invokerId);
     };
-    await this.releaseRecordsWhere(({ invokerId }) => isDead(invokerId), "Hearth.InvokerLost", "the invoker running the function's container stopped answering");
-    // Their Redis users too, and any of this invoker's own whose container is gone (a removal that failed).
+    // Their Redis users first (and any of this invoker's own whose container is gone: a removal that
+    // failed): deleting one closes its connection, so that a container that outlived its invoker takes
+    // no request after its record is released, where nobody would answer it.
     await this.users.removeWhere((invokerId, containerId) => (invokerId === this.invokerId ? !this.launched.has(containerId) : isDead(invokerId)));
+    await this.releaseRecordsWhere(({ invokerId }) => isDead(invokerId), "Hearth.InvokerLost", "the invoker running the function's container stopped answering");
   }
 
   /** Releases the container records, of every function, that `select` picks. */

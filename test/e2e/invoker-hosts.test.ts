@@ -70,6 +70,8 @@ describe("several invoker hosts on one Redis", () => {
   it("answers every caller and loses no async invocation when one host's invoker is SIGKILLed mid-load", async () => {
     onTestFailed(() => console.log(warningsAndErrors(output)));
     await loseHostMidLoad(() => sigkill(invokers.b.child));
+    // Its containers outlived it; once it is taken for lost their Redis users go, and so do they.
+    await eventually(async () => ((await listOn("b")).length === 0 ? true : undefined), 30_000, "the lost invoker's containers to exit");
   }, 120_000);
 
   it("answers every caller and loses no async invocation when one host's Docker engine stops mid-load", async () => {

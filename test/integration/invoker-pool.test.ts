@@ -228,6 +228,37 @@ describe("the invoker's pool, on a fake container backend", () => {
     await eventually(async () => (((await redis.acl("USERS")) as string[]).includes(containerUserName(deadInvoker, containerId)) ? undefined : true), 5_000, "the dead invoker's container user to go");
   });
 
+  it("shuts out a lost invoker's container before releasing its record, so that it strands no request taken after", async () => {
+    const { fn, version } = await deployNoop({ maxContainers: 2 });
+    const keys = functionKeys(fn);
+    // A container that outlived its invoker (no alive key), still taking every request it can, as its own Redis user.
+    const deadInvoker = `dead-${randomBytes(4).toString("hex")}`;
+    const containerId = randomBytes(6).toString("hex");
+    const credentials = await new ContainerUsers(redis).create(deadInvoker, containerId, fn);
+    const { hostname, port } = new URL(server.url);
+    const orphan = new Redis({ host: hostname, port: Number(port), ...credentials, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    stops.push(async () => orphan.disconnect());
+    await redis.hset(keys.containers, containerId, formatContainerRecord({ state: "idle", version, invokerId: deadInvoker, clientId: 0, since: Date.now() }));
+    const taking = (async () => {
+      for (;;) await orphan.blmove(keys.queue, keys.running(containerId), "RIGHT", "LEFT", 0);
+    })().catch(() => "shut out");
+    // Requests keep coming while a live invoker finds the record and releases it.
+    let sending = true;
+    const sent = (async () => {
+      for (let n = 0; sending && n < 2_000; n += 1) {
+        await redis.lpush(keys.queue, envelope(fn, `${fn}-req-${n}`, version, {}, REPLY_TO));
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    })();
+    await startInvoker();
+    expect(await taking).toBe("shut out");
+    await eventually(async () => ((await redis.hexists(keys.containers, containerId)) === 0 ? true : undefined), 5_000, "the record's release");
+    sending = false;
+    await sent;
+    // Whatever it took before it was shut out was answered by the release; it took nothing after.
+    expect(await redis.llen(keys.running(containerId))).toBe(0);
+  });
+
   it("on stop, waits for its busy container to finish and exit, then removes every container", async () => {
     const { invoker, backend } = await startInvoker();
     const { fn, version } = await deployNoop({ maxContainers: 2 });

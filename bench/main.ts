@@ -17,6 +17,7 @@ import { asyncInvocation } from "./scenarios/async.js";
 import { bullmqPeer } from "./scenarios/bullmq.js";
 import { coldStart } from "./scenarios/cold-start.js";
 import { footprint } from "./scenarios/footprint.js";
+import { invokerHosts } from "./scenarios/invoker-hosts.js";
 import { profileWarmPath } from "./scenarios/profile.js";
 import { scaleDown } from "./scenarios/scale-down.js";
 import { throughput } from "./scenarios/throughput.js";
@@ -37,7 +38,7 @@ async function preflight(options: BenchOptions): Promise<void> {
 }
 
 /** Sections in the order they run: the pool's containers serve 1, 2 and 5, then go before 5's count. */
-const ORDER: Section[] = ["warm", "throughput", "footprint", "async", "cold", "bullmq", "scale-down", "profile"];
+const ORDER: Section[] = ["warm", "throughput", "footprint", "async", "cold", "bullmq", "scale-down", "hosts", "profile"];
 
 async function runSections(stack: Stack, options: BenchOptions, result: BenchResult): Promise<void> {
   const pool = new WarmPool(stack);
@@ -52,6 +53,7 @@ async function runSections(stack: Stack, options: BenchOptions, result: BenchRes
       else if (section === "cold") result.cold = await coldStart(stack, plan.cold, log);
       else if (section === "bullmq") result.bullmq = await bullmqPeer(stack, plan.bullmq, log);
       else if (section === "scale-down") result.scaleDown = await scaleDown(stack, plan.scaleDown, log);
+      else if (section === "hosts") result.hosts = await invokerHosts(stack, options, plan.hosts, log);
       else if (section === "profile") result.profile = await profileWarmPath(stack, pool, plan.profile.requests, options.profileDir, log);
     } catch (error) {
       log(`section ${section} failed: ${(error as Error).stack ?? error}`);

@@ -7,8 +7,11 @@
 import path from "node:path";
 import { HEARTH_ENTRY, ROOT } from "./paths.js";
 
-export const SECTIONS = ["warm", "throughput", "cold", "async", "footprint", "bullmq", "scale-down", "profile"] as const;
-/** What a run measures unless told otherwise: the profile runs only when asked for (--profile DIR). */
+export const SECTIONS = ["warm", "throughput", "cold", "async", "footprint", "bullmq", "scale-down", "hosts", "profile"] as const;
+/**
+ * What a run measures unless told otherwise: the profile runs only when asked for (--profile DIR), and
+ * the invoker hosts (a second dockerd, root only) when named (--only hosts).
+ */
 const DEFAULT_SECTIONS: Section[] = ["warm", "throughput", "cold", "async", "footprint", "bullmq", "scale-down"];
 export type Section = (typeof SECTIONS)[number];
 
@@ -21,6 +24,8 @@ export interface Plan {
   /** The BullMQ peer: jobs measured and before them not, at each concurrency (the warm section's). */
   bullmq: { concurrency: number[]; count: number; warmup: number; maxDurationMs: number };
   scaleDown: { containers: number; keepAliveSeconds: number; ratePerSec: number; seconds: number };
+  /** One invoker host, then two (the second on a second Docker engine): the same warm containers in all, the same load. */
+  hosts: { containers: number; concurrency: number; count: number; warmup: number; maxDurationMs: number };
   profile: { requests: number };
 }
 
@@ -47,6 +52,7 @@ const FULL: Plan = {
   footprint: { inFlight: 1000, idleContainers: 4 },
   bullmq: { concurrency: [1, 16], count: 9000, warmup: 300, maxDurationMs: 60_000 },
   scaleDown: { containers: 4, keepAliveSeconds: 5, ratePerSec: 10, seconds: 30 },
+  hosts: { containers: 8, concurrency: 16, count: 20_000, warmup: 500, maxDurationMs: 10_000 },
   profile: { requests: 5000 },
 };
 
@@ -58,6 +64,7 @@ const SMOKE: Plan = {
   footprint: { inFlight: 40, idleContainers: 4 },
   bullmq: { concurrency: [1, 4], count: 30, warmup: 5, maxDurationMs: 5_000 },
   scaleDown: { containers: 2, keepAliveSeconds: 2, ratePerSec: 10, seconds: 2 },
+  hosts: { containers: 2, concurrency: 4, count: 60, warmup: 5, maxDurationMs: 2_000 },
   profile: { requests: 200 },
 };
 

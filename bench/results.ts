@@ -36,6 +36,14 @@ export interface ThroughputRun extends LoadRow {
   concurrency: number;
 }
 
+/** Sync throughput through one gateway with its containers on one invoker host or on two. */
+export interface HostsRun extends LoadRow {
+  hosts: number;
+  /** The function's warm containers on each host when the load began. */
+  containersPerHost: number[];
+  concurrency: number;
+}
+
 /** A peer system doing the warm section's work (a no-op returning its input), at one concurrency. */
 export interface PeerRun extends LoadRow {
   peer: "bullmq";
@@ -105,6 +113,7 @@ export interface BenchResult {
   async?: AsyncResult;
   footprint?: FootprintResult;
   profile?: ProfileResult;
+  hosts?: { runs: HostsRun[] };
   targets: TargetCheck[];
   errors: Array<{ section: string; message: string }>;
 }

@@ -81,6 +81,7 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
       return { alive, lost };
     });
 
+    // The engine DOCKER_HOST names (with DOCKER_TLS_VERIFY, DOCKER_CERT_PATH), as for the docker command; else the local socket.
     const docker = new Docker();
     let invoker: Invoker | undefined;
     if (config.roles.invoker) {

@@ -69,6 +69,10 @@ export function renderTable(result: BenchResult): string {
     const d = result.scaleDown;
     rows.push(["6 scale-down", `${d.containersAtStart} warm, ${d.ratePerSec.toFixed(1)} req/s, keepAlive ${d.keepAliveSeconds} s`, int(d.requests), "", "", "", int(d.ratePerSec), `requests per container: ${d.perContainer.join(", ")}; containers still there at the load's end ${d.containersAtLoadEnd}, a keep-alive after it ${d.containersAfterKeepAlive}${nonOk({ statuses: d.statuses } as LoadRow)}`]);
   }
+  for (const run of result.hosts?.runs ?? []) {
+    const item = `${run.hosts} invoker host${run.hosts > 1 ? "s" : ""}, containers ${run.containersPerHost.join(" + ")}, ${run.concurrency} in flight`;
+    rows.push(["7 invoker hosts", item, ...loadCells(run), `one gateway and Redis; hosts share this machine's cores; client ${run.clientCpu.cores.toFixed(2)} cores${nonOk(run)}${run.timeCapped ? "; time cap reached" : ""}`]);
+  }
   if (result.profile) rows.push(...profileRows(result));
   for (const target of result.targets) {
     rows.push(["targets", target.name, "", "", "", "", "", `${target.met === null ? "–" : target.met ? "met" : "MISSED"}: ${target.measured} (target ${target.target})`]);

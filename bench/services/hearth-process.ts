@@ -17,9 +17,12 @@ export interface HearthProcessOptions {
   adminToken: string;
   /** Write a V8 CPU profile of the gateway into this directory when it exits. */
   cpuProfileDir?: string;
+  /** More settings: HEARTH_ROLES=invoker and DOCKER_HOST for an invoker on another Docker engine. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface HearthProcess {
+  /** Its API's base URL; empty for an invoker-only process. */
   url: string;
   pid: number;
   stop(): Promise<void>;
@@ -39,6 +42,7 @@ export async function startHearthProcess(options: HearthProcessOptions): Promise
     HEARTH_INVOKER_ID: options.invokerId,
     HEARTH_IMAGE_NODE: options.nodeImage,
     LOG_LEVEL: "info",
+    ...options.env,
   };
   const nodeArgs = options.cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
   const child = spawn(process.execPath, [...nodeArgs, options.entry], { env, stdio: ["ignore", "pipe", "pipe"] });
@@ -59,7 +63,7 @@ export async function startHearthProcess(options: HearthProcessOptions): Promise
       if (!line) return;
       child.stdout!.off("data", onData);
       child.stdout!.on("data", keep);
-      resolve((JSON.parse(line) as { url: string }).url);
+      resolve((JSON.parse(line) as { url?: string }).url ?? "");
     };
     child.stdout!.on("data", onData);
     void exited.then((code) => reject(new Error(`hearth exited with code ${code} at start:\n${tail.join("\n")}`)));

@@ -21,6 +21,10 @@ import { startHearthProcess, type HearthProcess } from "./hearth-process.js";
 export interface Stack {
   invokerId: string;
   redisUrl: string;
+  /** The redis-server's unix socket (what containers reach it by), the admin key, a directory of the run's: for more Hearth processes. */
+  redisSocket: string;
+  adminToken: string;
+  workDir: string;
   /** The bench's own connection, for INFO and CLIENT LIST. */
   redis: Redis;
   docker: Docker;
@@ -81,7 +85,7 @@ export async function startStack(options: BenchOptions, log: (line: string) => v
     const gate = await startGate();
     teardown.push(() => gate.close());
 
-    return { invokerId, redisUrl: redisServer.url, redis, docker, hearth, api: new HearthApi(hearth.url, adminToken), direct, load, containers, gate, stop };
+    return { invokerId, redisUrl: redisServer.url, redisSocket: redisServer.socketPath, adminToken, workDir, redis, docker, hearth, api: new HearthApi(hearth.url, adminToken), direct, load, containers, gate, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -27,6 +27,8 @@ import type { HostCapacity } from "./host-capacity.js";
 const REMOVAL_TIMEOUT_MS = 10_000;
 /** While work waits for room on the host, how often it looks again (a busy container may have become idle). */
 const ROOM_RETRY_MS = 250;
+/** After a start failed while other invokers are alive, how long this one leaves the function's work to them. */
+const START_FAILURE_BACKOFF_MS = 1_000;
 
 /** How long a lost invoker stays in INVOKER_BEATS (and in the metrics' count of lost ones). */
 const LOST_INVOKERS_KEPT_MS = 60 * 60 * 1000;
@@ -56,6 +58,8 @@ export class Invoker {
   private roomTimer?: NodeJS.Timeout;
   /** Idle containers retired to make room, until they exit (Hearth container ids). */
   private readonly evicting = new Set<string>();
+  /** Functions whose last container start failed here while other invokers were alive: until when it leaves their work to those. */
+  private readonly backingOff = new Map<string, number>();
   /** Reservations one at a time, so that each sees what the one before it took of the host. */
   private reservations: Promise<unknown> = Promise.resolve();
   private readonly users: ContainerUsers;
@@ -144,9 +148,11 @@ export class Invoker {
       if (!alive.has(invokerId)) alive.set(invokerId, (await this.redis.exists(invokerAliveKey(invokerId))) === 1);
       return !alive.get(invokerId);
     };
-    await this.releaseRecordsWhere(({ invokerId }) => isDead(invokerId), "Hearth.InvokerLost", "the invoker running the function's container stopped answering");
-    // Their Redis users too, and any of this invoker's own whose container is gone (a removal that failed).
+    // Their Redis users first (and any of this invoker's own whose container is gone: a removal that
+    // failed): deleting one closes its connection, so that a container that outlived its invoker takes
+    // no request after its record is released, where nobody would answer it.
     await this.users.removeWhere((invokerId, containerId) => (invokerId === this.invokerId ? !this.launched.has(containerId) : isDead(invokerId)));
+    await this.releaseRecordsWhere(({ invokerId }) => isDead(invokerId), "Hearth.InvokerLost", "the invoker running the function's container stopped answering");
   }
 
   /** Releases the container records, of every function, that `select` picks. */
@@ -180,6 +186,8 @@ export class Invoker {
   /** Reserves and starts containers while the function's queue needs them; concurrent calls coalesce. */
   private scaleUp(fn: string): void {
     if (this.draining) return;
+    if ((this.backingOff.get(fn) ?? 0) > Date.now()) return;
+    this.backingOff.delete(fn);
     if (this.scaling.has(fn)) {
       this.scaleAgain.add(fn);
       return;
@@ -302,8 +310,24 @@ export class Invoker {
       this.logger.error({ err, function: spec.function }, "container failed to start");
       this.forget(spec.containerId);
       const message = `could not start a container for ${spec.function}: ${(err as Error).message}`;
-      await this.release(spec.function, spec.containerId, "Hearth.ContainerStartFailed", message, { failQueued: true });
+      // The failure may be this host's alone (its engine is down, an image is missing here): while other
+      // invokers are alive, the queued callers wait for them instead of hearing it, and this invoker
+      // stands aside for a moment (its own next try would likely fail the same way, and win the race).
+      const othersAlive = await this.otherInvokersAlive();
+      if (othersAlive) this.backOff(spec.function);
+      await this.release(spec.function, spec.containerId, "Hearth.ContainerStartFailed", message, { failQueued: !othersAlive });
     }
+  }
+
+  private async otherInvokersAlive(): Promise<boolean> {
+    const alive = await this.redis.zrangebyscore(INVOKER_BEATS, Date.now(), "+inf");
+    return alive.some((invokerId) => invokerId !== this.invokerId);
+  }
+
+  /** Leaves the function's work to other invokers for a moment, then looks at it again. */
+  private backOff(fn: string): void {
+    this.backingOff.set(fn, Date.now() + START_FAILURE_BACKOFF_MS);
+    setTimeout(() => this.scaleUp(fn), START_FAILURE_BACKOFF_MS + 10).unref();
   }
 
   private async onExit(exit: ContainerExit): Promise<void> {

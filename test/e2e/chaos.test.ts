@@ -11,17 +11,17 @@
 //   kill had taken full effect (the container dead; the new invoker ready, its old containers gone);
 // - an API kill touches none: the API process accepts and schedules, it runs nothing.
 
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { createInterface } from "node:readline";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { LABELS } from "../../gateway/invoker/docker-backend.js";
 import { functionKeys, invocationRecordKey } from "../../gateway/protocol/keys.js";
 import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import { getInvocation, invokeAsync, startReceiver, type ReceivedCall } from "../support/async.js";
-import { deploy, docker, eventually, listContainers, startTestRedis, TEST_ADMIN_TOKEN } from "../support/hearth.js";
+import { deploy, docker, eventually, listContainers, startTestRedis } from "../support/hearth.js";
+import { sigkill, startHearthProcess as startProcess, warningsAndErrors, type HearthProcess } from "../support/hearth-process.js";
 
 const FUNCTION = "chaos";
 const BATCH = 160;
@@ -46,12 +46,6 @@ exports.handler = async (event, context) => {
   return { n: event.n, square: event.n * event.n };
 };
 `;
-
-interface HearthProcess {
-  child: ChildProcess;
-  /** The API's base URL (API processes). */
-  url?: string;
-}
 
 interface CrashRecord {
   crash: Crash;
@@ -99,7 +93,7 @@ afterAll(async () => {
 
 describe("async invocation under chaos", () => {
   it("finishes every invocation, once unless a crash interrupted it, through container, invoker and API kills", async () => {
-    onTestFailed(() => console.log(`hearth processes' warnings and errors:\n${output.filter((line) => /"level":(40|50|60)/.test(line)).join("\n")}`));
+    onTestFailed(() => console.log(`hearth processes' warnings and errors:\n${warningsAndErrors(output)}`));
     const startedAt = Date.now();
 
     const expected = new Map<string, { n: number; square: number }>();
@@ -212,32 +206,9 @@ async function killBusyContainer(): Promise<void> {
 
 /** `node dist/hearth.cjs` with the one role, on the test's Redis; resolves once it is running. */
 async function startHearthProcess(role: "api" | "invoker"): Promise<HearthProcess> {
-  const child = spawn(process.execPath, ["dist/hearth.cjs"], {
-    env: { ...process.env, HEARTH_ROLES: role, REDIS_URL: redis.url, HEARTH_ADMIN_TOKEN: TEST_ADMIN_TOKEN, HEARTH_CONTAINER_REDIS_SOCKET: redis.socketPath, HEARTH_CONTAINER_NETWORKS: "host", HEARTH_INVOKER_ID: invokerId, PORT: "0", LOG_LEVEL: "info" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.add(child);
-  createInterface({ input: child.stderr! }).on("line", (line) => output.push(`${role}: ${line}`));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the ${role} process did not start within 30 s`)), 30_000);
-    createInterface({ input: child.stdout! }).on("line", (line) => {
-      output.push(`${role}: ${line}`);
-      if (!line.includes('"msg":"Hearth is running"')) return;
-      clearTimeout(timer);
-      resolve({ child, url: (JSON.parse(line) as { url?: string }).url });
-    });
-    child.once("exit", (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`the ${role} process exited (${code ?? signal}) before it was running`));
-    });
-  });
-}
-
-async function sigkill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGKILL");
-  await exited;
+  const started = await startProcess({ roles: role, redis, invokerId, env: { HEARTH_CONTAINER_NETWORKS: "host" }, output });
+  children.add(started.child);
+  return started;
 }
 
 /** The ids whose record is not final yet, read from Redis (the API may be down). */

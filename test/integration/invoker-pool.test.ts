@@ -14,10 +14,10 @@ import { Invoker } from "../../gateway/invoker/invoker.js";
 import { createLogger } from "../../gateway/logger.js";
 import { Metrics } from "../../gateway/metrics/metrics.js";
 import { enqueueAsyncInvocation } from "../../gateway/protocol/async-lifecycle.js";
-import { formatContainerRecord, registerContainer, WAKE } from "../../gateway/protocol/container-lifecycle.js";
+import { enqueueInvocation, formatContainerRecord, registerContainer, WAKE } from "../../gateway/protocol/container-lifecycle.js";
 import { decodeMessage, type ResultMeta } from "../../gateway/protocol/envelope.js";
 import { EventBus } from "../../gateway/protocol/event-bus.js";
-import { EVENTS_CHANNEL, functionKeys, invokerAliveKey, newInvocationId, repliesKey } from "../../gateway/protocol/keys.js";
+import { EVENTS_CHANNEL, functionKeys, INVOKER_BEATS, invokerAliveKey, newInvocationId, repliesKey } from "../../gateway/protocol/keys.js";
 import { loadScripts } from "../../gateway/protocol/all-scripts.js";
 import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import { defaultQuotas, eventually, startTestRedis } from "../support/hearth.js";
@@ -28,9 +28,16 @@ import { envelope } from "../support/worker.js";
 class FakeBackend implements ContainerBackend {
   readonly started: ContainerSpec[] = [];
   readonly removed: string[] = [];
+  /** Set: every start fails as with an engine that is down; each try is counted. */
+  failing = false;
+  failedStarts = 0;
   private onExit?: (exit: ContainerExit) => void;
 
   async start(spec: ContainerSpec): Promise<string> {
+    if (this.failing) {
+      this.failedStarts += 1;
+      throw new Error("connect ENOENT /run/fake/docker.sock");
+    }
     this.started.push(spec);
     return `docker-${spec.containerId}`;
   }
@@ -166,6 +173,28 @@ describe("the invoker's pool, on a fake container backend", () => {
     expect(await redis.zscore(keys.retries, asyncId)).not.toBeNull();
   });
 
+  it("leaves work to the other invokers when its engine cannot start containers, and answers 503 once it is the only one", async () => {
+    const { backend } = await startInvoker();
+    backend.failing = true;
+    // Another invoker, alive for the next minute.
+    await redis.zadd(INVOKER_BEATS, Date.now() + 60_000, "other-invoker");
+    const { fn, version } = await deployNoop({ maxContainers: 2 });
+    const [id] = await enqueue(fn, version, 1);
+    await eventually(async () => (backend.failedStarts === 1 ? true : undefined), 5_000, "a failed start");
+    // The caller waits for the other invoker: still queued, not answered; and this one does not try again at once.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await redis.llen(functionKeys(fn).queue)).toBe(1);
+    expect(await redis.llen(repliesKey(REPLY_TO))).toBe(0);
+    expect(backend.failedStarts).toBe(1);
+    expect(await redis.hlen(functionKeys(fn).containers)).toBe(0);
+
+    // The other invoker is gone: the next try, a moment later, fails the caller at once.
+    await redis.zrem(INVOKER_BEATS, "other-invoker");
+    const [result] = await replies(1);
+    expect(result).toMatchObject({ id, status: 503 });
+    expect(backend.failedStarts).toBe(2);
+  });
+
   it("never starts more containers than its host allows, and starts the next when one exits", async () => {
     const { backend } = await startInvoker(2);
     const { fn, version } = await deployNoop({ maxContainers: 5 });
@@ -197,6 +226,38 @@ describe("the invoker's pool, on a fake container backend", () => {
     expect(result).toMatchObject({ id: `${fn}-running`, status: 502 });
     expect(await redis.hexists(keys.containers, containerId)).toBe(0);
     await eventually(async () => (((await redis.acl("USERS")) as string[]).includes(containerUserName(deadInvoker, containerId)) ? undefined : true), 5_000, "the dead invoker's container user to go");
+  });
+
+  it("shuts out a lost invoker's container before releasing its record, so that it strands no request taken after", async () => {
+    const { fn, version } = await deployNoop({ maxContainers: 2 });
+    const keys = functionKeys(fn);
+    // A container that outlived its invoker (no alive key), still taking every request it can, as its own Redis user.
+    const deadInvoker = `dead-${randomBytes(4).toString("hex")}`;
+    const containerId = randomBytes(6).toString("hex");
+    const credentials = await new ContainerUsers(redis).create(deadInvoker, containerId, fn);
+    const { hostname, port } = new URL(server.url);
+    const orphan = new Redis({ host: hostname, port: Number(port), ...credentials, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    stops.push(async () => orphan.disconnect());
+    await redis.hset(keys.containers, containerId, formatContainerRecord({ state: "idle", version, invokerId: deadInvoker, since: Date.now() }));
+    await redis.lpush(keys.idle, containerId);
+    const taking = (async () => {
+      for (;;) await orphan.blmove(keys.inbox(containerId), keys.running(containerId), "RIGHT", "LEFT", 0);
+    })().catch(() => "shut out");
+    // Requests keep coming while a live invoker finds the record and releases it.
+    let sending = true;
+    const sent = (async () => {
+      for (let n = 0; sending && n < 2_000; n += 1) {
+        await enqueueInvocation.run(redis, { keys, fn, envelope: envelope(fn, `${fn}-req-${n}`, version, {}, REPLY_TO), expectedVersion: version, now: Date.now() });
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    })();
+    await startInvoker();
+    expect(await taking).toBe("shut out");
+    await eventually(async () => ((await redis.hexists(keys.containers, containerId)) === 0 ? true : undefined), 5_000, "the record's release");
+    sending = false;
+    await sent;
+    // Whatever it took before it was shut out was answered by the release; it took nothing after.
+    expect(await redis.llen(keys.running(containerId))).toBe(0);
   });
 
   it("on stop, waits for its busy container to finish and exit, then removes every container", async () => {

@@ -14,7 +14,7 @@ import { scripts } from "../protocol/scripts.js";
 import type { AdapterLogger } from "./adapter-log.js";
 import { FunctionLog } from "./function-log.js";
 import { OutOfMemoryDetector } from "./out-of-memory.js";
-import { functionErrorBody } from "./function-error.js";
+import { errorMessageOf, functionErrorBody } from "./function-error.js";
 import { RuntimeApi, type RuntimeFunction } from "./runtime-api.js";
 import { runtimeEnvironment } from "./runtime-environment.js";
 import { FunctionRuntime } from "./runtime-lifecycle.js";
@@ -245,7 +245,7 @@ export class ContainerWorker {
     // A runtime that failed to initialise answers the request that started it with its init error.
     if (this.runtime.state === "init-failed") {
       const error = this.runtime.initError;
-      this.log.platform(`RequestId: ${meta.id} Error: ${(JSON.parse(error.toString("utf8")) as { errorMessage: string }).errorMessage}`);
+      this.log.platform(`RequestId: ${meta.id} Error: ${errorMessageOf(error)}`);
       return result(502, error, "function_error");
     }
 

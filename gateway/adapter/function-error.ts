@@ -1,21 +1,34 @@
-// The body of a function's error, as its caller gets it.
+// The body of a function's error, as its caller gets it: what the runtime posted, byte for byte, when
+// that is a JSON object (each runtime has its own shape: Node's `trace`, Python's `stackTrace` and
+// `requestId`, Go's bare pair); anything else is wrapped in Hearth's {errorMessage, errorType, stackTrace}.
 
 import { errorBody } from "../protocol/envelope.js";
 
-/** Every runtime's error in one shape: {errorMessage, errorType, stackTrace} (Node's `trace` included). */
-export function functionErrorBody(body: Buffer, fallbackType: string): string {
-  let parsed: unknown;
+export function functionErrorBody(body: Buffer, fallbackType: string): Buffer | string {
+  const parsed = parseObject(body);
+  if (parsed) return body;
+  const text = body.toString("utf8");
+  let message = text;
   try {
-    parsed = JSON.parse(body.toString("utf8"));
+    message = JSON.stringify(JSON.parse(text));
   } catch {
-    return errorBody(fallbackType, body.toString("utf8"));
+    // Not JSON: the text as it is.
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return errorBody(fallbackType, JSON.stringify(parsed));
-  const error = parsed as Record<string, unknown>;
-  return JSON.stringify({
-    ...error,
-    errorMessage: typeof error.errorMessage === "string" ? error.errorMessage : "",
-    errorType: typeof error.errorType === "string" ? error.errorType : fallbackType,
-    stackTrace: error.stackTrace ?? error.trace ?? [],
-  });
+  return errorBody(fallbackType, message);
+}
+
+/** The error's message for Hearth's log line: its `errorMessage` when it is a string, else the body. */
+export function errorMessageOf(body: Buffer | string): string {
+  const parsed = parseObject(Buffer.from(body));
+  return typeof parsed?.errorMessage === "string" ? parsed.errorMessage : body.toString();
+}
+
+/** `body` as a JSON object, or undefined when it is something else. */
+export function parseObject(body: Buffer): Record<string, unknown> | undefined {
+  try {
+    const parsed: unknown = JSON.parse(body.toString("utf8"));
+    return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -5,7 +5,7 @@
 
 import { errorBody, OUT_OF_MEMORY } from "../protocol/envelope.js";
 import type { AdapterLogger } from "./adapter-log.js";
-import { functionErrorBody } from "./function-error.js";
+import { functionErrorBody, parseObject } from "./function-error.js";
 import type { FunctionLog } from "./function-log.js";
 import type { OutOfMemoryDetector } from "./out-of-memory.js";
 import type { Invocation, RuntimeApi, RuntimeOutcome } from "./runtime-api.js";
@@ -210,6 +210,6 @@ export class FunctionRuntime {
 
 /** An init error with the last lines the runtime wrote, as `logs`. */
 function withLogs(error: Buffer, lines: string[]): Buffer {
-  const parsed = JSON.parse(functionErrorBody(error, "Runtime.InitError")) as Record<string, unknown>;
+  const parsed = parseObject(Buffer.from(functionErrorBody(error, "Runtime.InitError")));
   return Buffer.from(JSON.stringify({ ...parsed, logs: lines }));
 }

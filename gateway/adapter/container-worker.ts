@@ -86,7 +86,16 @@ export class ContainerWorker {
       containerId: this.env.containerId,
       port,
     });
-    const spec = { bootstrap: this.env.bootstrap, env: runtimeEnv, cwd: this.env.taskRoot, uid: this.env.runtimeUid, maxLineLength: this.env.logs.maxLineLength };
+    const { initializer, initializationTimeout, preStop, preStopTimeout } = this.definition;
+    const spec = {
+      bootstrap: this.env.bootstrap,
+      env: runtimeEnv,
+      cwd: this.env.taskRoot,
+      uid: this.env.runtimeUid,
+      maxLineLength: this.env.logs.maxLineLength,
+      initializer: initializer ? { handler: initializer, timeoutMs: initializationTimeout * 1000 } : undefined,
+      preStop: preStop ? { handler: preStop, timeoutMs: preStopTimeout * 1000 } : undefined,
+    };
     this.runtime = new FunctionRuntime(spec, this.api, this.log, oom, this.logger);
     // The container was started for queued work: its first request waits for this init.
     await this.runtime.start({ awaited: true });

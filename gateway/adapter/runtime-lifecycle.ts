@@ -3,12 +3,13 @@
 // between them are in TRANSITIONS below and nowhere else; an event a state does not list is a bug in
 // the adapter and throws.
 
+import { randomUUID } from "node:crypto";
 import { errorBody, OUT_OF_MEMORY } from "../protocol/envelope.js";
 import type { AdapterLogger } from "./adapter-log.js";
-import { functionErrorBody, parseObject } from "./function-error.js";
+import { errorMessageOf, functionErrorBody, parseObject } from "./function-error.js";
 import type { FunctionLog } from "./function-log.js";
 import type { OutOfMemoryDetector } from "./out-of-memory.js";
-import type { Invocation, RuntimeApi, RuntimeOutcome } from "./runtime-api.js";
+import type { Invocation, LifecycleHook, RuntimeApi, RuntimeOutcome } from "./runtime-api.js";
 import { RuntimeProcess } from "./runtime-process.js";
 
 /** Like Lambda's init phase limit: a runtime that is not asking for work by then has failed. */
@@ -21,11 +22,13 @@ const INIT_OUTPUT_WAIT_MS = 250;
  * about 0.1 ms of latency and 0.2 ms of CPU on these machines).
  */
 const FREEZE_AFTER_IDLE_MS = 20;
+/** The error type of an initializer that failed, timed out or took its runtime down: the container serves nothing. */
+export const INITIALIZER_ERROR = "Function.InitializerError";
 
 export type RuntimeState =
   /** No process yet. */
   | "created"
-  /** A process runs its init: it has not asked for work yet. */
+  /** A process runs its init (then the function's initializer, if it has one): it has not asked for work yet. */
   | "initializing"
   /** It asked for work: it waits for an invocation or runs one. */
   | "ready"
@@ -71,6 +74,14 @@ export interface RuntimeSpec {
   /** The uid the runtime (user code) runs as. */
   uid: number;
   maxLineLength: number;
+  /** Function Compute's lifecycle hooks the function names. */
+  initializer?: HookSpec;
+  preStop?: HookSpec;
+}
+
+export interface HookSpec {
+  handler: string;
+  timeoutMs: number;
 }
 
 export class FunctionRuntime {
@@ -138,15 +149,16 @@ export class FunctionRuntime {
       new Promise<{ ready: false; error: Buffer }>((resolve) => (timer = setTimeout(() => resolve({ ready: false, error: Buffer.from(errorBody("Runtime.InitTimeout", `runtime did not start within ${INIT_TIMEOUT_MS / 1000} s`)) }), INIT_TIMEOUT_MS))),
     ]);
     clearTimeout(timer);
+    const initializerError = readiness.ready ? await this.runInitializer() : readiness.error;
     this.unclaimedInitMs = awaited ? performance.now() - began : undefined;
-    if (readiness.ready) {
+    if (!initializerError) {
       this.log.endInit();
       this.move("initialized");
     } else {
       // The cause is in what the runtime wrote (a bad NODE_OPTIONS, an import error): its last lines go
       // with the error. A runtime past its init time may still run: its output is not waited for then.
       await Promise.race([runtime.drained, new Promise((resolve) => setTimeout(resolve, INIT_OUTPUT_WAIT_MS))]);
-      this.failedInit = withLogs(readiness.error, this.log.endInit());
+      this.failedInit = withLogs(initializerError, this.log.endInit());
       this.move("init-failed");
       this.logger.warn({ error: this.failedInit.toString() }, "runtime failed to initialise");
     }
@@ -196,15 +208,58 @@ export class FunctionRuntime {
     }, FREEZE_AFTER_IDLE_MS);
   }
 
-  /** Kills the runtime for good. */
+  /** Kills the runtime for good; a ready one runs the function's preStop hook first, within its time. */
   async stop(): Promise<void> {
     clearTimeout(this.freezeTimer);
+    if (this.spec.preStop && (this.current === "ready" || this.current === "frozen")) {
+      if (this.current === "frozen") {
+        this.process!.thaw();
+        this.move("thaw");
+      }
+      const outcome = await this.runHook({ kind: "pre-stop", handler: this.spec.preStop.handler }, this.spec.preStop.timeoutMs);
+      if (outcome.kind !== "response") this.logger.warn({ outcome: describeHookFailure(outcome) }, "the preStop hook failed");
+      await this.log.drain();
+    }
     this.move("stop");
     await this.process?.kill();
   }
 
+  /** The function's initializer, once the runtime asks for work: undefined when it succeeded (or there is none), else the error. */
+  private async runInitializer(): Promise<Buffer | undefined> {
+    const initializer = this.spec.initializer;
+    if (!initializer) return undefined;
+    const outcome = await this.runHook({ kind: "initialize", handler: initializer.handler }, initializer.timeoutMs);
+    if (outcome.kind === "response") return undefined;
+    const failure = outcome.kind === "timeout" ? `did not finish within ${initializer.timeoutMs / 1000} s` : describeHookFailure(outcome);
+    return Buffer.from(errorBody(INITIALIZER_ERROR, `the initializer ${initializer.handler} ${failure}`));
+  }
+
+  /** Runs a hook as an invocation of its own; one that runs past `timeoutMs` is killed with its runtime. */
+  private async runHook(hook: LifecycleHook, timeoutMs: number): Promise<RuntimeOutcome> {
+    const timer = setTimeout(() => this.api.interrupt({ kind: "timeout" }), timeoutMs);
+    const outcome = await this.api.invoke({ id: randomUUID(), payload: Buffer.alloc(0), deadlineMs: Date.now() + timeoutMs, retryCount: 0, hook });
+    clearTimeout(timer);
+    if (outcome.kind === "timeout") await this.process!.kill();
+    return outcome;
+  }
+
   private move(event: RuntimeEvent): void {
     this.current = nextState(this.current, event);
+  }
+}
+
+function describeHookFailure(outcome: RuntimeOutcome): string {
+  switch (outcome.kind) {
+    case "error": {
+      const errorType = parseObject(outcome.body)?.errorType;
+      return `failed: ${typeof errorType === "string" ? `${errorType}: ` : ""}${errorMessageOf(outcome.body)}`;
+    }
+    case "exit":
+      return `took its runtime down: ${outcome.how}`;
+    case "timeout":
+      return "timed out";
+    default:
+      return "answered more than the runtime API takes";
   }
 }
 

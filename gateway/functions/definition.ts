@@ -38,7 +38,18 @@ export interface FunctionConfig {
   auth: AuthMode;
   /** The Docker network its containers join: `none` (no network at all), or one the operator allows. */
   network: string;
+  /** Function Compute's initializer: a handler (file.export) run once per runtime, before its first invocation. */
+  initializer?: string;
+  /** Seconds the initializer may run. */
+  initializationTimeout: number;
+  /** Function Compute's preStop: a handler run before a container retires. */
+  preStop?: string;
+  /** Seconds the preStop hook may run. */
+  preStopTimeout: number;
 }
+
+/** Seconds an initializer or a preStop hook may run when a function does not say (Function Compute's default). */
+export const DEFAULT_HOOK_TIMEOUT = 3;
 
 export interface FunctionDefinition extends FunctionConfig {
   name: string;
@@ -66,6 +77,10 @@ export function toHashFields(config: FunctionConfig, codeSize: number): string[]
     "maxQueuedAsync", String(config.maxQueuedAsync),
     "auth", config.auth,
     "network", config.network,
+    "initializer", config.initializer ?? "",
+    "initializationTimeout", String(config.initializationTimeout),
+    "preStop", config.preStop ?? "",
+    "preStopTimeout", String(config.preStopTimeout),
     "codeSize", String(codeSize),
   ];
 }
@@ -90,6 +105,10 @@ export function fromHash(name: string, hash: Record<string, string>): FunctionDe
     // Only an explicit "none" opens a function (definitions stored before this setting need a key).
     auth: hash.auth === "none" ? "none" : "key",
     network: hash.network ?? "none",
+    initializer: hash.initializer || undefined,
+    initializationTimeout: Number(hash.initializationTimeout ?? DEFAULT_HOOK_TIMEOUT),
+    preStop: hash.preStop || undefined,
+    preStopTimeout: Number(hash.preStopTimeout ?? DEFAULT_HOOK_TIMEOUT),
     version: Number(hash.version),
     codeSha256: hash.codeSha ?? "",
     codeSize: Number(hash.codeSize),

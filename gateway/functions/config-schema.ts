@@ -13,7 +13,10 @@ const MAX_HANDLER_LENGTH = 128;
 const MAX_NAME_LENGTH = 128;
 
 /** The handler a runtime loads when none is given (Go's is Yandex Cloud Functions' entry point form). */
-const DEFAULT_HANDLER: Record<Runtime, string> = { node: "index.handler", python: "index.handler", go: "index.Handler" };
+const DEFAULT_HANDLER: Record<Runtime, string> = { node: "index.handler", python: "index.handler", go: "index.Handler", custom: "function.handler" };
+
+/** Runtimes whose handler is not file.export: Go's names a binary, a custom runtime's means what its bootstrap says. */
+const FREE_FORM_HANDLERS: readonly Runtime[] = ["go", "custom"];
 
 const handlerName = z
   .string()
@@ -65,7 +68,7 @@ export const functionConfigSchema = z
   })
   .strict()
   .transform(({ handler, ...config }) => ({ ...config, handler: handler ?? DEFAULT_HANDLER[config.runtime] }))
-  .refine((config) => config.runtime === "go" || EXPORT_FORM.test(config.handler), {
+  .refine((config) => FREE_FORM_HANDLERS.includes(config.runtime) || EXPORT_FORM.test(config.handler), {
     message: "handler must look like file.export, for example index.handler",
     path: ["handler"],
   }) satisfies z.ZodType<FunctionConfig, unknown>;

@@ -1,7 +1,8 @@
 // A function's settings and how they are stored in its `def` hash. The adapter reads them at every
 // cold start, so this file stays free of the validation library (config-schema.ts validates input).
 
-export const RUNTIMES = ["node", "python", "go"] as const;
+/** `custom`: the package's own `bootstrap` is the runtime, a client of the Lambda runtime API (Lambda's provided runtimes). */
+export const RUNTIMES = ["node", "python", "go", "custom"] as const;
 export type Runtime = (typeof RUNTIMES)[number];
 
 /** Who may call a function's triggers: a key allowed to invoke it, or anyone (a public HTTP trigger). */

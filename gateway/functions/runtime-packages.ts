@@ -8,8 +8,8 @@ import type { PackageSummary } from "./package-inspection.js";
 import { inspectOffLoop } from "./package-inspector.js";
 import type { FunctionConfig, Runtime } from "./definition.js";
 
-/** Compiles a Go source package into a package holding one executable named as the handler. */
-export type GoBuilder = (source: Buffer, handler: string) => Promise<Buffer>;
+/** Compiles a Go source package into a package holding one executable named as the handler (which registers the function's hooks). */
+export type GoBuilder = (source: Buffer, entryPoints: Pick<FunctionConfig, "handler" | "initializer" | "preStop">) => Promise<Buffer>;
 
 /** The package to store for `config`: checked, and for Go source compiled. */
 export async function preparePackage(config: FunctionConfig, code: Buffer, buildGo?: GoBuilder): Promise<Buffer> {
@@ -22,7 +22,7 @@ export async function preparePackage(config: FunctionConfig, code: Buffer, build
   if (runtime === "go" && files.some((file) => file.endsWith(".go"))) {
     // The builder checks the entry point itself, against the source it reads.
     if (!buildGo) throw new HearthError(503, "Go.BuilderUnavailable", "this gateway cannot compile Go source; deploy a prebuilt binary instead");
-    return buildGo(code, handler);
+    return buildGo(code, config);
   }
   requireOneOf(handler, files, candidateFiles(runtime, handler));
   return code;

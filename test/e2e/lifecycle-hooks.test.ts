@@ -90,4 +90,45 @@ describe("lifecycle hooks", () => {
     const endOfInvocation = messages.findIndex((message) => message.startsWith(`END RequestId: ${result.headers.get("x-call-id")}`));
     expect(messages.findIndex((message) => message.includes("preStop ran"))).toBeGreaterThan(endOfInvocation);
   });
+
+  it("registers the hooks a Go source's settings name in the main Hearth generates for it", async () => {
+    const source = `package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+)
+
+func Initializer(ctx context.Context) {
+	fmt.Println("go initializer ran")
+	f, _ := os.OpenFile("/tmp/initialized", os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	f.WriteString("x")
+	f.Close()
+}
+
+func PreStop(ctx context.Context) error {
+	fmt.Println("go preStop ran")
+	return nil
+}
+
+func Handler() (int, error) {
+	data, err := os.ReadFile("/tmp/initialized")
+	return len(data), err
+}
+`;
+    const missing = await deploy(h.url, "go-hooks", { runtime: "go", initializer: "index.Setup" }, { "index.go": source });
+    expect(missing.status).toBe(400);
+    expect(await missing.json()).toMatchObject({ errorType: "Go.HandlerNotFound", errorMessage: expect.stringContaining("func Setup") });
+
+    await deployed("go-hooks", { runtime: "go", initializer: "index.Initializer", preStop: "index.PreStop", keepAlive: 1 }, { "index.go": source });
+    expect(await invoke(h.url, "go-hooks")).toMatchObject({ status: 200, body: 1 });
+    expect(await invoke(h.url, "go-hooks")).toMatchObject({ status: 200, body: 1 });
+    await eventually(async () => ((await listContainers(h.invokerId, "go-hooks")).length === 0 ? true : undefined), 20_000, "the container to retire");
+    const messages = await eventually(async () => {
+      const found = await logMessages("go-hooks");
+      return found.some((message) => message.includes("go preStop ran")) ? found : undefined;
+    }, 10_000, "preStop's log line");
+    expect(messages.filter((message) => message.includes("go initializer ran"))).toHaveLength(1);
+  });
 });

@@ -42,6 +42,8 @@ const envSchema = z.object({
   HEARTH_IMAGE_NODE: z.string().default("hearth/runtime-node:latest"),
   HEARTH_IMAGE_PYTHON: z.string().default("hearth/runtime-python:latest"),
   HEARTH_IMAGE_GO: z.string().default("hearth/runtime-go:latest"),
+  /** Runs a custom runtime: the package's own bootstrap. */
+  HEARTH_IMAGE_CUSTOM: z.string().default("hearth/runtime-custom:latest"),
   /** Compiles Go source deploys (Yandex style) into a binary; see images/go/builder. */
   HEARTH_IMAGE_GO_BUILDER: z.string().default("hearth/builder-go:latest"),
   HEARTH_MAX_CODE_BYTES: z.coerce.number().int().positive().default(50 * MiB),
@@ -134,7 +136,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): HearthConfig {
     containerRedisUrl: e.HEARTH_CONTAINER_REDIS_URL,
     containerNetworks: e.HEARTH_CONTAINER_NETWORKS ? e.HEARTH_CONTAINER_NETWORKS.split(",") : [],
     hostLimits: { maxContainers: e.HEARTH_MAX_CONTAINERS, maxMemoryMb: e.HEARTH_MAX_MEMORY_MB },
-    images: { node: e.HEARTH_IMAGE_NODE, python: e.HEARTH_IMAGE_PYTHON, go: e.HEARTH_IMAGE_GO },
+    images: { node: e.HEARTH_IMAGE_NODE, python: e.HEARTH_IMAGE_PYTHON, go: e.HEARTH_IMAGE_GO, custom: e.HEARTH_IMAGE_CUSTOM },
     goBuilderImage: e.HEARTH_IMAGE_GO_BUILDER,
     maxCodeBytes: e.HEARTH_MAX_CODE_BYTES,
     maxPayloadBytes: e.HEARTH_MAX_PAYLOAD_BYTES,

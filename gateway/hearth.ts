@@ -147,7 +147,8 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
         quotas: config.quotas,
         containerNetworks: config.containerNetworks,
         // Labelled with the invoker id too, so that an invoker's start-up sweep removes builds a crash left.
-        buildGo: (source, handler) => compileGoSource(docker, config.goBuilderImage, source, handler, { labels: { [LABELS.invoker]: config.invokerId } }),
+        buildGo: (source, { handler, initializer, preStop }) =>
+          compileGoSource(docker, config.goBuilderImage, source, handler, { labels: { [LABELS.invoker]: config.invokerId }, hooks: { initializer, preStop } }),
         maxPayloadBytes: config.maxPayloadBytes,
         checkHealth: async () => {
           await commands.ping();

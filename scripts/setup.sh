@@ -96,6 +96,7 @@ runtime_images() {
   build_image hearth/runtime-node:latest images/node/Dockerfile
   build_image hearth/runtime-python:latest images/python/Dockerfile
   build_image hearth/runtime-go:latest images/go/Dockerfile
+  build_image hearth/runtime-custom:latest images/custom/Dockerfile
   build_image hearth/builder-go:latest images/go/builder/Dockerfile
   # Redis's socket on invoker hosts where Redis does not run (README: "Running on several machines").
   build_image hearth/redis-socket:latest images/redis-socket/Dockerfile

@@ -14,20 +14,10 @@ import { finishInvocation, registerContainer, retireContainer, WAKE, type Contai
 import type { AdapterLogger } from "./adapter-log.js";
 import { FunctionLog } from "./function-log.js";
 import { OutOfMemoryDetector } from "./out-of-memory.js";
-import { RuntimeApi, type Readiness, type RuntimeFunction } from "./runtime-api.js";
+import { errorMessageOf, functionErrorBody } from "./function-error.js";
+import { RuntimeApi, type RuntimeFunction } from "./runtime-api.js";
 import { runtimeEnvironment } from "./runtime-environment.js";
-import { RuntimeProcess } from "./runtime-process.js";
-
-/** Like Lambda's init phase limit: a runtime that is not asking for work by then has failed. */
-const INIT_TIMEOUT_MS = 10_000;
-/** How long the output of a runtime whose init failed is waited for, at most, for the error's last lines. */
-const INIT_OUTPUT_WAIT_MS = 250;
-/**
- * A runtime idle this long is frozen. Short enough that what a handler leaves running rarely runs on
- * between invocations; long enough that back-to-back requests pay no signals (two per invocation,
- * about 0.1 ms of latency and 0.2 ms of CPU on these machines).
- */
-const FREEZE_AFTER_IDLE_MS = 20;
+import { FunctionRuntime } from "./runtime-lifecycle.js";
 
 export interface AdapterEnv {
   function: string;
@@ -58,29 +48,16 @@ interface Outcome {
   finishedAt: number;
   /** performance.now() at the start and the end, for the REPORT line's duration. */
   took: number;
+  /** It waited for a runtime's init (the container's first, or a replacement's): cold, and how long the init took. */
+  initDurationMs?: number;
 }
 
 export class ContainerWorker {
   private readonly keys: FunctionKeys;
   private api!: RuntimeApi;
-  private freezeTimer?: NodeJS.Timeout;
   private definition!: FunctionDefinition;
-  private runtimeEnv!: NodeJS.ProcessEnv;
-  private runtime!: RuntimeProcess;
-  private readiness!: Readiness;
-  /** The runtime process timed out or exited: it must be replaced before it serves again. */
-  private runtimeBroken = false;
-  private oom!: OutOfMemoryDetector;
-  /**
-   * The kernel killed the runtime for the memory limit. The container retires rather than start
-   * another runtime: what filled its memory may be files in /tmp (a tmpfs), which outlive the process.
-   */
-  private outOfMemory = false;
-  /** No request served yet: the next one waited for this container's cold start. */
-  private cold = true;
+  private runtime!: FunctionRuntime;
   private readonly log: FunctionLog;
-  /** How long the current runtime took to be ready, reported with the container's first invocation (its cold start). */
-  private initDurationMs?: number;
 
   constructor(
     private readonly redis: Redis,
@@ -95,12 +72,12 @@ export class ContainerWorker {
   async run(): Promise<void> {
     const processStartedAt = Math.round(performance.timeOrigin);
     if (!(await this.loadCode())) return;
-    this.oom = await OutOfMemoryDetector.start();
+    const oom = await OutOfMemoryDetector.start();
     const codeLoadedAt = Date.now();
     const fn = this.runtimeFunction();
-    this.api = new RuntimeApi(fn, () => this.freezeWhenIdle());
+    this.api = new RuntimeApi(fn, () => this.runtime.idle());
     const port = await this.api.listen();
-    this.runtimeEnv = runtimeEnvironment({
+    const runtimeEnv = runtimeEnvironment({
       fn,
       environment: this.definition.environment,
       taskRoot: this.env.taskRoot,
@@ -108,12 +85,23 @@ export class ContainerWorker {
       containerId: this.env.containerId,
       port,
     });
-    await this.startRuntime();
+    const { initializer, initializationTimeout, preStop, preStopTimeout } = this.definition;
+    const spec = {
+      bootstrap: this.env.bootstrap,
+      env: runtimeEnv,
+      cwd: this.env.taskRoot,
+      uid: this.env.runtimeUid,
+      maxLineLength: this.env.logs.maxLineLength,
+      initializer: initializer ? { handler: initializer, timeoutMs: initializationTimeout * 1000 } : undefined,
+      preStop: preStop ? { handler: preStop, timeoutMs: preStopTimeout * 1000 } : undefined,
+    };
+    this.runtime = new FunctionRuntime(spec, this.api, this.log, oom, this.logger);
+    // The container was started for queued work: its first request waits for this init.
+    await this.runtime.start({ awaited: true });
     const timings: ColdStartTimings = { createdAt: this.env.createdAt, processStartedAt, codeLoadedAt, runtimeReadyAt: Date.now() };
     const first = await registerContainer.run(this.redis, { ...this.container(), now: Date.now(), timingsJson: JSON.stringify(timings) });
     await this.serve(first);
-    clearTimeout(this.freezeTimer);
-    await this.runtime.kill();
+    await this.runtime.stop();
     this.api.close();
     await this.log.flush();
   }
@@ -174,7 +162,7 @@ export class ContainerWorker {
       next = await this.finish(meta, outcome);
       idleSince = Date.now();
       // A runtime that failed to initialise answers what it was handed, then leaves the pool.
-      if (next.kind === "wait" && !this.readiness.ready && (await retireContainer.run(this.redis, { ...this.container(), keepAliveExpired: true }))) return;
+      if (next.kind === "wait" && this.runtime.state === "init-failed" && (await retireContainer.run(this.redis, { ...this.container(), keepAliveExpired: true }))) return;
     }
   }
 
@@ -184,20 +172,17 @@ export class ContainerWorker {
    */
   private async finish(meta: InvocationMeta, outcome: Outcome): Promise<NextStep> {
     this.reportInvocation(meta, outcome);
-    const finish = { ...this.container(), leaving: this.outOfMemory };
-    if (this.runtimeBroken) {
+    const finish = { ...this.container(), leaving: this.runtime.outOfMemory };
+    if (this.runtime.state === "broken") {
       // The outcome goes out first; the runtime that timed out or crashed is replaced before the
       // container is free again. An async outcome is awaited: it is the record's only copy.
       const pipeline = this.queueOutcome(this.redis.pipeline(), meta, outcome);
-      if (this.outOfMemory) pipeline.hincrby(this.keys.stats, "outOfMemory", 1);
+      if (this.runtime.outOfMemory) pipeline.hincrby(this.keys.stats, "outOfMemory", 1);
       const sent = this.sendWithLog(pipeline);
-      if (meta.async || this.outOfMemory) await sent;
+      if (meta.async || this.runtime.outOfMemory) await sent;
       else sent.catch((err) => this.logger.error({ err }, "sending a result failed"));
-      if (!this.outOfMemory) {
-        await this.restartRuntime();
-        // Started before the next request came: that one is warm.
-        this.initDurationMs = undefined;
-      }
+      // Started before the next request came: that one is warm.
+      if (!this.runtime.outOfMemory) await this.runtime.start({ awaited: false });
       return finishInvocation.run(this.redis, { ...finish, now: Date.now() });
     }
     // One write. Sync: freed first, so the caller's next request finds this container idle, not busy
@@ -225,8 +210,6 @@ export class ContainerWorker {
 
   /** END and REPORT (and the history entry) of an invocation that has an outcome. */
   private reportInvocation(meta: InvocationMeta, outcome: Outcome): void {
-    const cold = this.initDurationMs;
-    this.initDurationMs = undefined;
     this.log.end({
       id: meta.id,
       async: meta.async === true,
@@ -235,12 +218,12 @@ export class ContainerWorker {
       finishedAt: outcome.finishedAt,
       durationMs: outcome.took,
       memoryMb: this.definition.memory,
-      initDurationMs: cold,
+      initDurationMs: outcome.initDurationMs,
     });
   }
 
   private queueOutcome(pipeline: ChainableCommander, meta: InvocationMeta, outcome: Outcome): ChainableCommander {
-    const cold = this.takeCold();
+    const cold = outcome.initDurationMs !== undefined;
     if (!meta.async) {
       const resultMeta: ResultMeta = { id: meta.id, function: this.env.function, status: outcome.status, functionError: outcome.functionError, containerId: this.env.containerId, startedAt: outcome.startedAt, finishedAt: outcome.finishedAt, outcome: outcome.outcome, cold };
       return queueReplies(pipeline, meta.replyTo, [encodeMessage(resultMeta, outcome.body)]);
@@ -259,105 +242,44 @@ export class ContainerWorker {
     });
   }
 
-  private takeCold(): boolean {
-    const cold = this.cold;
-    this.cold = false;
-    return cold;
-  }
-
   private async execute(meta: InvocationMeta, payload: Buffer): Promise<Outcome> {
+    // The runtime exited while the container was idle: this request waits for a fresh one.
+    if (this.runtime.state === "broken") await this.runtime.start({ awaited: true });
+    const initDurationMs = this.runtime.takeInitDuration(meta.enqueuedAt);
     const startedAt = Date.now();
     const began = performance.now();
-    const result = (status: number, body: Buffer | string, outcome: InvocationOutcome): Outcome => ({ status, body, functionError: outcome !== "success", outcome, startedAt, finishedAt: Date.now(), took: performance.now() - began });
+    const result = (status: number, body: Buffer | string, outcome: InvocationOutcome): Outcome => ({ status, body, functionError: outcome !== "success", outcome, startedAt, finishedAt: Date.now(), took: performance.now() - began, initDurationMs });
     const failed = (status: number, errorType: string, message: string, outcome: InvocationOutcome): Outcome => {
       this.log.platform(`RequestId: ${meta.id} Error: ${message}`);
       return result(status, errorBody(errorType, message), outcome);
     };
 
-    // The runtime exited while the container was idle.
-    if (this.runtimeBroken) await this.restartRuntime();
     this.log.start(meta.id, this.env.version);
     // A runtime that failed to initialise answers the request that started it with its init error.
-    if (!this.readiness.ready) {
-      const error = normalizeError(this.readiness.error, "Runtime.InitError");
-      this.log.platform(`RequestId: ${meta.id} Error: ${(JSON.parse(error) as { errorMessage: string }).errorMessage}`);
+    if (this.runtime.state === "init-failed") {
+      const error = this.runtime.initError;
+      this.log.platform(`RequestId: ${meta.id} Error: ${errorMessageOf(error)}`);
       return result(502, error, "function_error");
     }
 
     const timeoutMs = this.definition.timeout * 1000;
-    const timer = setTimeout(() => this.api.interrupt({ kind: "timeout" }), timeoutMs);
-    clearTimeout(this.freezeTimer);
-    this.runtime.thaw();
-    const outcome = await this.api.invoke({ id: meta.id, payload, deadlineMs: startedAt + timeoutMs, retryCount: (meta.attempt ?? 1) - 1 });
-    clearTimeout(timer);
+    const outcome = await this.runtime.invoke({ id: meta.id, payload, deadlineMs: startedAt + timeoutMs, retryCount: (meta.attempt ?? 1) - 1 }, timeoutMs);
     // Output still being read is the invocation's, ahead of its END line (one turn when there is none).
     await this.log.drain();
     switch (outcome.kind) {
       case "response":
         return result(200, outcome.body, "success");
       case "error":
-        return result(502, normalizeError(outcome.body, outcome.errorType ?? "Unhandled"), "function_error");
+        return result(502, functionErrorBody(outcome.body, outcome.errorType ?? "Unhandled"), "function_error");
       case "response-too-large":
         return result(502, errorBody("Function.ResponseSizeTooLarge", `response payload of ${outcome.bytes} bytes exceeds the limit`), "function_error");
       case "timeout":
-        // Stop the handler now (it may be spinning); the replacement runtime starts after the reply.
-        this.runtimeBroken = true;
-        await this.runtime.kill();
         return failed(504, "Sandbox.Timedout", `Task timed out after ${this.definition.timeout.toFixed(2)} seconds`, "timeout");
+      case OUT_OF_MEMORY:
+        return failed(502, OUT_OF_MEMORY, outOfMemoryMessage(this.env.function, this.definition.memory), "out_of_memory");
       case "exit":
-        await this.runtime.drained;
-        if (outcome.how === "signal: SIGKILL" && (await this.oom.killedSinceLastLook())) {
-          this.outOfMemory = true;
-          return failed(502, OUT_OF_MEMORY, outOfMemoryMessage(this.env.function, this.definition.memory), "out_of_memory");
-        }
         return failed(502, "Runtime.ExitError", `Runtime exited with error: ${outcome.how}`, "function_error");
     }
-  }
-
-  private async startRuntime(): Promise<void> {
-    this.log.beginInit();
-    const began = performance.now();
-    const runtime = new RuntimeProcess(this.env.bootstrap, this.runtimeEnv, this.env.taskRoot, this.env.runtimeUid, this.log.write, this.env.logs.maxLineLength);
-    this.runtime = runtime;
-    this.runtimeBroken = false;
-    // One listener for the life of the process: it ends a running invocation when the runtime dies.
-    void runtime.exited.then((how) => {
-      if (this.runtime !== runtime) return;
-      this.runtimeBroken = true;
-      this.api.interrupt({ kind: "exit", how });
-    });
-    let timer: NodeJS.Timeout | undefined;
-    this.readiness = await Promise.race<Readiness>([
-      this.api.waitReady(),
-      runtime.exited.then((how) => ({ ready: false, error: Buffer.from(errorBody("Runtime.ExitError", `Runtime exited during init: ${how}`)) })),
-      new Promise((resolve) => (timer = setTimeout(() => resolve({ ready: false, error: Buffer.from(errorBody("Runtime.InitTimeout", `runtime did not start within ${INIT_TIMEOUT_MS / 1000} s`)) }), INIT_TIMEOUT_MS))),
-    ]);
-    clearTimeout(timer);
-    this.initDurationMs = performance.now() - began;
-    if (!this.readiness.ready) {
-      // The cause is in what the runtime wrote (a bad NODE_OPTIONS, an import error): its last lines go
-      // with the error. A runtime past its init time may still run: its output is not waited for then.
-      await Promise.race([runtime.drained, new Promise((resolve) => setTimeout(resolve, INIT_OUTPUT_WAIT_MS))]);
-      this.readiness = { ready: false, error: withLogs(this.readiness.error, this.log.endInit()) };
-      this.logger.warn({ error: this.readiness.error.toString() }, "runtime failed to initialise");
-    } else {
-      this.log.endInit();
-    }
-    // Not awaited: the init's lines go out ahead of whatever the adapter sends next.
-    this.log.flush().catch((err: unknown) => this.logger.error({ err }, "writing log lines failed"));
-  }
-
-  private freezeWhenIdle(): void {
-    clearTimeout(this.freezeTimer);
-    const runtime = this.runtime;
-    this.freezeTimer = setTimeout(() => runtime.freeze(), FREEZE_AFTER_IDLE_MS);
-  }
-
-  /** After a timeout or crash the container is reused only once a fresh runtime is initialised. */
-  private async restartRuntime(): Promise<void> {
-    await this.runtime.kill();
-    this.api.reset();
-    await this.startRuntime();
   }
 
   /** This container, as the pool scripts take it. */
@@ -377,28 +299,4 @@ export class ContainerWorker {
       arn: `arn:aws:lambda:${env.region}:000000000000:function:${env.function}`,
     };
   }
-}
-
-/** An init error with the last lines the runtime wrote, as `logs`. */
-function withLogs(error: Buffer, lines: string[]): Buffer {
-  const parsed = JSON.parse(normalizeError(error, "Runtime.InitError")) as Record<string, unknown>;
-  return Buffer.from(JSON.stringify({ ...parsed, logs: lines }));
-}
-
-/** Every runtime's error in one shape: {errorMessage, errorType, stackTrace} (Node's `trace` included). */
-function normalizeError(body: Buffer, fallbackType: string): string {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString("utf8"));
-  } catch {
-    return errorBody(fallbackType, body.toString("utf8"));
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return errorBody(fallbackType, JSON.stringify(parsed));
-  const error = parsed as Record<string, unknown>;
-  return JSON.stringify({
-    ...error,
-    errorMessage: typeof error.errorMessage === "string" ? error.errorMessage : "",
-    errorType: typeof error.errorType === "string" ? error.errorType : fallbackType,
-    stackTrace: error.stackTrace ?? error.trace ?? [],
-  });
 }

@@ -28,6 +28,27 @@ export interface Invocation {
   deadlineMs: number;
   /** Earlier attempts of this (async) invocation: 0 on the first. */
   retryCount: number;
+  /** A lifecycle hook (Function Compute's initializer or preStop) instead of the handler. */
+  hook?: LifecycleHook;
+}
+
+export interface LifecycleHook {
+  kind: "initialize" | "pre-stop";
+  /** The hook's handler (file.export). */
+  handler: string;
+}
+
+/**
+ * How a hook is told from an invocation, as Function Compute tells its runtimes: its SDKs read
+ * `x-fc-function-type` (0 handler, 1 initializer, 3 preStop), its HTTP runtimes `x-fc-control-path`;
+ * `x-fc-function-handler` names the hook's handler. Sent on the Lambda API too, for Hearth's bootstraps.
+ */
+function hookHeaders(hook: LifecycleHook): http.OutgoingHttpHeaders {
+  return {
+    "x-fc-function-type": hook.kind === "initialize" ? "1" : "3",
+    "x-fc-control-path": hook.kind === "initialize" ? "/initialize" : "/pre-stop",
+    "x-fc-function-handler": hook.handler,
+  };
 }
 
 interface Dialect {
@@ -45,6 +66,7 @@ const LAMBDA: Dialect = {
     "Lambda-Runtime-Deadline-Ms": String(invocation.deadlineMs),
     "Lambda-Runtime-Invoked-Function-Arn": fn.arn,
     "Lambda-Runtime-Trace-Id": `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${invocation.id.replace(/-/g, "").slice(0, 24)};Sampled=0`,
+    ...(invocation.hook && hookHeaders(invocation.hook)),
   }),
 };
 
@@ -61,6 +83,9 @@ const FUNCTION_COMPUTE: Dialect = {
     "x-fc-function-memory": String(fn.memoryMb),
     "x-fc-region": fn.region,
     "x-fc-retry-count": String(invocation.retryCount),
+    "x-fc-function-type": "0",
+    "x-fc-control-path": "/invoke",
+    ...(invocation.hook && hookHeaders(invocation.hook)),
   }),
 };
 

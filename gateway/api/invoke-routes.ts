@@ -60,8 +60,25 @@ export function proxyRoutes(invocations: Invocations, maxPayloadBytes: number, a
 
 function sendResult(res: Response, result: InvocationResult, contentType: string, body: Buffer): void {
   res.setHeader("X-Call-Id", result.id);
-  if (result.functionError) res.setHeader("X-Function-Error", "true");
+  if (result.functionError) {
+    // Hearth's header, and Lambda's and Function Compute's, so that their clients see the failure too.
+    const errorType = errorTypeOf(body);
+    res.setHeader("X-Function-Error", "true");
+    res.setHeader("X-Amz-Function-Error", errorType);
+    res.setHeader("X-Fc-Error-Type", errorType);
+  }
   res.status(result.status).type(contentType).send(body);
+}
+
+/** The error body's `errorType` when it can be a header value; else "Unhandled", as Lambda says. */
+function errorTypeOf(body: Buffer): string {
+  try {
+    const { errorType } = JSON.parse(body.toString("utf8")) as { errorType?: unknown };
+    if (typeof errorType === "string" && /^[\x20-\x7e]{1,200}$/.test(errorType)) return errorType;
+  } catch {
+    // The adapter sends JSON; anything else has no type to tell.
+  }
+  return "Unhandled";
 }
 
 function splitOnce(text: string, separator: string): [string, string] {

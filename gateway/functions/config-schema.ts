@@ -1,7 +1,7 @@
 // Validation of the settings a user deploys a function with, defaults filled in.
 
 import { z } from "zod";
-import { AUTH_MODES, DEFAULT_EPHEMERAL_STORAGE_MB, RUNTIMES, type FunctionConfig, type Runtime } from "./definition.js";
+import { AUTH_MODES, DEFAULT_EPHEMERAL_STORAGE_MB, DEFAULT_HOOK_TIMEOUT, RUNTIMES, type FunctionConfig, type Runtime } from "./definition.js";
 
 /** Variables the platform sets for the runtime; a function may not override them. */
 const RESERVED_ENV = /^(AWS_|LAMBDA_|FC_|HEARTH_|_HANDLER$|_X_AMZN_)/;
@@ -13,16 +13,23 @@ const MAX_HANDLER_LENGTH = 128;
 const MAX_NAME_LENGTH = 128;
 
 /** The handler a runtime loads when none is given (Go's is Yandex Cloud Functions' entry point form). */
-const DEFAULT_HANDLER: Record<Runtime, string> = { node: "index.handler", python: "index.handler", go: "index.Handler" };
+const DEFAULT_HANDLER: Record<Runtime, string> = { node: "index.handler", python: "index.handler", go: "index.Handler", custom: "function.handler" };
+
+/** Runtimes whose handler is not file.export: Go's names a binary, a custom runtime's means what its bootstrap says. */
+const FREE_FORM_HANDLERS: readonly Runtime[] = ["go", "custom"];
+
+const handlerName = z
+  .string()
+  .max(MAX_HANDLER_LENGTH)
+  .regex(/^(?!\/)(?!.*\.\.)[A-Za-z0-9_\-./]+$/, "handler is a path inside the package: letters, digits, _ - . /, not absolute, no ..");
+
+/** file.export (Go's file.Function too): what handlers and hooks name. */
+const EXPORT_FORM = /\.[A-Za-z_$][\w$]*$/;
 
 export const functionConfigSchema = z
   .object({
     runtime: z.enum(RUNTIMES),
-    handler: z
-      .string()
-      .max(MAX_HANDLER_LENGTH)
-      .regex(/^(?!\/)(?!.*\.\.)[A-Za-z0-9_\-./]+$/, "handler is a path inside the package: letters, digits, _ - . /, not absolute, no ..")
-      .optional(),
+    handler: handlerName.optional(),
     environment: z
       .record(
         z.string().max(MAX_NAME_LENGTH).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "environment variable names are letters, digits and _"),
@@ -54,11 +61,16 @@ export const functionConfigSchema = z
     maxQueuedAsync: z.number().int().min(1).max(10_000_000).default(100_000),
     auth: z.enum(AUTH_MODES).default("key"),
     network: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, "network is the name of a Docker network").default("none"),
+    // Function Compute's lifecycle hooks, with its bounds (preStop shorter: a retiring container should not linger).
+    initializer: handlerName.regex(EXPORT_FORM, "initializer must look like file.export, for example index.initializer").optional(),
+    initializationTimeout: z.number().positive().max(300).default(DEFAULT_HOOK_TIMEOUT),
+    preStop: handlerName.regex(EXPORT_FORM, "preStop must look like file.export, for example index.preStop").optional(),
+    preStopTimeout: z.number().positive().max(60).default(DEFAULT_HOOK_TIMEOUT),
   })
   .strict()
   .transform(({ handler, ...config }) => ({ ...config, handler: handler ?? DEFAULT_HANDLER[config.runtime] }))
   .refine((config) => config.minWarm <= config.maxContainers, { message: "minWarm cannot exceed maxContainers", path: ["minWarm"] })
-  .refine((config) => config.runtime === "go" || /\.[A-Za-z_$][\w$]*$/.test(config.handler), {
+  .refine((config) => FREE_FORM_HANDLERS.includes(config.runtime) || EXPORT_FORM.test(config.handler), {
     message: "handler must look like file.export, for example index.handler",
     path: ["handler"],
   }) satisfies z.ZodType<FunctionConfig, unknown>;

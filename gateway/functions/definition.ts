@@ -1,7 +1,8 @@
 // A function's settings and how they are stored in its `def` hash. The adapter reads them at every
 // cold start, so this file stays free of the validation library (config-schema.ts validates input).
 
-export const RUNTIMES = ["node", "python", "go"] as const;
+/** `custom`: the package's own `bootstrap` is the runtime, a client of the Lambda runtime API (Lambda's provided runtimes). */
+export const RUNTIMES = ["node", "python", "go", "custom"] as const;
 export type Runtime = (typeof RUNTIMES)[number];
 
 /** Who may call a function's triggers: a key allowed to invoke it, or anyone (a public HTTP trigger). */
@@ -40,7 +41,18 @@ export interface FunctionConfig {
   auth: AuthMode;
   /** The Docker network its containers join: `none` (no network at all), or one the operator allows. */
   network: string;
+  /** Function Compute's initializer: a handler (file.export) run once per runtime, before its first invocation. */
+  initializer?: string;
+  /** Seconds the initializer may run. */
+  initializationTimeout: number;
+  /** Function Compute's preStop: a handler run before a container retires. */
+  preStop?: string;
+  /** Seconds the preStop hook may run. */
+  preStopTimeout: number;
 }
+
+/** Seconds an initializer or a preStop hook may run when a function does not say (Function Compute's default). */
+export const DEFAULT_HOOK_TIMEOUT = 3;
 
 export interface FunctionDefinition extends FunctionConfig {
   name: string;
@@ -69,6 +81,10 @@ export function toHashFields(config: FunctionConfig, codeSize: number): string[]
     "maxQueuedAsync", String(config.maxQueuedAsync),
     "auth", config.auth,
     "network", config.network,
+    "initializer", config.initializer ?? "",
+    "initializationTimeout", String(config.initializationTimeout),
+    "preStop", config.preStop ?? "",
+    "preStopTimeout", String(config.preStopTimeout),
     "codeSize", String(codeSize),
   ];
 }
@@ -94,6 +110,10 @@ export function fromHash(name: string, hash: Record<string, string>): FunctionDe
     // Only an explicit "none" opens a function (definitions stored before this setting need a key).
     auth: hash.auth === "none" ? "none" : "key",
     network: hash.network ?? "none",
+    initializer: hash.initializer || undefined,
+    initializationTimeout: Number(hash.initializationTimeout ?? DEFAULT_HOOK_TIMEOUT),
+    preStop: hash.preStop || undefined,
+    preStopTimeout: Number(hash.preStopTimeout ?? DEFAULT_HOOK_TIMEOUT),
     version: Number(hash.version),
     codeSha256: hash.codeSha ?? "",
     codeSize: Number(hash.codeSize),

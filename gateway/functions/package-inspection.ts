@@ -25,6 +25,8 @@ export interface PackageSummary {
   files: string[];
   /** The size of those files. */
   unpackedBytes: number;
+  /** Those of them whose mode lets them be run (any x bit; a zip without Unix modes has none). */
+  executables: string[];
 }
 
 /** The entry types a package may hold; devices, FIFOs and the like cannot be unpacked by the runtime's user. */
@@ -32,7 +34,7 @@ const TAR_TYPES = new Set(["File", "OldFile", "ContiguousFile", "Directory", "Sy
 
 export async function inspectPackage(data: Buffer, limits: PackageLimits = PACKAGE_LIMITS): Promise<PackageSummary> {
   const format = detectFormat(data);
-  const summary: PackageSummary = { format, files: [], unpackedBytes: 0 };
+  const summary: PackageSummary = { format, files: [], unpackedBytes: 0, executables: [] };
   const counter = new UnpackCounter(limits, summary);
   try {
     if (format === "zip") await inspectZip(data, counter);
@@ -66,8 +68,9 @@ class UnpackCounter {
   }
 
   /** A regular file, by the size its header gives (a tar bomb is stopped at its header). */
-  file(name: string, size: number): void {
+  file(name: string, size: number, mode: number): void {
     this.summary.files.push(name);
+    if ((mode & 0o111) !== 0) this.summary.executables.push(name);
     this.summary.unpackedBytes += size;
     if (this.summary.unpackedBytes > this.limits.unpackedBytes) this.tooLarge();
   }
@@ -90,7 +93,7 @@ async function inspectZip(data: Buffer, counter: UnpackCounter): Promise<void> {
     counter.entry(entry.fileName);
     if (isZipSymlink(entry)) throw new CodePackageError(`zip packages cannot hold symbolic links (${entry.fileName}); use tar.gz`);
     if (entry.fileName.endsWith("/")) continue;
-    counter.file(entry.fileName, entry.uncompressedSize);
+    counter.file(entry.fileName, entry.uncompressedSize, entry.externalFileAttributes >>> 16);
     try {
       // yauzl fails the stream if the data is longer or shorter than the entry's header says.
       for await (const chunk of await zip.openReadStreamPromise(entry)) counter.bytes((chunk as Buffer).length);
@@ -113,7 +116,7 @@ async function inspectTar(data: Buffer, counter: UnpackCounter): Promise<void> {
       try {
         checkTarEntry(entry);
         counter.entry(entry.path);
-        if (entry.type === "File" || entry.type === "OldFile" || entry.type === "ContiguousFile") counter.file(entry.path.replace(/^\.\//, ""), entry.size);
+        if (entry.type === "File" || entry.type === "OldFile" || entry.type === "ContiguousFile") counter.file(entry.path.replace(/^\.\//, ""), entry.size, entry.mode ?? 0);
       } catch (error) {
         problem = error;
       }

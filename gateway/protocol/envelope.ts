@@ -40,7 +40,7 @@ export interface ResultMeta {
   finishedAt?: number;
   /** How it ended, for the metrics (absent from results of older adapters). */
   outcome?: InvocationOutcome;
-  /** The first request of its container: it waited for the container's cold start. */
+  /** It waited for a runtime's init (its container's first request, or the first after an idle runtime died): a cold start. */
   cold?: boolean;
 }
 

@@ -212,8 +212,7 @@ async function loadModule(file) {
   }
 }
 
-async function loadHandler() {
-  const spec = process.env._HANDLER || "";
+async function loadHandler(spec) {
   const root = process.env.LAMBDA_TASK_ROOT || process.cwd();
   const dot = spec.lastIndexOf(".");
   if (dot <= 0 || dot === spec.length - 1) throw new InitError("Runtime.MalformedHandlerName", `handler '${spec}' is not <file>.<export>, for example index.handler`);
@@ -339,11 +338,34 @@ function answer(invocation, outcome) {
   return invocation.answering;
 }
 
+/**
+ * A Function Compute lifecycle hook (initializer or preStop), named by its /next's x-fc-function-handler:
+ * FC's `(context, callback)` or `async (context)` form. Loaded once; a hook that cannot be loaded fails
+ * its call with the load error.
+ */
+const hooks = new Map();
+
+async function runHook(spec, context) {
+  if (!hooks.has(spec)) hooks.set(spec, await loadHandler(spec).catch((error) => error));
+  const hook = hooks.get(spec);
+  if (typeof hook !== "function") return { error: hook instanceof InitError ? hook.payload : toErrorPayload(hook) };
+  return runHandler((event, hookContext, callback) => hook(hookContext, callback), undefined, context);
+}
+
 async function serve(handler) {
   for (;;) {
     const next = await nextInvocation();
     const { headers } = next;
     const id = String(headers["lambda-runtime-aws-request-id"]);
+    const controlPath = headers["x-fc-control-path"];
+    if (controlPath === "/initialize" || controlPath === "/pre-stop") {
+      current = { id };
+      logRequestId = id;
+      await answer(current, await runHook(String(headers["x-fc-function-handler"]), makeContext(headers)));
+      current = undefined;
+      logRequestId = "";
+      continue;
+    }
     const traceId = headers["lambda-runtime-trace-id"];
     if (traceId) process.env._X_AMZN_TRACE_ID = traceId;
     else delete process.env._X_AMZN_TRACE_ID;
@@ -377,7 +399,7 @@ async function main() {
   onEmptyLoop = () => failAndExit(errorPayload("Runtime.ImportModuleError", "the handler module's top-level await never settled"), "Init Error", 1);
   let handler;
   try {
-    handler = await loadHandler();
+    handler = await loadHandler(process.env._HANDLER || "");
   } catch (error) {
     return failAndExit(error instanceof InitError ? error.payload : toErrorPayload(error), "Init Error", 1);
   }

@@ -18,6 +18,8 @@ import traceback
 from types import SimpleNamespace
 
 RUNTIME_PATH = "/2018-06-01/runtime"
+# How the adapter marks a Function Compute lifecycle hook's event (x-fc-control-path).
+HOOK_PATHS = ("/initialize", "/pre-stop")
 # A failed /next is retried 10 ms, 20 ms, ... apart (about 2 s in all); after that the adapter is
 # gone and so is this runtime.
 NEXT_ATTEMPTS = 20
@@ -248,6 +250,18 @@ def main():
         api.post(f"{RUNTIME_PATH}/init/error", json.dumps(payload).encode(), {"Lambda-Runtime-Function-Error-Type": payload["errorType"]})
         return 1
 
+    # Function Compute's lifecycle hooks (initializer, preStop), `def hook(context)`, by handler name.
+    hooks = {}
+
+    def call(headers, body, context):
+        if headers.get("x-fc-control-path") in HOOK_PATHS:
+            spec = headers.get("x-fc-function-handler", "")
+            if spec not in hooks:
+                hooks[spec] = load_handler(spec)
+            hooks[spec](context)
+            return b"null"
+        return encode_result(handler(decode_event(body), context))
+
     while True:
         headers, body = api.next_invocation()
         request_id = headers.get("Lambda-Runtime-Aws-Request-Id", "")
@@ -255,7 +269,7 @@ def main():
         # Read by AWS X-Ray clients, as in Lambda.
         os.environ["_X_AMZN_TRACE_ID"] = headers.get("Lambda-Runtime-Trace-Id", "")
         try:
-            result = encode_result(handler(decode_event(body), LambdaContext(request_id, headers)))
+            result = call(headers, body, LambdaContext(request_id, headers))
         except Exception as error:
             payload = error_payload(error, request_id)
             log_error(runtime_log, payload)

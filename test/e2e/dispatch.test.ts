@@ -69,6 +69,12 @@ describe("dispatch", () => {
     const first = await invoke(h.url, "provisioned");
     expect(first.status).toBe(200);
     expect(started.map((info) => info.Labels[LABELS.container]).some((id) => first.body.container.includes(id))).toBe(true);
+    // Not a cold start: its history entry says so (it came after the container's init was over).
+    const history = await eventually(async () => {
+      const { invocations } = (await (await fetch(`${h.url}/system/functions/provisioned/invocations`, { headers: adminHeaders })).json()) as { invocations: Array<{ id: string; cold: boolean }> };
+      return invocations.find((entry) => entry.id === first.headers.get("x-call-id"));
+    }, 10_000, "the first request's history entry");
+    expect(history.cold).toBe(false);
 
     await docker.getContainer(started[0]!.Id).kill();
     const replaced = await warm(2, "the killed container replaced");

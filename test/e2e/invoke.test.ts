@@ -53,12 +53,12 @@ describe("sync invocation in Docker", () => {
     }
   });
 
-  it("answers a handler error with 502, X-Function-Error and {errorMessage, errorType, stackTrace}", async () => {
+  it("answers a handler error with 502, X-Function-Error and the Node runtime's {errorType, errorMessage, trace}", async () => {
     const result = await invoke(h.url, "probe", { fail: "boom" });
     expect(result.status).toBe(502);
     expect(result.headers.get("x-function-error")).toBe("true");
     expect(result.body).toMatchObject({ errorMessage: "boom", errorType: "TypeError" });
-    expect(result.body.stackTrace[0]).toContain("TypeError: boom");
+    expect(result.body.trace[0]).toContain("TypeError: boom");
   });
 
   it("answers bad requests with JSON errors: 404 unknown function, 400 malformed JSON, 413 over 6 MB", async () => {

@@ -48,7 +48,7 @@ describe("container lifecycle", () => {
   it("answers 503 at once when no container can be started for the function", async () => {
     // A Redis of its own: the suite's other invoker would start the container fine.
     const ownRedis = await startTestRedis();
-    const broken = await startTestHearth(ownRedis, { images: { node: "hearth/no-such-image:latest", python: "hearth/no-such-image:latest", go: "hearth/no-such-image:latest" } });
+    const broken = await startTestHearth(ownRedis, { images: { node: "hearth/no-such-image:latest", python: "hearth/no-such-image:latest", go: "hearth/no-such-image:latest", custom: "hearth/no-such-image:latest" } });
     try {
       await deploy(broken.url, "unstartable", { runtime: "node" }, { "index.js": probeHandler() });
       const result = await invoke(broken.url, "unstartable");

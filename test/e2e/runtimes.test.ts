@@ -95,7 +95,8 @@ describe("Go runtime (Yandex-style source compiled at deploy, Function Compute-s
         expect(result.body).toBe("lucky you!");
         seen.add("lucky");
       } else {
-        expect(result).toMatchObject({ status: 502, body: { errorType: "UserCodeError", errorMessage: "not so lucky" } });
+        expect(result.status).toBe(502);
+        expect(result.text).toBe('{"errorMessage":"not so lucky","errorType":"UserCodeError"}');
         expect(result.headers.get("x-function-error")).toBe("true");
         seen.add("unlucky");
       }
@@ -116,7 +117,7 @@ describe("Go runtime (Yandex-style source compiled at deploy, Function Compute-s
     expect(await call("func-in-error", { name: "" })).toMatchObject({ status: 502, body: { errorType: "UserCodeError", errorMessage: "name is empty" } });
 
     const failed = await call("func-ctx-in-error", { name: "" });
-    expect(failed.body).toEqual({ errorType: "UserCodeError", errorMessage: `request ${failed.headers.get("x-call-id")}: name is empty`, stackTrace: [] });
+    expect(failed.body).toEqual({ errorType: "UserCodeError", errorMessage: `request ${failed.headers.get("x-call-id")}: name is empty` });
     const context = await call("func-ctx-out-error");
     expect(context.body).toEqual({ requestId: context.headers.get("x-call-id"), functionName: "go-func-ctx-out-error", functionVersion: "1", memoryLimitMb: 128, hasDeadline: true });
     const both = await call("func-ctx-in-out-error");

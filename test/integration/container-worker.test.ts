@@ -106,4 +106,49 @@ exports.handler = (event, context, callback) => {
       await worker.stop();
     }
   });
+
+  it("calls cold the request that waited for a runtime's init, with its Init Duration: the first, and the first after an idle runtime died; not one after a replacement made ahead", async () => {
+    const fn = "recold";
+    const keys = functionKeys(fn);
+    const handler = `
+exports.handler = async (event) => {
+  if (event.crash) process.exit(3);
+  return { pid: process.pid };
+};`;
+    const worker = await startWorker(setting, { fn, containerId: "recold1", config: { runtime: "node", keepAlive: 5 }, files: { "index.js": handler }, bootstrap });
+    const call = async (id: string, event: object): Promise<{ meta: ResultMeta; body: { pid?: number } }> => {
+      await enqueue(setting.redis, fn, envelope(fn, id, 1, event));
+      const popped = (await setting.redis.blpopBuffer(repliesKey("gw-test"), 20))!;
+      const { meta, payload } = decodeMessage<ResultMeta>(popped[1]);
+      return { meta, body: JSON.parse(payload.toString()) as { pid?: number } };
+    };
+    const reportOf = async (id: string): Promise<string> =>
+      eventually(async () => {
+        const entries = await setting.redis.xrange(keys.logs, "-", "+");
+        const line = entries.map(([, fields]) => fields[fields.indexOf("m") + 1]!).find((message) => message.startsWith(`REPORT RequestId: ${id}`));
+        return line;
+      }, 10_000, `the REPORT line of ${id}`);
+    try {
+      const first = await call("first", {});
+      const second = await call("second", {});
+      // Killed while idle (frozen): the next request waits for a fresh runtime.
+      process.kill(second.body.pid!, "SIGKILL");
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const third = await call("third", {});
+      expect(third.body.pid).not.toBe(second.body.pid);
+      // Exits mid-request: the replacement starts before the next request is taken, which is warm.
+      const crashed = await call("crash", { crash: true });
+      expect(crashed.meta.status).toBe(502);
+      const fifth = await call("fifth", {});
+      expect(fifth.body.pid).not.toBe(third.body.pid);
+
+      expect([first, second, third, crashed, fifth].map(({ meta }) => meta.cold)).toEqual([true, false, true, false, false]);
+      for (const id of ["first", "third"]) expect(await reportOf(id)).toMatch(/\tInit Duration: \d+\.\d\d ms$/);
+      for (const id of ["second", "crash", "fifth"]) expect(await reportOf(id)).not.toContain("Init Duration");
+      const history = (await setting.redis.lrange(keys.history, 0, -1)).map((entry) => JSON.parse(entry) as { id: string; cold: boolean });
+      expect(Object.fromEntries(history.map(({ id, cold }) => [id, cold]))).toEqual({ first: true, second: false, third: true, crash: false, fifth: false });
+    } finally {
+      await worker.stop();
+    }
+  });
 });

@@ -60,3 +60,36 @@ describe.each([
     }
   });
 });
+
+describe("Function Compute's lifecycle hooks, to a client that knows only FC's runtime API", () => {
+  it("delivers the initializer once, before the first event, and preStop once the keep-alive is over", async () => {
+    const fn = "foreign-hooks";
+    const keys = functionKeys(fn);
+    const worker = await startWorker(setting, {
+      fn,
+      containerId: "hooks1",
+      config: { runtime: "go", handler: "bootstrap", initializer: "bootstrap.initializer", preStop: "bootstrap.preStop", keepAlive: 1 },
+      files: { bootstrap: "prebuilt binary stand-in: the adapter runs the client script instead" },
+      bootstrap: path.resolve("test/support/runtime-clients/fc_client.py"),
+    });
+    try {
+      for (const id of ["h-a", "h-b"]) {
+        await enqueue(setting.redis, fn, envelope(fn, id, 1, { id }, "gw-hooks"));
+      }
+      const results = await collect("gw-hooks", 2);
+      expect(results.map(({ meta }) => meta.status)).toEqual([200, 200]);
+      expect(results[0]!.meta.cold).toBe(true);
+    } finally {
+      await worker.stop();
+    }
+    const messages = (await setting.redis.xrange(keys.logs, "-", "+")).map(([, fields]) => fields[fields.indexOf("m") + 1]!);
+    const order = messages.flatMap((message) => {
+      if (message.startsWith("FC Initialize Start")) return ["initialize"];
+      if (message.startsWith("FC PreStop Start")) return ["preStop"];
+      if (message.startsWith("START RequestId")) return [message.split(" ")[2]];
+      return [];
+    });
+    expect(order).toEqual(["initialize", "h-a", "h-b", "preStop"]);
+  });
+});
+

@@ -139,10 +139,10 @@ export async function deployPackage(url: string, name: string, config: object, c
   return fetch(`${url}/system/functions/${name}`, { method: "PUT", headers: adminHeaders, body: form });
 }
 
-export async function invoke(url: string, name: string, event: unknown = {}): Promise<{ status: number; body: any; headers: Headers }> {
+export async function invoke(url: string, name: string, event: unknown = {}): Promise<{ status: number; body: any; headers: Headers; text: string }> {
   const response = await fetch(`${url}/function/${name}`, { method: "POST", headers: { ...adminHeaders, "content-type": "application/json" }, body: JSON.stringify(event) });
   const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
+  return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers, text };
 }
 
 /** Polls `check` until it returns a value other than undefined (for states that settle asynchronously). */

@@ -1,6 +1,6 @@
 // Code packages built in memory for tests: tar.gz through node-tar, zip through yazl.
 
-import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
@@ -9,12 +9,13 @@ import yazl from "yazl";
 
 export type Files = Record<string, string | Buffer>;
 
-export async function tarGz(files: Files): Promise<Buffer> {
+export async function tarGz(files: Files, modes: Record<string, number> = {}): Promise<Buffer> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "hearth-pkg-"));
   try {
     for (const [name, content] of Object.entries(files)) {
       await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
       await writeFile(path.join(dir, name), content);
+      if (modes[name] !== undefined) await chmod(path.join(dir, name), modes[name]);
     }
     const chunks: Buffer[] = [];
     for await (const chunk of tar.c({ gzip: true, cwd: dir, portable: true }, Object.keys(files))) chunks.push(chunk as Buffer);

@@ -20,6 +20,8 @@ describe("function definitions", () => {
       maxQueuedAsync: 100_000,
       auth: "key",
       network: "none",
+      initializationTimeout: 3,
+      preStopTimeout: 3,
     });
   });
 
@@ -43,6 +45,10 @@ describe("function definitions", () => {
       { runtime: "node", timeout: 0 },
       { runtime: "ruby" },
       { runtime: "node", auth: "public" },
+      { runtime: "node", initializer: "initializer" },
+      { runtime: "node", preStop: "/abs.preStop" },
+      { runtime: "node", initializationTimeout: 301 },
+      { runtime: "node", preStopTimeout: 61 },
       {},
     ];
     for (const config of invalid) expect(functionConfigSchema.safeParse(config).success, JSON.stringify(config)).toBe(false);
@@ -55,6 +61,11 @@ describe("function definitions", () => {
     for (let i = 0; i < fields.length; i += 2) hash[fields[i]!] = fields[i + 1]!;
     expect(fromHash("fn", hash)).toEqual({ name: "fn", ...config, version: 4, codeSha256: "ab", codeSize: 99, createdAt: 1, updatedAt: 2 });
     expect(fromHash("fn", {})).toBeUndefined();
+    const hooked = functionConfigSchema.parse({ runtime: "python", initializer: "app.init", initializationTimeout: 20, preStop: "app.stop", preStopTimeout: 1.5 });
+    const hookFields = toHashFields(hooked, 1);
+    const hookHash: Record<string, string> = { version: "1" };
+    for (let i = 0; i < hookFields.length; i += 2) hookHash[hookFields[i]!] = hookFields[i + 1]!;
+    expect(fromHash("fn", hookHash)).toMatchObject({ initializer: "app.init", initializationTimeout: 20, preStop: "app.stop", preStopTimeout: 1.5 });
     expect(fromHash("fn", { ...hash, auth: "none" })?.auth).toBe("none");
     // A definition stored before the setting existed keeps needing a key.
     const { auth: _, ...older } = hash;

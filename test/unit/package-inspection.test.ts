@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { extractPackage } from "../../gateway/functions/code-package.js";
 import { inspectPackage, PACKAGE_LIMITS } from "../../gateway/functions/package-inspection.js";
 import { inspectOffLoop } from "../../gateway/functions/package-inspector.js";
-import { lyingZip, rawTarGz, tarStart, zerosAfter, zip } from "../support/packages.js";
+import { lyingZip, rawTarGz, tarGz, tarStart, zerosAfter, zip } from "../support/packages.js";
 
 const index = { path: "index.js", data: "exports.handler = async () => 1;" };
 
@@ -79,8 +79,15 @@ describe("package inspection", () => {
 
 describe("the package inspector (worker thread)", () => {
   it("answers what the inspection finds, problems included", async () => {
-    expect(await inspectOffLoop(rawTarGz([index]))).toEqual({ format: "tar.gz", files: ["index.js"], unpackedBytes: index.data.length });
+    expect(await inspectOffLoop(rawTarGz([index]))).toEqual({ format: "tar.gz", files: ["index.js"], unpackedBytes: index.data.length, executables: [] });
     await expect(inspectOffLoop(rawTarGz([index, { path: "x", type: "SymbolicLink", linkpath: "/" }]))).rejects.toThrow("points outside the package");
+  });
+
+  it("names the files a runtime could execute (a custom runtime's bootstrap), in tar.gz and zip", async () => {
+    const files = { bootstrap: "#!/bin/sh\n", "data.txt": "x" };
+    expect((await inspectOffLoop(await tarGz(files, { bootstrap: 0o755 }))).executables).toEqual(["bootstrap"]);
+    expect((await inspectOffLoop(await zip(files, { bootstrap: 0o100750 }))).executables).toEqual(["bootstrap"]);
+    expect((await inspectOffLoop(await zip(files))).executables).toEqual([]);
   });
 
   it("ends an inspection past its time limit", async () => {

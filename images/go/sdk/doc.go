@@ -42,6 +42,13 @@
 // "stackTrace": [...]}, one "function (file:line)" line per frame of the panicking goroutine, and
 // is printed to stderr. The program goes on serving requests after either.
 //
+// # Lifecycle hooks
+//
+// RegisterInitializerFunction and RegisterPreStopFunction set the hooks of Function Compute's
+// instance lifecycle, which run when the function's settings name an initializer or a preStop: the
+// initializer once per runtime before its first invocation, preStop before the container retires.
+// They take func(context.Context), as Function Compute's Go SDK does, or a handler form without input.
+//
 // # Context
 //
 // The context.Context a handler receives carries the invocation's deadline (x-fc-function-deadline)

@@ -16,6 +16,8 @@ import (
 type invocation struct {
 	info *InvocationContext
 	body []byte
+	// functionType is x-fc-function-type: a lifecycle hook's event ("1", "3") or the handler's.
+	functionType string
 }
 
 // backoff bounds the retries of GET .../next: when the adapter stops answering for longer than the
@@ -112,7 +114,7 @@ func (api *runtimeAPI) tryNext() (*invocation, error) {
 		info.Region = region
 	}
 	info.RetryCount, _ = strconv.Atoi(header.Get("x-fc-retry-count"))
-	return &invocation{info: &info, body: body}, nil
+	return &invocation{info: &info, body: body, functionType: header.Get("x-fc-function-type")}, nil
 }
 
 func (api *runtimeAPI) respond(requestID, contentType string, body []byte) error {

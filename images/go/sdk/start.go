@@ -42,7 +42,15 @@ func run(fn interface{}, getenv func(string) string, stderr io.Writer, retry bac
 			return 1
 		}
 		ctx, cancel := newInvocationContext(inv.info)
-		body, failure := h.invoke(ctx, inv.body)
+		var body []byte
+		var failure *functionError
+		if hook, hookFailure, isHook := hookFor(inv.functionType); !isHook {
+			body, failure = h.invoke(ctx, inv.body)
+		} else if hook != nil {
+			_, failure = hook.invoke(ctx, nil)
+		} else {
+			failure = hookFailure
+		}
 		cancel()
 		id := inv.info.RequestID
 		if failure == nil {

@@ -221,3 +221,45 @@ func TestNeedsTheRuntimeAPIAddress(t *testing.T) {
 		t.Errorf("exit: %q", result)
 	}
 }
+
+func TestRunsRegisteredLifecycleHooksOnTheirEvents(t *testing.T) {
+	defer func() { hooks, hookErrors = map[string]*handler{}, map[string]error{} }()
+	api := startFakeAPI(t)
+	var initialized, stopped int32
+	RegisterInitializerFunction(func(ctx context.Context) { atomic.AddInt32(&initialized, 1) })
+	RegisterPreStopFunction(func(ctx context.Context) error {
+		atomic.AddInt32(&stopped, 1)
+		return errors.New("could not flush")
+	})
+	done := runInBackground(func() (string, error) { return "handled", nil }, map[string]string{"FC_RUNTIME_API": api.address()})
+	deadline := fmt.Sprint(time.Now().Add(time.Minute).UnixMilli())
+	for _, event := range []struct{ id, functionType string }{{"init-1", "1"}, {"req-1", "0"}, {"stop-1", "3"}} {
+		api.queue <- map[string]string{"x-fc-request-id": event.id, "x-fc-function-deadline": deadline, "x-fc-function-timeout": "3", "x-fc-function-type": event.functionType}
+	}
+	if p := api.nextPost(t); p.path != "/2020-11-11/runtime/invocation/init-1/response" {
+		t.Fatalf("initializer: got %+v", p)
+	}
+	if p := api.nextPost(t); p.path != "/2020-11-11/runtime/invocation/req-1/response" || p.body != `"handled"` {
+		t.Fatalf("handler: got %+v", p)
+	}
+	if p := api.nextPost(t); p.path != "/2020-11-11/runtime/invocation/stop-1/error" || p.body != `{"errorMessage":"could not flush","errorType":"UserCodeError"}` {
+		t.Fatalf("preStop: got %+v", p)
+	}
+	if initialized != 1 || stopped != 1 {
+		t.Fatalf("hooks ran %d and %d times, want 1 each", initialized, stopped)
+	}
+	api.stop()
+	<-done
+}
+
+func TestAnswersAHookThatIsNotRegistered(t *testing.T) {
+	api := startFakeAPI(t)
+	done := runInBackground(func() {}, map[string]string{"FC_RUNTIME_API": api.address()})
+	api.queue <- map[string]string{"x-fc-request-id": "init-1", "x-fc-function-deadline": fmt.Sprint(time.Now().Add(time.Minute).UnixMilli()), "x-fc-function-timeout": "3", "x-fc-function-type": "1"}
+	p := api.nextPost(t)
+	if p.path != "/2020-11-11/runtime/invocation/init-1/error" || !strings.Contains(p.body, "RegisterInitializerFunction") {
+		t.Fatalf("got %+v", p)
+	}
+	api.stop()
+	<-done
+}

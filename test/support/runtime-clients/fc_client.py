@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 # A Function Compute runtime client written only against FC's published runtime API (2020-11-11),
 # knowing nothing of Hearth. It behaves as FC's own clients do: it asks for the next event again
-# while one still runs, retries /next on any error, and posts results chunked, expecting 200.
+# while one still runs, retries /next on any error, and posts results chunked, expecting 200. Its
+# lifecycle hooks come as events marked by x-fc-function-type (1 initializer, 3 preStop), as FC's Go
+# SDK reads them; it prints FC's SDK's log lines for them.
 import http.client
 import json
 import os
@@ -47,8 +49,16 @@ headers, body = next_event()
 while True:
     prefetch = Prefetch()
     prefetch.start()
-    event = json.loads(body)
     request_id = headers["x-fc-request-id"]
+    function_type = headers.get("x-fc-function-type", "0")
+    if function_type in ("1", "3"):
+        hook = "Initialize" if function_type == "1" else "PreStop"
+        print("FC %s Start RequestId: %s" % (hook, request_id), flush=True)
+        post("%s/%s/response" % (BASE, request_id), "")
+        prefetch.join()
+        headers, body = prefetch.event
+        continue
+    event = json.loads(body)
     if event.get("fail"):
         post("%s/%s/error" % (BASE, request_id), {"errorMessage": event["fail"], "errorType": "ClientError"})
     else:

@@ -31,9 +31,24 @@ export function parseEvent(message: string): HearthEvent | undefined {
       return { type, function: fn, at: Number(third) };
     case "key-revoked":
       return { type, keyId: fn };
-    case "ready":
-      return third ? { type, function: fn, containerId: third, timings: JSON.parse(rest.join(" ")) as ColdStartTimings } : undefined;
+    case "ready": {
+      const timings = third ? parseTimings(rest.join(" ")) : undefined;
+      return timings ? { type, function: fn, containerId: third!, timings } : undefined;
+    }
     default:
       return undefined;
   }
+}
+
+/** A container's cold-start timings, or undefined unless every one is a number (a metric must never get NaN). */
+function parseTimings(json: string): ColdStartTimings | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  const timings = parsed as Record<keyof ColdStartTimings, unknown> | null;
+  const fields: Array<keyof ColdStartTimings> = ["createdAt", "processStartedAt", "codeLoadedAt", "runtimeReadyAt"];
+  return timings !== null && typeof timings === "object" && fields.every((field) => Number.isFinite(timings[field])) ? (timings as ColdStartTimings) : undefined;
 }

@@ -86,7 +86,7 @@ describe("a container's Redis user", () => {
     expect(await setting.redis.llen(victim.queue)).toBe(1);
   });
 
-  it("can do what the adapter does: its own keys, pushing replies, publishing events, CLIENT ID", async () => {
+  it("can do what the adapter does: its own keys, waiting on its inbox, pushing replies, publishing events; not CLIENT ID", async () => {
     const own = functionKeys("attacker");
     expect(await attacker.hgetall(own.def)).toEqual({});
     // Its function's log lines and history (gateway/adapter/function-log.ts).
@@ -97,7 +97,10 @@ describe("a container's Redis user", () => {
     expect(await attacker.rpush(repliesKey("gw-x"), "r")).toBe(1);
     expect(await attacker.pexpire(repliesKey("gw-x"), 1000)).toBe(1);
     expect(await attacker.publish(EVENTS_CHANNEL, "work attacker")).toBeGreaterThanOrEqual(0);
-    expect(Number(await attacker.client("ID"))).toBeGreaterThan(0);
+    expect(await attacker.lpush(own.inbox("c1"), "work")).toBe(1);
+    expect(await attacker.blmove(own.inbox("c1"), own.running("c1"), "RIGHT", "LEFT", 0.1)).toBe("work");
+    // Nothing takes a container's client id any more (wake-ups come through its inbox).
+    await expect(attacker.client("ID")).rejects.toThrow(/NOPERM/);
   });
 
   it("is refused without its password, and loses its connection when its container's user is removed", async () => {

@@ -31,6 +31,10 @@ describe("wire formats", () => {
     });
     expect(parseEvent("key-revoked 0123abcd")).toEqual({ type: "key-revoked", keyId: "0123abcd" });
     expect(parseEvent("shrug fn-a")).toBeUndefined();
+    // Timings that are not all numbers (or not JSON) make no event: a histogram must never see NaN.
+    expect(parseEvent("ready fn-a c1 {}")).toBeUndefined();
+    expect(parseEvent('ready fn-a c1 {"createdAt":"x","processStartedAt":2,"codeLoadedAt":3,"runtimeReadyAt":4}')).toBeUndefined();
+    expect(parseEvent("ready fn-a c1 {not json")).toBeUndefined();
   });
 
   it("round-trips container records in the form pool.lua parses", () => {

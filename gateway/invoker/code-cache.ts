@@ -30,8 +30,8 @@ interface Entry {
 
 export class CodeCache {
   private readonly entries = new Map<string, Entry>();
-  /** Packages being unpacked, so that containers starting at once share one unpacking. */
-  private readonly filling = new Map<string, Promise<void>>();
+  /** Packages being fetched and unpacked (false: there was none), so that containers starting at once share one fetch and one unpacking. */
+  private readonly filling = new Map<string, Promise<boolean>>();
   /** Entries being removed, so that a new unpacking of the same package waits for the old tree to go. */
   private readonly removing = new Map<string, Promise<void>>();
   private opened?: Promise<void>;
@@ -60,17 +60,12 @@ export class CodeCache {
       }
       const filling = this.filling.get(sha);
       if (filling) {
-        await filling;
+        if (!(await filling)) return undefined;
         continue;
       }
-      const data = await fetch();
-      if (!data) return undefined;
-      // Another acquire may have unpacked it while this one fetched.
-      if (this.entries.has(sha) || this.filling.has(sha)) continue;
-      const fill = this.fill(sha, data).finally(() => this.filling.delete(sha));
+      const fill = this.fetchAndFill(sha, fetch).finally(() => this.filling.delete(sha));
       this.filling.set(sha, fill);
-      await fill;
-      return this.taskPath(sha);
+      return (await fill) ? this.taskPath(sha) : undefined;
     }
   }
 
@@ -103,8 +98,11 @@ export class CodeCache {
     this.evict();
   }
 
-  private async fill(sha: string, data: Buffer): Promise<void> {
+  /** Unpacks the package, held once for the acquire that started it; false if there is none. */
+  private async fetchAndFill(sha: string, fetch: () => Promise<Buffer | null>): Promise<boolean> {
     const started = performance.now();
+    const data = await fetch();
+    if (!data) return false;
     // Content-addressed: a package is unpacked under a name only if it is what the name says (a
     // container's Redis user may write its own function's code key, and the entry may be shared).
     if ((await sha256(data)) !== sha) throw new Error(`the code package stored for ${sha} does not have that SHA-256`);
@@ -126,6 +124,7 @@ export class CodeCache {
     this.entries.set(sha, { bytes: unpackedBytes, lastUsed: Date.now(), holders: 1 });
     this.logger.info({ sha, bytes: unpackedBytes, ms: Math.round(performance.now() - started) }, "unpacked a code package into the code cache");
     this.evict();
+    return true;
   }
 
   /** Removes the least recently used entries no container holds until the cache fits its bound (or only held ones are left). */

@@ -56,6 +56,11 @@ describe("npm run bench -- --smoke", () => {
     expect(result.cold.samples).toBeGreaterThanOrEqual(1);
     expectSummary(result.cold.totalMs);
     for (const phase of ["schedule", "create", "start", "adapterReady", "codeLoaded", "handlerDone"]) expectSummary(result.cold.phasesMs[phase]);
+    expectSummary(result.cold.floor.totalMs);
+    expectSummary(result.cold.big.totalMs);
+    expect(result.cold.big.packageBytes).toBeGreaterThan(20 * 1024 * 1024);
+    expect(isNumber(result.cold.big.first.totalMs)).toBe(true);
+    for (const ratio of [result.cold.bigOverTiny, result.cold.tinyOverFloor]) expect(isNumber(ratio.p50) && isNumber(ratio.p99)).toBe(true);
 
     expect(result.async.accept.statuses).toEqual({ "202": result.async.accept.requests });
     expect(result.async.drain.ratePerSec).toBeGreaterThan(0);

@@ -14,6 +14,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import path from "node:path";
 import { createInterface } from "node:readline";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
@@ -21,7 +23,7 @@ import { LABELS } from "../../gateway/invoker/docker-backend.js";
 import { functionKeys, invocationRecordKey } from "../../gateway/protocol/keys.js";
 import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import { getInvocation, invokeAsync, startReceiver, type ReceivedCall } from "../support/async.js";
-import { deploy, docker, eventually, listContainers, startTestRedis, TEST_ADMIN_TOKEN } from "../support/hearth.js";
+import { deploy, docker, eventually, listContainers, startTestRedis, TEST_ADMIN_TOKEN, TEST_CODE_CACHE_DIR } from "../support/hearth.js";
 
 const FUNCTION = "chaos";
 const BATCH = 160;
@@ -95,6 +97,7 @@ afterAll(async () => {
   await receiver?.close();
   client?.disconnect();
   await redis?.stop();
+  await rm(path.join(TEST_CODE_CACHE_DIR, invokerId), { recursive: true, force: true });
 });
 
 describe("async invocation under chaos", () => {
@@ -213,7 +216,7 @@ async function killBusyContainer(): Promise<void> {
 /** `node dist/hearth.cjs` with the one role, on the test's Redis; resolves once it is running. */
 async function startHearthProcess(role: "api" | "invoker"): Promise<HearthProcess> {
   const child = spawn(process.execPath, ["dist/hearth.cjs"], {
-    env: { ...process.env, HEARTH_ROLES: role, REDIS_URL: redis.url, HEARTH_ADMIN_TOKEN: TEST_ADMIN_TOKEN, HEARTH_CONTAINER_REDIS_SOCKET: redis.socketPath, HEARTH_CONTAINER_NETWORKS: "host", HEARTH_INVOKER_ID: invokerId, PORT: "0", LOG_LEVEL: "info" },
+    env: { ...process.env, HEARTH_ROLES: role, REDIS_URL: redis.url, HEARTH_ADMIN_TOKEN: TEST_ADMIN_TOKEN, HEARTH_CONTAINER_REDIS_SOCKET: redis.socketPath, HEARTH_CONTAINER_NETWORKS: "host", HEARTH_INVOKER_ID: invokerId, HEARTH_CODE_CACHE_DIR: TEST_CODE_CACHE_DIR, PORT: "0", LOG_LEVEL: "info" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   children.add(child);

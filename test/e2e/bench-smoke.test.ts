@@ -87,7 +87,7 @@ describe("npm run bench -- --smoke", () => {
     expect(scaleDown.containersAtStart).toBeGreaterThan(0);
     for (const count of [scaleDown.containersAtLoadEnd, scaleDown.containersAfterKeepAlive]) expect(isNumber(count)).toBe(true);
 
-    expect(result.targets).toHaveLength(5);
+    expect(result.targets).toHaveLength(7);
     for (const section of ["1 warm c=1", "2 throughput", "3 cold start", "4 async", "5 footprint", "6 scale-down", "targets"]) expect(stdout).toContain(`| ${section}`);
     expect(result.table).toContain("| 1 warm c=1");
 

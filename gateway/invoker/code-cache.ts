@@ -103,8 +103,8 @@ export class CodeCache {
     const started = performance.now();
     const data = await fetch();
     if (!data) return false;
-    // Content-addressed: a package is unpacked under a name only if it is what the name says (a
-    // container's Redis user may write its own function's code key, and the entry may be shared).
+    // Content-addressed: a package is unpacked under a name only if it is what the name says (an entry
+    // serves every function of that code, so a wrong one would run in other functions' containers).
     if ((await sha256(data)) !== sha) throw new Error(`the code package stored for ${sha} does not have that SHA-256`);
     // The deploy's checks again (limits, paths and links inside the package), off the event loop:
     // what is unpacked here lands on the host's disk.

@@ -130,7 +130,7 @@ describe("the code cache", () => {
     expect((await readdir(path.join(TEST_CODE_CACHE_DIR, h.invokerId))).filter((name) => name.startsWith("."))).toEqual([]);
   });
 
-  it("refuses a package whose bytes are not those of its SHA-256 (a container's Redis user may overwrite its own code key)", async () => {
+  it("refuses a package whose bytes are not those of its SHA-256 (an entry serves every function of that code)", async () => {
     const honest = await tarGz({ "index.js": handler, "honest.txt": "yes" });
     expect((await deployPackage(h.url, "tampered", { runtime: "node" }, honest)).status).toBe(201);
     const sha = sha256(honest);

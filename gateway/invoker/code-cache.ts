@@ -5,12 +5,14 @@
 //
 // Layout under the invoker's own folder (two invokers on a host never share one):
 //   <sha>/task     the unpacked tree, the one path a container mounts
-//   <sha>/bytes    its unpacked size, for the bound after a restart
 //   .unpacking-*   a tree being unpacked; renamed to <sha> when whole, so none is ever seen half made
 //   .evicting-*    a tree being removed
+// The folder starts empty with every run of the invoker: after a host crash a renamed tree may hold
+// files whose data never reached the disk, and nothing cheap tells them apart (fsync of every file
+// would cost more than unpacking again once).
 
 import { createHash } from "node:crypto";
-import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { setImmediate } from "node:timers/promises";
 import { extractPackage } from "../functions/code-package.js";
@@ -82,20 +84,15 @@ export class CodeCache {
     return path.join(this.directory, sha, "task");
   }
 
-  /** Takes in what an earlier run of this invoker left: whole entries stay, half-made or half-removed ones go. */
+  /** Removes what an earlier run of this invoker left (its containers are gone too): renamed at once, deleted in the background. */
   private async open(): Promise<void> {
     // Other users of the host have no business reading functions' code.
     await mkdir(this.directory, { recursive: true, mode: 0o700 });
     for (const name of await readdir(this.directory)) {
-      const entryPath = path.join(this.directory, name);
-      const bytes = SHA256.test(name) ? Number(await readFile(path.join(entryPath, "bytes"), "utf8").catch(() => NaN)) : NaN;
-      if (!Number.isSafeInteger(bytes)) {
-        await rm(entryPath, { recursive: true, force: true });
-        continue;
-      }
-      this.entries.set(name, { bytes, lastUsed: (await stat(entryPath)).mtimeMs, holders: 0 });
+      const doomed = name.startsWith(".evicting-") ? name : `.evicting-${name}-${Date.now()}`;
+      if (doomed !== name) await rename(path.join(this.directory, name), path.join(this.directory, doomed));
+      rm(path.join(this.directory, doomed), { recursive: true, force: true }).catch((err: unknown) => this.logger.error({ err, name }, "removing an earlier run's code cache entry failed"));
     }
-    this.evict();
   }
 
   /** Unpacks the package, held once for the acquire that started it; false if there is none. */
@@ -114,7 +111,6 @@ export class CodeCache {
     try {
       await chmod(temporary, 0o755);
       await extractPackage(data, path.join(temporary, "task"));
-      await writeFile(path.join(temporary, "bytes"), String(unpackedBytes));
       await rename(temporary, path.join(this.directory, sha));
     } catch (error) {
       await rm(temporary, { recursive: true, force: true });

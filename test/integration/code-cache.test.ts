@@ -1,5 +1,5 @@
 // The code cache on a real file system, without Docker: containers starting at once share one
-// unpacking, and a restarted invoker takes in what its earlier run unpacked and drops what it left half made.
+// unpacking, and a restarted invoker starts from an empty cache (a crash may have left trees half written).
 
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
@@ -8,6 +8,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { CodeCache } from "../../gateway/invoker/code-cache.js";
 import { createLogger } from "../../gateway/logger.js";
+import { eventually } from "../support/hearth.js";
 import { tarGz } from "../support/packages.js";
 
 const logger = createLogger("test-code-cache");
@@ -40,20 +41,23 @@ describe("CodeCache", () => {
     expect(await readdir(directory)).toEqual([sha]);
   });
 
-  it("takes in an earlier run's whole entries and removes what it left half made", async () => {
+  it("starts empty after a restart: what the earlier run left is removed, and a package is unpacked again", async () => {
     const directory = await cacheDir();
     const code = await tarGz({ "index.js": "x" });
     const sha = createHash("sha256").update(code).digest("hex");
     expect(await new CodeCache(directory, 1024 * 1024, logger).acquire(sha, async () => code)).toBeDefined();
     await mkdir(path.join(directory, ".unpacking-abc", "task"), { recursive: true });
-    await mkdir(path.join(directory, "f".repeat(64), "task"), { recursive: true }); // no size: never finished
 
     const restarted = new CodeCache(directory, 1024 * 1024, logger);
-    const unexpected = async (): Promise<Buffer> => {
-      throw new Error("fetched a package the cache holds");
-    };
-    expect(await restarted.acquire(sha, unexpected)).toBe(path.join(directory, sha, "task"));
-    expect(await readdir(directory)).toEqual([sha]);
     expect(await restarted.acquire("0".repeat(64), async () => null)).toBeUndefined();
+    let fetches = 0;
+    const again = await restarted.acquire(sha, async () => {
+      fetches += 1;
+      return code;
+    });
+    expect(fetches).toBe(1);
+    expect(await readFile(path.join(again!, "index.js"), "utf8")).toBe("x");
+    await eventually(async () => ((await readdir(directory)).length === 1 ? true : undefined), 5_000, "the earlier run's entries to be removed");
+    expect(await readdir(directory)).toEqual([sha]);
   });
 });

@@ -74,13 +74,25 @@ export interface ColdStartSample {
   processStartAfterDockerStartMs: number;
 }
 
+export interface PercentileRatios {
+  p50: number;
+  p99: number;
+}
+
 export interface ColdStartResult {
+  /** The tiny no-op package. */
   samples: number;
   totalMs: LatencySummary;
   /** Each phase over the samples; the phases of one sample add up to its total. */
   phasesMs: Record<string, LatencySummary>;
   phaseNotes: Record<string, string>;
   raw: ColdStartSample[];
+  /** A bare container of the runtime image running `true`: create, start, wait, remove (`removeMs` of it). */
+  floor: { samples: number; totalMs: LatencySummary; removeMs: LatencySummary };
+  /** The no-op handler with incompressible padding: its first cold start on the host (unpacked into the code cache), then cached ones. */
+  big: { packageBytes: number; first: ColdStartSample; samples: number; totalMs: LatencySummary; phasesMs: Record<string, LatencySummary>; raw: ColdStartSample[] };
+  bigOverTiny: PercentileRatios;
+  tinyOverFloor: PercentileRatios;
 }
 
 export interface AsyncResult {

@@ -2,6 +2,7 @@
 // variables set runs API + invoker on 127.0.0.1:8080 with its own redis-server.
 
 import os from "node:os";
+import path from "node:path";
 import { z } from "zod";
 import { MIN_ADMIN_TOKEN_LENGTH } from "./auth/admin-token.js";
 import type { Runtime } from "./functions/definition.js";
@@ -31,6 +32,14 @@ const envSchema = z.object({
    */
   HEARTH_CONTAINER_REDIS_SOCKET: z.string().optional(),
   HEARTH_CONTAINER_REDIS_URL: z.string().optional(),
+  /**
+   * Where the invoker unpacks code packages (a folder per invoker id under it), mounted read-only into
+   * containers by its path: the Docker engine must see it at the same path (the same host path mounted
+   * into the invoker's container, when it runs in one). Unset: code-cache in HEARTH_DATA_DIR.
+   */
+  HEARTH_CODE_CACHE_DIR: z.string().optional(),
+  /** The unpacked packages it keeps, all together (MiB); the least recently used that no container mounts go first. */
+  HEARTH_CODE_CACHE_MB: z.coerce.number().int().positive().default(2_048),
   /** Docker networks a function may name in its `network` setting (comma list); without one it has none. `host` only when listed. */
   HEARTH_CONTAINER_NETWORKS: z
     .string()
@@ -89,6 +98,7 @@ export interface HearthConfig {
   /** Networks functions may name besides `none`. */
   containerNetworks: string[];
   hostLimits: HostLimits;
+  codeCache: { directory: string; maxBytes: number };
   images: Record<Runtime, string>;
   goBuilderImage: string;
   maxCodeBytes: number;
@@ -136,6 +146,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv): HearthConfig {
     containerRedisUrl: e.HEARTH_CONTAINER_REDIS_URL,
     containerNetworks: e.HEARTH_CONTAINER_NETWORKS ? e.HEARTH_CONTAINER_NETWORKS.split(",") : [],
     hostLimits: { maxContainers: e.HEARTH_MAX_CONTAINERS, maxMemoryMb: e.HEARTH_MAX_MEMORY_MB },
+    // Absolute: Docker mounts host paths only.
+    codeCache: { directory: path.resolve(e.HEARTH_CODE_CACHE_DIR ?? path.join(e.HEARTH_DATA_DIR, "code-cache")), maxBytes: e.HEARTH_CODE_CACHE_MB * MiB },
     images: { node: e.HEARTH_IMAGE_NODE, python: e.HEARTH_IMAGE_PYTHON, go: e.HEARTH_IMAGE_GO, custom: e.HEARTH_IMAGE_CUSTOM },
     goBuilderImage: e.HEARTH_IMAGE_GO_BUILDER,
     maxCodeBytes: e.HEARTH_MAX_CODE_BYTES,

@@ -3,6 +3,7 @@
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import path from "node:path";
 import Docker from "dockerode";
 import type { Redis } from "ioredis";
 import { createApp } from "./api/app.js";
@@ -22,13 +23,14 @@ import { readPoolStatus } from "./functions/registry.js";
 import { Invocations } from "./invocation/invocations.js";
 import { ReplyRouter } from "./invocation/reply-router.js";
 import { ContainerUsage } from "./invoker/container-usage.js";
+import { CodeCache } from "./invoker/code-cache.js";
 import { DockerBackend, LABELS } from "./invoker/docker-backend.js";
 import { HostCapacity } from "./invoker/host-capacity.js";
 import { Invoker } from "./invoker/invoker.js";
 import type { Logger } from "./logger.js";
 import { Metrics } from "./metrics/metrics.js";
 import { EventBus } from "./protocol/event-bus.js";
-import { FUNCTIONS_INDEX, INVOKER_BEATS } from "./protocol/keys.js";
+import { functionKeys, FUNCTIONS_INDEX, INVOKER_BEATS } from "./protocol/keys.js";
 import { loadScripts } from "./protocol/all-scripts.js";
 import { connectRedis } from "./redis/connections.js";
 import { startEmbeddedRedis, type EmbeddedRedis } from "./redis/embedded-redis.js";
@@ -92,6 +94,8 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
         allowedNetworks: config.containerNetworks,
         invocationRetentionMs: config.invocationRetentionMs,
         logs: config.logs,
+        codeCache: new CodeCache(path.join(config.codeCache.directory, config.invokerId), config.codeCache.maxBytes, logger.child({ component: "code-cache" })),
+        readCode: (fn, codeSha) => commands.getBuffer(functionKeys(fn).code(codeSha)),
       });
       const capacity = new HostCapacity(config.hostLimits);
       metrics.observeHost(capacity);

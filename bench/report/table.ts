@@ -51,6 +51,14 @@ export function renderTable(result: BenchResult): string {
     for (const [phase, summary] of Object.entries(cold.phasesMs)) {
       rows.push(["3 cold start", `· ${phase}`, "", ms(summary.p50, 1), ms(summary.p90, 1), ms(summary.p99, 1), "", cold.phaseNotes[phase] ?? ""]);
     }
+    const { floor, big } = cold;
+    const mib = (big.packageBytes / 1024 / 1024).toFixed(1);
+    rows.push(["3 cold start", "floor: bare container", int(floor.samples), ms(floor.totalMs.p50, 0), ms(floor.totalMs.p90, 0), ms(floor.totalMs.p99, 0), "", `docker run --rm --entrypoint true <image> through the Engine API (create, start, wait, remove; remove p50 ${ms(floor.removeMs.p50, 0)} ms)`]);
+    rows.push(["3 cold start", `${mib} MiB package, first on this host`, "1", ms(big.first.totalMs, 0), "", "", "", `the invoker fetches, checks and unpacks it into its code cache (create phase ${ms(big.first.phasesMs.create, 0)} ms)`]);
+    rows.push(["3 cold start", `${mib} MiB package, cached`, int(big.samples), ms(big.totalMs.p50, 0), ms(big.totalMs.p90, 0), ms(big.totalMs.p99, 0), "", `mounted from the code cache (create phase p50 ${ms(big.phasesMs.create?.p50, 1)} ms)`]);
+    const ratio = (value: number): string => `${value.toFixed(2)}×`;
+    rows.push(["3 cold start", "ratio cached big / tiny", "", ratio(cold.bigOverTiny.p50), "", ratio(cold.bigOverTiny.p99), "", "target ≤ 1.1×"]);
+    rows.push(["3 cold start", "ratio tiny / floor", "", ratio(cold.tinyOverFloor.p50), "", ratio(cold.tinyOverFloor.p99), "", "target ≤ 1.3×"]);
   }
   if (result.async) {
     const { accept, drain } = result.async;

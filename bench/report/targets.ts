@@ -14,6 +14,8 @@ export function checkTargets(result: BenchResult): TargetCheck[] {
   const four = result.throughput?.runs.find((run) => run.target === "hearth" && run.containers === 4);
   check("throughput, 4 warm containers", "≥ 3,000 invocations/s", four?.ratePerSec, (v) => v >= 3000, fmt(four?.ratePerSec ?? NaN, "/s", 0));
   check("cold start p50", "≤ 250 ms", result.cold?.totalMs.p50, (v) => v <= 250, fmt(result.cold?.totalMs.p50 ?? NaN, "ms", 0));
+  check("cold start, cached 20 MiB package / tiny, p50", "≤ 1.1×", result.cold?.bigOverTiny.p50, (v) => v <= 1.1, fmt(result.cold?.bigOverTiny.p50 ?? NaN, "×"));
+  check("cold start / bare container (floor), p50", "≤ 1.3×", result.cold?.tinyOverFloor.p50, (v) => v <= 1.3, fmt(result.cold?.tinyOverFloor.p50 ?? NaN, "×"));
   const connections = result.footprint?.inFlight.redisConnections;
   check(
     "Redis connections vs requests in flight",

@@ -1,6 +1,7 @@
 // The bench's calls to Hearth's HTTP API: deploy, delete, status, single invocations, pre-warming.
 
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import * as tar from "tar";
@@ -23,13 +24,22 @@ export interface Invoked {
 export const nowMs = (): number => performance.timeOrigin + performance.now();
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The no-op handler as a code package (tar.gz holding index.cjs). */
-export async function noopPackage(): Promise<Buffer> {
+/**
+ * The no-op handler as a code package (tar.gz holding index.cjs), with `paddingMiB` files of 1 MiB of
+ * random bytes beside it (gzip cannot shrink them: a package as large as a node_modules folder).
+ */
+export async function noopPackage(paddingMiB = 0): Promise<Buffer> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "hearth-bench-pkg-"));
   try {
     await writeFile(path.join(dir, "index.cjs"), await readFile(NOOP_HANDLER));
+    const names = ["index.cjs"];
+    if (paddingMiB > 0) await mkdir(path.join(dir, "padding"));
+    for (let i = 0; i < paddingMiB; i += 1) {
+      names.push(`padding/${i}.bin`);
+      await writeFile(path.join(dir, names.at(-1)!), randomBytes(1024 * 1024));
+    }
     const chunks: Buffer[] = [];
-    for await (const chunk of tar.c({ gzip: true, cwd: dir, portable: true }, ["index.cjs"])) chunks.push(chunk as Buffer);
+    for await (const chunk of tar.c({ gzip: true, cwd: dir, portable: true }, names)) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks);
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -48,12 +58,12 @@ export class HearthApi {
     this.headers = { authorization: `Bearer ${adminToken}` };
   }
 
-  /** Deploys the no-op function with these settings (a new version each time). */
-  async deploy(name: string, config: Record<string, unknown>): Promise<void> {
+  /** Deploys the no-op function (or `code`, a package of it) with these settings (a new version each time). */
+  async deploy(name: string, config: Record<string, unknown>, code?: Buffer): Promise<void> {
     this.packageBytes ??= await noopPackage();
     const form = new FormData();
     form.set("config", JSON.stringify({ runtime: "node", handler: "index.handler", ...config }));
-    form.set("code", new Blob([new Uint8Array(this.packageBytes)]), "code.tgz");
+    form.set("code", new Blob([new Uint8Array(code ?? this.packageBytes)]), "code.tgz");
     await expectOk(await fetch(`${this.url}/system/functions/${name}`, { method: "PUT", headers: this.headers, body: form }), `deploy ${name}`);
   }
 

@@ -1,8 +1,9 @@
-// The adapter's work in one container: load the function's code, start its language runtime, then
-// take requests off the function's queue one at a time and send each result back through Redis.
+// The adapter's work in one container: check that its function is still the version it was started
+// for (the code is mounted at /var/task by the invoker, from its host's code cache), start its
+// language runtime, then take requests off the function's queue one at a time and send each result
+// back through Redis.
 
 import type { ChainableCommander, Redis } from "ioredis";
-import { extractPackage } from "../functions/code-package.js";
 import { fromHash, type FunctionDefinition } from "../functions/definition.js";
 import { decodeMessage, encodeMessage, errorBody, OUT_OF_MEMORY, outOfMemoryMessage, type ColdStartTimings, type InvocationMeta, type ResultMeta } from "../protocol/envelope.js";
 import { functionKeys, type FunctionKeys } from "../protocol/keys.js";
@@ -22,7 +23,6 @@ import { FunctionRuntime } from "./runtime-lifecycle.js";
 export interface AdapterEnv {
   function: string;
   version: number;
-  codeSha: string;
   containerId: string;
   invokerId: string;
   createdAt: number;
@@ -71,7 +71,7 @@ export class ContainerWorker {
   /** Serves until the container should exit (keep-alive over, superseded, drained, broken). */
   async run(): Promise<void> {
     const processStartedAt = Math.round(performance.timeOrigin);
-    if (!(await this.loadCode())) return;
+    if (!(await this.loadDefinition())) return;
     const oom = await OutOfMemoryDetector.start();
     const codeLoadedAt = Date.now();
     const fn = this.runtimeFunction();
@@ -106,18 +106,14 @@ export class ContainerWorker {
     await this.log.flush();
   }
 
-  private async loadCode(): Promise<boolean> {
-    // The scripts are loaded already (by the invoker): a container may run them, not load any.
-    const results = await this.redis.pipeline().hgetall(this.keys.def).getBuffer(this.keys.code(this.env.codeSha)).exec();
-    const definition = fromHash(this.env.function, (results?.[0]?.[1] ?? {}) as Record<string, string>);
-    const code = results?.[1]?.[1] as Buffer | null;
-    if (!definition || definition.version !== this.env.version || !code) {
+  /** The function's definition, if it is still the version this container was started for (its code is the one mounted). */
+  private async loadDefinition(): Promise<boolean> {
+    const definition = fromHash(this.env.function, await this.redis.hgetall(this.keys.def));
+    if (!definition || definition.version !== this.env.version) {
       this.logger.info("function was redeployed or deleted before this container started");
       return false;
     }
     this.definition = definition;
-    // Read-only for the runtime, as Lambda's /var/task (effective where the runtime is another user than the adapter).
-    await extractPackage(code, this.env.taskRoot);
     return true;
   }
 

@@ -29,7 +29,6 @@ const env = {
   HEARTH_RUNTIME_UID: integer("HEARTH_RUNTIME_UID", "10001"),
   HEARTH_FUNCTION: setting("HEARTH_FUNCTION"),
   HEARTH_VERSION: integer("HEARTH_VERSION"),
-  HEARTH_CODE_SHA: setting("HEARTH_CODE_SHA"),
   HEARTH_CONTAINER_ID: setting("HEARTH_CONTAINER_ID"),
   HEARTH_INVOKER_ID: setting("HEARTH_INVOKER_ID"),
   HEARTH_CREATED_AT: integer("HEARTH_CREATED_AT"),
@@ -72,7 +71,6 @@ const worker = new ContainerWorker(
   {
     function: env.HEARTH_FUNCTION,
     version: env.HEARTH_VERSION,
-    codeSha: env.HEARTH_CODE_SHA,
     containerId: env.HEARTH_CONTAINER_ID,
     invokerId: env.HEARTH_INVOKER_ID,
     createdAt: env.HEARTH_CREATED_AT,

@@ -1,6 +1,7 @@
 // Code packages are zip or tar.gz archives. The gateway inspects one at deploy time, off its event
 // loop (package-inspector.ts), so that a broken package is a 400 then, not a failure at the first
-// invoke; the adapter extracts it in the container. Both read a tar only up to the archive's end.
+// invoke; the invoker unpacks it once per host into its code cache (invoker/code-cache.ts). Both read
+// a tar only up to the archive's end.
 
 import { createWriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
@@ -10,8 +11,8 @@ import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import type { Parser } from "tar";
 
-// Loaded when first needed: the adapter extracts one format per cold start, and tar alone costs
-// ~25 ms to load there.
+// Loaded when first needed: the inspector's worker and the invoker read packages, the gateway's API
+// process may never.
 const loadTar = () => import("tar");
 const loadYauzl = async () => (await import("yauzl")).default;
 
@@ -50,10 +51,11 @@ export async function readTarGz(data: Buffer, parser: Parser, onInflated?: (chun
 export const PLAIN_TAR = { strict: true, brotli: false, zstd: false } as const;
 
 /**
- * Unpacks a package into `directory`, owned by the adapter (root): the runtime, under a uid of its
- * own, reads and runs its code but cannot change it (as on Lambda). Modes are set as entries are
- * written (readable by all, executable by all where anyone may execute, writable by the owner only):
- * a walk of the tree afterwards would cost a cold start ~50 µs a file.
+ * Unpacks a package into `directory`, owned by the unpacking process. Modes are set as entries are
+ * written (files readable by all, executable by all where anyone may execute, writable by none;
+ * folders writable by their owner only, who removes the tree): a walk afterwards would cost ~50 µs a
+ * file. Entries that climb out (absolute paths, "..") are not unpacked there (node-tar's own rule); the
+ * code cache inspects a package (links, limits) before it unpacks it.
  */
 export async function extractPackage(data: Buffer, directory: string): Promise<void> {
   await mkdir(directory, { recursive: true });
@@ -63,8 +65,8 @@ export async function extractPackage(data: Buffer, directory: string): Promise<v
       if ((read.type === "File" || read.type === "Directory") && typeof read.mode === "number") read.mode = sharedMode(read.mode, read.type === "Directory");
       return true;
     };
-    // No chown to the archive's owners: the adapter has no CAP_CHOWN, and root-owned is the point.
-    await readTarGz(data, (await loadTar()).x({ ...PLAIN_TAR, cwd: directory, preserveOwner: false, filter, fmode: 0o644, dmode: 0o755 }));
+    // No chown to the archive's owners: the files are the unpacking process's.
+    await readTarGz(data, (await loadTar()).x({ ...PLAIN_TAR, cwd: directory, preserveOwner: false, filter, fmode: 0o444, dmode: 0o755 }));
     return;
   }
   const zip = await (await loadYauzl()).fromBufferPromise(data, { validateEntrySizes: true, strictFileNames: true });
@@ -81,8 +83,8 @@ export async function extractPackage(data: Buffer, directory: string): Promise<v
   }
 }
 
-/** Readable by all, executable by all where anyone may execute (folders always), writable by the owner only; no setuid, setgid or sticky bits. */
+/** Readable by all, executable by all where anyone may execute; files writable by none, folders by their owner; no setuid, setgid or sticky bits. */
 function sharedMode(mode: number, folder: boolean): number {
-  const executable = folder || (mode & 0o111) !== 0;
-  return (mode & 0o755) | 0o444 | (executable ? 0o111 : 0);
+  if (folder) return 0o755;
+  return 0o444 | ((mode & 0o111) !== 0 ? 0o111 : 0);
 }

@@ -2,7 +2,8 @@
 // creates the container and deleted when the container goes (Redis then closes its connection). The
 // user may touch its own function's keys only (every one of them is in the function's `{name}` slot),
 // push to reply lists without reading them, publish Hearth's events, and run the commands the adapter
-// sends or Hearth's scripts run for it: no KEYS, MONITOR, CONFIG, FLUSH*, EVAL or SCRIPT.
+// sends or Hearth's scripts run for it: no KEYS, MONITOR, CONFIG, FLUSH*, EVAL or SCRIPT, and no GET (the
+// code package comes mounted from the invoker's code cache; nothing else of a function is a string).
 
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
@@ -16,7 +17,7 @@ const USER_PREFIX = "hearth-container:";
  * (Redis checks a script's commands against the caller's permissions).
  */
 const ADAPTER_COMMANDS = [
-  "hgetall", "get", "blmove", "rpush", "pexpire", "evalsha", "client|setname",
+  "hgetall", "blmove", "rpush", "pexpire", "evalsha", "client|setname",
   "del", "exists", "hdel", "hexists", "hget", "hincrby", "hmget", "hset", "hvals", "llen", "lpush", "lrem", "rpoplpush",
   "publish", "sismember", "srem", "zadd", "zrem", "xack",
   // Log lines and the invocation history (gateway/adapter/function-log.ts).

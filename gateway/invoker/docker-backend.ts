@@ -4,6 +4,7 @@
 import path from "node:path";
 import type Docker from "dockerode";
 import type { Runtime } from "../functions/definition.js";
+import type { CodeCache } from "./code-cache.js";
 import { containerLimits } from "./container-limits.js";
 import type { LogLimits } from "../protocol/logs.js";
 import type { ContainerCredentials } from "./container-users.js";
@@ -25,6 +26,8 @@ const ADAPTER_USER = "0:0";
 const ADAPTER_CAPABILITIES = ["SETUID", "SETGID", "KILL"];
 /** Where the directory of Redis's unix socket is mounted, under a folder only root may enter. */
 const REDIS_SOCKET_DIR = "/run/hearth/redis";
+/** Where the function's code is mounted (read-only), as on Lambda. */
+const TASK_ROOT = "/var/task";
 
 export interface ContainerSpec {
   containerId: string;
@@ -58,6 +61,10 @@ export interface DockerBackendOptions {
   invocationRetentionMs: number;
   /** The bounds of the log lines and history the adapter writes. */
   logs: LogLimits;
+  /** This host's unpacked code packages, mounted into containers. */
+  codeCache: CodeCache;
+  /** A function's code package from Redis; null when it is gone (the function was redeployed or deleted). */
+  readCode(fn: string, codeSha: string): Promise<Buffer | null>;
 }
 
 /** What the invoker asks of its container engine (DockerBackend; a fake in the invoker's pool tests). */
@@ -70,6 +77,9 @@ export interface ContainerBackend {
 }
 
 export class DockerBackend implements ContainerBackend {
+  /** The code package each running container mounts, by Hearth container id, held in the code cache until it exits. */
+  private readonly mountedCode = new Map<string, string>();
+
   constructor(
     private readonly docker: Docker,
     private readonly options: DockerBackendOptions,
@@ -79,6 +89,25 @@ export class DockerBackend implements ContainerBackend {
     if (spec.network !== "none" && !this.options.allowedNetworks.includes(spec.network)) {
       throw new Error(`network ${spec.network} is not in HEARTH_CONTAINER_NETWORKS`);
     }
+    const redis = this.options.redis;
+    // No package: the function changed meanwhile; the adapter sees that and exits without one.
+    const code = await this.options.codeCache.acquire(spec.codeSha, () => this.options.readCode(spec.function, spec.codeSha));
+    if (code) this.mountedCode.set(spec.containerId, spec.codeSha);
+    const binds = [
+      // The socket's directory, not the socket: a restarted Redis makes a new socket file.
+      ...("socketPath" in redis ? [`${path.dirname(redis.socketPath)}:${REDIS_SOCKET_DIR}:ro`] : []),
+      // Its own package only, never the cache's folder; read-only for everyone in the container, root too.
+      ...(code ? [`${code}:${TASK_ROOT}:ro`] : []),
+    ];
+    try {
+      return await this.createAndStart(spec, credentials, binds);
+    } catch (error) {
+      this.unmountCode(spec.containerId);
+      throw error;
+    }
+  }
+
+  private async createAndStart(spec: ContainerSpec, credentials: ContainerCredentials, binds: string[]): Promise<string> {
     const redis = this.options.redis;
     const container = await this.docker.createContainer({
       name: `hearth-${spec.function}-${spec.containerId}`,
@@ -90,7 +119,6 @@ export class DockerBackend implements ContainerBackend {
         `HEARTH_REDIS_PASSWORD=${credentials.password}`,
         `HEARTH_FUNCTION=${spec.function}`,
         `HEARTH_VERSION=${spec.version}`,
-        `HEARTH_CODE_SHA=${spec.codeSha}`,
         `HEARTH_CONTAINER_ID=${spec.containerId}`,
         `HEARTH_INVOKER_ID=${this.options.invokerId}`,
         `HEARTH_CREATED_AT=${spec.createdAt}`,
@@ -108,8 +136,7 @@ export class DockerBackend implements ContainerBackend {
       },
       HostConfig: {
         NetworkMode: spec.network,
-        // The socket's directory, not the socket: a restarted Redis makes a new socket file.
-        ...("socketPath" in redis ? { Binds: [`${path.dirname(redis.socketPath)}:${REDIS_SOCKET_DIR}:ro`] } : {}),
+        Binds: binds,
         ...containerLimits(spec),
         Init: true,
         AutoRemove: true,
@@ -155,6 +182,7 @@ export class DockerBackend implements ContainerBackend {
           outOfMemory.add(containerId);
           return;
         }
+        this.unmountCode(containerId);
         const exitCode = Number(attributes.exitCode ?? -1);
         onExit({ containerId, function: fn, exitCode, outOfMemory: outOfMemory.delete(containerId) && exitCode !== 0 });
       });
@@ -181,6 +209,14 @@ export class DockerBackend implements ContainerBackend {
       stopped = true;
       current?.destroy();
     };
+  }
+
+  /** A container that mounted a package exited (or never started): the cache may evict the package. */
+  private unmountCode(containerId: string): void {
+    const sha = this.mountedCode.get(containerId);
+    if (!sha) return;
+    this.mountedCode.delete(containerId);
+    this.options.codeCache.release(sha);
   }
 
   /** Docker ids of every container labelled with this invoker, running or not. */

@@ -56,6 +56,11 @@ describe("npm run bench -- --smoke", () => {
     expect(result.cold.samples).toBeGreaterThanOrEqual(1);
     expectSummary(result.cold.totalMs);
     for (const phase of ["schedule", "create", "start", "adapterReady", "codeLoaded", "handlerDone"]) expectSummary(result.cold.phasesMs[phase]);
+    expectSummary(result.cold.floor.totalMs);
+    expectSummary(result.cold.big.totalMs);
+    expect(result.cold.big.packageBytes).toBeGreaterThan(20 * 1024 * 1024);
+    expect(isNumber(result.cold.big.first.totalMs)).toBe(true);
+    for (const ratio of [result.cold.bigOverTiny, result.cold.tinyOverFloor]) expect(isNumber(ratio.p50) && isNumber(ratio.p99)).toBe(true);
 
     expect(result.async.accept.statuses).toEqual({ "202": result.async.accept.requests });
     expect(result.async.drain.ratePerSec).toBeGreaterThan(0);
@@ -82,7 +87,7 @@ describe("npm run bench -- --smoke", () => {
     expect(scaleDown.containersAtStart).toBeGreaterThan(0);
     for (const count of [scaleDown.containersAtLoadEnd, scaleDown.containersAfterKeepAlive]) expect(isNumber(count)).toBe(true);
 
-    expect(result.targets).toHaveLength(5);
+    expect(result.targets).toHaveLength(7);
     for (const section of ["1 warm c=1", "2 throughput", "3 cold start", "4 async", "5 footprint", "6 scale-down", "targets"]) expect(stdout).toContain(`| ${section}`);
     expect(result.table).toContain("| 1 warm c=1");
 

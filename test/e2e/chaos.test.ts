@@ -14,13 +14,15 @@
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import path from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { LABELS } from "../../gateway/invoker/docker-backend.js";
 import { functionKeys, invocationRecordKey } from "../../gateway/protocol/keys.js";
 import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import { getInvocation, invokeAsync, startReceiver, type ReceivedCall } from "../support/async.js";
-import { deploy, docker, eventually, listContainers, startTestRedis } from "../support/hearth.js";
+import { deploy, docker, eventually, listContainers, startTestRedis, TEST_CODE_CACHE_DIR } from "../support/hearth.js";
 import { sigkill, startHearthProcess as startProcess, warningsAndErrors, type HearthProcess } from "../support/hearth-process.js";
 
 const FUNCTION = "chaos";
@@ -89,6 +91,7 @@ afterAll(async () => {
   await receiver?.close();
   client?.disconnect();
   await redis?.stop();
+  await rm(path.join(TEST_CODE_CACHE_DIR, invokerId), { recursive: true, force: true });
 });
 
 describe("async invocation under chaos", () => {
@@ -206,7 +209,7 @@ async function killBusyContainer(): Promise<void> {
 
 /** `node dist/hearth.cjs` with the one role, on the test's Redis; resolves once it is running. */
 async function startHearthProcess(role: "api" | "invoker"): Promise<HearthProcess> {
-  const started = await startProcess({ roles: role, redis, invokerId, env: { HEARTH_CONTAINER_NETWORKS: "host" }, output });
+  const started = await startProcess({ roles: role, redis, invokerId, env: { HEARTH_CONTAINER_NETWORKS: "host", HEARTH_CODE_CACHE_DIR: TEST_CODE_CACHE_DIR }, output });
   children.add(started.child);
   return started;
 }

@@ -108,6 +108,12 @@ describe("docker-compose.yml", () => {
     expect(services.redis.volumes).toContainEqual(expect.stringMatching(new RegExp(`^${socketDir}:${socketDir}(:rw)?$`)));
   });
 
+  it("mounts the invoker's code cache at its host path, where the Docker engine looks for it", () => {
+    const cache = services.gateway.environment?.HEARTH_CODE_CACHE_DIR ?? "";
+    expect(cache).toMatch(/^\/./);
+    expect(services.gateway.volumes).toContainEqual(expect.stringMatching(new RegExp(`^${cache}:${cache}(:rw)?$`)));
+  });
+
   it("provisions Prometheus with the scrape target and rules, and Grafana with the dashboards and that Prometheus", () => {
     const mounts = [...(services.prometheus.volumes ?? []), ...(services.grafana.volumes ?? [])];
     const hostPaths = mounts.map((mount) => mount.split(":")[0] ?? "").filter((source) => source.startsWith("/"));
@@ -206,6 +212,10 @@ describe.each(overlayNames())("k8s overlay %s", (overlay) => {
     // The invoker's Docker engine mounts the socket's folder by its path on the node.
     expect(env(forwarder).REDIS_SOCKET).toBe(socket);
     expect(hostPathOf(forwarder, path.dirname(socket))).toBe(path.dirname(socket));
+    // The code cache too: a node folder at the same path in the pod.
+    const cache = env(hearth).HEARTH_CODE_CACHE_DIR ?? "";
+    expect(cache).toMatch(/^\/./);
+    expect(hostPathOf(hearth, cache)).toBe(cache);
   });
 
   it("gives Hearth's pods no Kubernetes API token and no role", () => {

@@ -58,6 +58,8 @@ describe("a container's Redis user", () => {
   it("cannot read, watch, wipe or reconfigure anything beyond its own function", async () => {
     const refused: Array<[string, ...(string | number)[]]> = [
       ["hgetall", victim.def],
+      // Its code comes mounted from the invoker's code cache: not even its own package is readable.
+      ["get", functionKeys("attacker").code("0".repeat(64))],
       ["lrange", victim.queue, 0, -1],
       ["blmove", victim.queue, functionKeys("attacker").running("c-attacker"), "RIGHT", "LEFT", 0.01],
       ["del", victim.def],

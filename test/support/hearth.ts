@@ -32,10 +32,15 @@ export interface TestHearth {
   stop(): Promise<void>;
 }
 
+/** Where test Hearths keep their code caches (each in a folder of its invoker id, removed when it stops). */
+export const TEST_CODE_CACHE_DIR = path.join(os.tmpdir(), "hearth-test-code-cache");
+
 export function testConfig(overrides: Partial<HearthConfig> = {}): HearthConfig {
+  const defaults = configFromEnv(imageSettings(process.env));
   return {
     // Only the image names come from the environment: a branch that changes the adapter tests images of its own tags.
-    ...configFromEnv(imageSettings(process.env)),
+    ...defaults,
+    codeCache: { ...defaults.codeCache, directory: TEST_CODE_CACHE_DIR },
     port: 0,
     invokerId: `test-${randomBytes(4).toString("hex")}`,
     adminToken: TEST_ADMIN_TOKEN,
@@ -95,6 +100,7 @@ export async function startTestHearth(redis: RedisAddress, overrides: Partial<He
     stop: async () => {
       await hearth.stop();
       await removeContainers(config.invokerId);
+      await rm(path.join(config.codeCache.directory, config.invokerId), { recursive: true, force: true });
     },
   };
 }

@@ -8,6 +8,7 @@ import path from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll } from "vitest";
 import { ContainerWorker } from "../../gateway/adapter/container-worker.js";
+import { extractPackage } from "../../gateway/functions/code-package.js";
 import { deployFunction, getFunction } from "../../gateway/functions/registry.js";
 import { createLogger } from "../../gateway/logger.js";
 import { enqueueInvocation, formatContainerRecord } from "../../gateway/protocol/container-lifecycle.js";
@@ -44,7 +45,7 @@ export interface WorkerSetting {
   socketPath: string;
   /** A client for the test's own commands. */
   redis: Redis;
-  /** Each worker unpacks its function's code in a folder of its own under this one. */
+  /** Each worker's function's code is unpacked in a folder of its own under this one. */
   taskRoot: string;
 }
 
@@ -76,6 +77,7 @@ export async function startWorker({ redisUrl, taskRoot }: WorkerSetting, options
   await loadScripts(admin);
   const definition = options.files ? (await deployFunction(admin, defaultQuotas, options.fn, options.config, await tarGz(options.files))).definition : await getFunction(admin, options.fn);
   if (!definition) throw new Error(`function ${options.fn} is not deployed`);
+  const code = (await admin.getBuffer(functionKeys(options.fn).code(definition.codeSha256)))!;
   // As the adapter connects (no ready check: INFO is not a container's to run).
   const redis = options.credentials ? new Redis(redisUrl, { ...options.credentials, enableReadyCheck: false }) : admin;
   await admin.hset(
@@ -85,12 +87,13 @@ export async function startWorker({ redisUrl, taskRoot }: WorkerSetting, options
   );
   const root = await mkdtemp(path.join(taskRoot, `${options.fn}-`));
   await chmod(root, 0o755);
+  // As the invoker's code cache does before it mounts the tree at /var/task.
+  await extractPackage(code, root);
   const worker = new ContainerWorker(
     redis,
     {
       function: options.fn,
       version: definition.version,
-      codeSha: definition.codeSha256,
       containerId: options.containerId,
       invokerId: "inv",
       createdAt: Date.now(),

@@ -43,17 +43,17 @@ describe("code packages", () => {
     expect(await readFile(path.join(dir, "index.js"), "utf8")).toBe("x");
   });
 
-  it("unpacks readable by all and writable by its owner only, without setuid, setgid or sticky bits", async () => {
+  it("unpacks files readable by all and writable by none (folders by their owner), without setuid, setgid or sticky bits", async () => {
     const modes = async (dir: string, names: string[]) => Promise.all(names.map(async (name) => (await stat(path.join(dir, name))).mode & 0o7777));
     const fromTar = await tempDir();
     await extractPackage(await tarGz({ "index.js": "one", "lib/deep/util.js": "two" }), fromTar);
-    expect(await modes(fromTar, ["index.js", "lib", "lib/deep", "lib/deep/util.js"])).toEqual([0o644, 0o755, 0o755, 0o644]);
+    expect(await modes(fromTar, ["index.js", "lib", "lib/deep", "lib/deep/util.js"])).toEqual([0o444, 0o755, 0o755, 0o444]);
     expect(await readFile(path.join(fromTar, "lib/deep/util.js"), "utf8")).toBe("two");
 
     const fromZip = await tempDir();
     const files = { bootstrap: "#!/bin/sh", "private.js": "x", "setuid.sh": "#!/bin/sh", "shared.js": "y", "lib/index.js": "z" };
     await extractPackage(await zip(files, { bootstrap: 0o100755, "private.js": 0o100600, "setuid.sh": 0o104777, "shared.js": 0o100666 }), fromZip);
-    expect(await modes(fromZip, ["bootstrap", "private.js", "setuid.sh", "shared.js", "lib", "lib/index.js"])).toEqual([0o755, 0o644, 0o755, 0o644, 0o755, 0o644]);
+    expect(await modes(fromZip, ["bootstrap", "private.js", "setuid.sh", "shared.js", "lib", "lib/index.js"])).toEqual([0o555, 0o444, 0o555, 0o444, 0o755, 0o444]);
   });
 
   it("rejects what is not a zip or tar.gz, and broken archives", async () => {

@@ -155,16 +155,42 @@ export class Invoker {
       return !alive.get(invokerId);
     };
     await this.releaseRecordsWhere(({ invokerId }) => isDead(invokerId), "Hearth.InvokerLost", "the invoker running the function's container stopped answering");
+    await this.releaseLostRecords();
     // Their Redis users too, and any of this invoker's own whose container is gone (a removal that failed).
     await this.users.removeWhere((invokerId, containerId) => (invokerId === this.invokerId ? !this.launched.has(containerId) : isDead(invokerId)));
   }
 
+  /**
+   * After a failover: the new master lacks the Redis users of this invoker's containers (ACL SETUSER
+   * is not replicated) and the scripts they run; it may hold records this invoker could not release
+   * while Redis was away; and work queued meanwhile has had no signal.
+   */
+  async onMasterChange(): Promise<void> {
+    await this.users.restore();
+    await this.releaseLostRecords();
+    for (const name of await this.redis.smembers(FUNCTIONS_INDEX)) this.scaleUp(name);
+  }
+
+  /**
+   * This invoker's records of containers it no longer runs: their exit was heard while Redis could not
+   * be reached (a failover, a restart). Between two reservations, so that none is caught half made.
+   */
+  private async releaseLostRecords(): Promise<void> {
+    await this.serialized(() =>
+      this.releaseRecordsWhere(
+        ({ invokerId }, containerId) => invokerId === this.invokerId && !this.launched.has(containerId),
+        "Hearth.ContainerExited",
+        "the function's container exited while Redis could not be reached",
+      ),
+    );
+  }
+
   /** Releases the container records, of every function, that `select` picks. */
-  private async releaseRecordsWhere(select: (record: ContainerRecord) => Promise<boolean> | boolean, errorType: string, message: string): Promise<void> {
+  private async releaseRecordsWhere(select: (record: ContainerRecord, containerId: string) => Promise<boolean> | boolean, errorType: string, message: string): Promise<void> {
     for (const fn of await this.redis.smembers(FUNCTIONS_INDEX)) {
       for (const [containerId, value] of Object.entries(await this.redis.hgetall(functionKeys(fn).containers))) {
         const record = parseContainerRecord(value);
-        if (!(await select(record))) continue;
+        if (!(await select(record, containerId))) continue;
         this.logger.warn({ function: fn, containerId, invokerId: record.invokerId, errorType }, "releasing a container record");
         await this.release(fn, containerId, errorType, message);
       }

@@ -120,7 +120,7 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
       masterChanged.push(async () => {
         // Containers reach the new master once it has their users, and lose the old one now.
         const restored = started.onMasterChange();
-        masterSocket?.retarget(restored.catch(() => undefined).then(() => connectedNode(commands)!));
+        masterSocket?.retarget(restored.catch(() => undefined).then(() => connectedNode(commands)));
         await restored;
       });
     }

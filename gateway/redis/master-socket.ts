@@ -15,8 +15,8 @@ export class MasterSocket {
     /** The socket's path on this host (containers mount its directory). */
     readonly path: string,
     private readonly server: net.Server,
-    /** Where new connections go; a promise while the new master is being made ready for containers. */
-    private target: Promise<Address>,
+    /** Where new connections go; a promise while the new master is being made ready for containers (none: refused). */
+    private target: Promise<Address | undefined>,
   ) {}
 
   /** Serves `socketPath` (alone in its directory, which containers mount), forwarding to `master`. */
@@ -37,7 +37,7 @@ export class MasterSocket {
   }
 
   /** The master changed: cuts every forwarded connection; new ones wait for `next`, then go there. */
-  retarget(next: Promise<Address>): void {
+  retarget(next: Promise<Address | undefined>): void {
     this.target = next;
     for (const socket of this.open) socket.destroy();
   }
@@ -51,8 +51,9 @@ export class MasterSocket {
   private forward(client: net.Socket): void {
     this.track(client);
     client.pause(); // what the container sends before the master answers waits in the socket
-    void this.target.then(({ host, port }) => {
-      if (client.destroyed) return;
+    void this.target.then((master) => {
+      if (!master || client.destroyed) return void client.destroy();
+      const { host, port } = master;
       const upstream = net.connect({ host, port });
       this.track(upstream);
       const closeBoth = (): void => {

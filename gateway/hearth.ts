@@ -127,13 +127,10 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
 
     let server: Server | undefined;
     if (config.roles.api) {
-      const replies = new ReplyRouter(connectRedis(redis, "hearth-replies"), randomUUID(), logger);
+      const lostReplies = "sentinel" in redis ? new HearthError(503, "Hearth.Unavailable", "the connection to the Redis master was lost while the request was in flight (a failover?): it may or may not have run") : undefined;
+      const replies = new ReplyRouter(connectRedis(redis, "hearth-replies"), randomUUID(), logger, lostReplies);
       teardown.push(() => replies.stop());
       replies.start();
-      masterChanged.push(async () => {
-        // Results pushed to the old master and not yet replicated are lost: no caller waits for them until its timeout.
-        replies.abandonAll(new HearthError(503, "Hearth.Unavailable", "Redis failed over while the request was in flight: it may or may not have run"));
-      });
       const functions = new FunctionCache(commands);
       const callbackDestinations = new CallbackDestinations(config.callbacks.allow, config.host);
       const authenticator = new Authenticator(commands, adminToken!.token);

@@ -17,7 +17,22 @@ export class ReplyRouter {
     private readonly redis: Redis,
     readonly gatewayId: string,
     private readonly logger: Logger,
-  ) {}
+    /**
+     * With Sentinel: a result pushed to a master that fails is lost with it, so when the connection
+     * drops, the requests in flight are answered at once (they may have run) instead of at their
+     * timeout. One node keeps its results (append-only file): they are read once it is back.
+     */
+    abandonOnDisconnect?: HearthError,
+  ) {
+    if (!abandonOnDisconnect) return;
+    // Once per lost connection, not again at each failed reconnect (requests queued meanwhile are on the new master).
+    let connected = false;
+    redis.on("ready", () => (connected = true));
+    redis.on("close", () => {
+      if (connected) this.abandonAll(abandonOnDisconnect);
+      connected = false;
+    });
+  }
 
   start(): void {
     this.loop = this.readReplies();

@@ -72,7 +72,7 @@ export async function startSentinelSetup(): Promise<SentinelSetup> {
       ];
       await writeFile(configFile, settings.join("\n") + "\n");
       let child = await run(configFile, false);
-      const connect = (): Redis => new Redis({ host: "127.0.0.1", port, password, lazyConnect: false, maxRetriesPerRequest: 1 });
+      const connect = (): Redis => quiet(new Redis({ host: "127.0.0.1", port, password, maxRetriesPerRequest: 1 }));
       nodes.push({
         port,
         connect,
@@ -108,9 +108,10 @@ export async function startSentinelSetup(): Promise<SentinelSetup> {
       ];
       await writeFile(configFile, settings.join("\n") + "\n");
       await run(configFile, true);
+      await waitForPing(`redis://:${sentinelPassword}@127.0.0.1:${port}`);
       sentinels.push({ host: "127.0.0.1", port });
     }
-    const sentinelClient = (address: Address): Redis => new Redis({ ...address, password: sentinelPassword, maxRetriesPerRequest: 1 });
+    const sentinelClient = (address: Address): Redis => quiet(new Redis({ ...address, password: sentinelPassword, maxRetriesPerRequest: 1 }));
     // A failover needs Sentinels that know the replica and each other (hello messages, every 2 s).
     for (const address of sentinels) {
       const client = sentinelClient(address);
@@ -134,4 +135,10 @@ export async function startSentinelSetup(): Promise<SentinelSetup> {
     await stop();
     throw error;
   }
+}
+
+/** Connection errors show in the commands that fail; the client need not print each one. */
+function quiet(client: Redis): Redis {
+  client.on("error", () => undefined);
+  return client;
 }

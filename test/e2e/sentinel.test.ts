@@ -37,9 +37,12 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await hearth?.stop();
-  await setup?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  try {
+    await hearth?.stop();
+  } finally {
+    await setup?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }
 });
 
 interface SyncAnswer {

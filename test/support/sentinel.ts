@@ -37,8 +37,12 @@ export async function startSentinelSetup(): Promise<SentinelSetup> {
   const password = randomBytes(16).toString("hex");
   const sentinelPassword = randomBytes(16).toString("hex");
   const processes = new Set<ChildProcess>();
+  // Should the test process die first, its Redis processes go with it.
+  const killAll = (): void => processes.forEach((child) => child.kill("SIGKILL"));
+  process.once("exit", killAll);
   const stop = async (): Promise<void> => {
-    for (const child of processes) child.kill("SIGKILL");
+    process.off("exit", killAll);
+    killAll();
     await Promise.all([...processes].map((child) => (child.exitCode === null && child.signalCode === null ? new Promise((resolve) => child.once("exit", resolve)) : undefined)));
     await rm(dir, { recursive: true, force: true });
   };

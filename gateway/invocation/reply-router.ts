@@ -77,7 +77,7 @@ export class ReplyRouter {
   }
 
   /** Answers every waiting request with `error`: their results may be lost (a failover), or never come. */
-  abandonAll(error: HearthError): void {
+  private abandonAll(error: HearthError): void {
     for (const waiter of [...this.waiting.values()]) waiter.fail(error);
   }
 

@@ -3,6 +3,7 @@
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import path from "node:path";
 import Docker from "dockerode";
 import type { Redis } from "ioredis";
 import { createApp } from "./api/app.js";
@@ -96,7 +97,7 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
     const docker = new Docker();
     let invoker: Invoker | undefined;
     if (config.roles.invoker) {
-      const masterSocket = "sentinel" in redis ? await MasterSocket.listen(config.containerRedisSocket ?? `${config.dataDir}/master-socket/redis.sock`, connectedNode(commands)!) : undefined;
+      const masterSocket = "sentinel" in redis ? await MasterSocket.listen(path.resolve(config.containerRedisSocket ?? `${config.dataDir}/master-socket/redis.sock`), connectedNode(commands)!) : undefined;
       if (masterSocket) teardown.push(() => masterSocket.close());
       const backend = new DockerBackend(docker, {
         invokerId: config.invokerId,

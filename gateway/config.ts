@@ -8,6 +8,7 @@ import { MIN_ADMIN_TOKEN_LENGTH } from "./auth/admin-token.js";
 import type { Runtime } from "./functions/definition.js";
 import type { HostLimits } from "./invoker/host-capacity.js";
 import type { LogLimits } from "./protocol/logs.js";
+import type { RedisTarget } from "./redis/connections.js";
 
 const MiB = 1024 * 1024;
 
@@ -16,6 +17,24 @@ const envSchema = z.object({
   HEARTH_HOST: z.string().default("127.0.0.1"),
   /** Unset: Hearth starts its own redis-server with data in HEARTH_DATA_DIR. Hearth's own credentials go in it (redis://user:password@host:port). */
   REDIS_URL: z.string().optional(),
+  /**
+   * Instead of REDIS_URL: Redis behind Sentinel, `host:port,…` of the Sentinels and the master's name
+   * there; Redis's credentials in REDIS_USERNAME/REDIS_PASSWORD, the Sentinels' in REDIS_SENTINEL_PASSWORD.
+   */
+  REDIS_SENTINELS: z
+    .string()
+    .regex(/^[^,:\s]+:\d+(,[^,:\s]+:\d+)*$/, "REDIS_SENTINELS is a comma list of host:port")
+    .optional(),
+  REDIS_SENTINEL_MASTER: z.string().min(1).optional(),
+  REDIS_USERNAME: z.string().min(1).optional(),
+  REDIS_PASSWORD: z.string().min(1).optional(),
+  REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
+  /**
+   * A 202 waits (WAIT) until this many replicas have the invocation, at most the timeout, else 503:
+   * default 1 with Sentinel (a failover keeps what was acknowledged), 0 otherwise.
+   */
+  HEARTH_ASYNC_REPLICAS: z.coerce.number().int().min(0).optional(),
+  HEARTH_ASYNC_REPLICA_TIMEOUT_MS: z.coerce.number().int().positive().default(1_000),
   HEARTH_DATA_DIR: z.string().default(".hearth"),
   /** The admin key. Unset: generated into HEARTH_DATA_DIR on the embedded default; required with REDIS_URL. */
   HEARTH_ADMIN_TOKEN: z.string().min(MIN_ADMIN_TOKEN_LENGTH, `HEARTH_ADMIN_TOKEN is at least ${MIN_ADMIN_TOKEN_LENGTH} characters`).optional(),
@@ -87,7 +106,10 @@ const envSchema = z.object({
 export interface HearthConfig {
   port: number;
   host: string;
-  redisUrl?: string;
+  /** Unset: the embedded redis-server. */
+  redis?: RedisTarget;
+  /** Replicas that must have an async invocation before its 202, and how long to wait for them. */
+  asyncReplicas: { count: number; timeoutMs: number };
   dataDir: string;
   adminToken?: string;
   metricsAuth: "none" | "key";
@@ -136,7 +158,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv): HearthConfig {
   return {
     port: e.PORT,
     host: e.HEARTH_HOST,
-    redisUrl: e.REDIS_URL,
+    redis: redisTarget(e),
+    asyncReplicas: { count: e.HEARTH_ASYNC_REPLICAS ?? (e.REDIS_SENTINELS ? 1 : 0), timeoutMs: e.HEARTH_ASYNC_REPLICA_TIMEOUT_MS },
     dataDir: e.HEARTH_DATA_DIR,
     adminToken: e.HEARTH_ADMIN_TOKEN,
     metricsAuth: e.HEARTH_METRICS_AUTH,
@@ -171,5 +194,31 @@ export function configFromEnv(env: NodeJS.ProcessEnv): HearthConfig {
     },
     streamClaimIdleMs: e.HEARTH_STREAM_CLAIM_IDLE_MS,
     quotas: { maxFunctions: e.HEARTH_MAX_FUNCTIONS, maxTotalCodeBytes: e.HEARTH_MAX_TOTAL_CODE_BYTES },
+  };
+}
+
+function redisTarget(e: z.infer<typeof envSchema>): RedisTarget | undefined {
+  if (!e.REDIS_SENTINELS) {
+    if (e.REDIS_SENTINEL_MASTER || e.REDIS_USERNAME || e.REDIS_PASSWORD || e.REDIS_SENTINEL_PASSWORD) {
+      throw new Error("invalid configuration: REDIS_SENTINEL_MASTER, REDIS_USERNAME, REDIS_PASSWORD and REDIS_SENTINEL_PASSWORD go with REDIS_SENTINELS (REDIS_URL carries its own credentials)");
+    }
+    return e.REDIS_URL ? { url: e.REDIS_URL } : undefined;
+  }
+  if (e.REDIS_URL) throw new Error("invalid configuration: REDIS_URL and REDIS_SENTINELS exclude each other");
+  // Containers follow the master through their invoker's socket; an address on their network would not.
+  if (e.HEARTH_CONTAINER_REDIS_URL) throw new Error("invalid configuration: with REDIS_SENTINELS, containers reach Redis through their invoker's socket (HEARTH_CONTAINER_REDIS_SOCKET), not HEARTH_CONTAINER_REDIS_URL");
+  if (!e.REDIS_SENTINEL_MASTER) throw new Error("invalid configuration: REDIS_SENTINELS needs REDIS_SENTINEL_MASTER, the master's name");
+  const sentinels = e.REDIS_SENTINELS.split(",").map((entry) => {
+    const at = entry.lastIndexOf(":");
+    return { host: entry.slice(0, at), port: Number(entry.slice(at + 1)) };
+  });
+  return {
+    sentinel: {
+      sentinels,
+      name: e.REDIS_SENTINEL_MASTER,
+      username: e.REDIS_USERNAME,
+      password: e.REDIS_PASSWORD,
+      sentinelPassword: e.REDIS_SENTINEL_PASSWORD,
+    },
   };
 }

@@ -32,8 +32,11 @@ import { Metrics } from "./metrics/metrics.js";
 import { EventBus } from "./protocol/event-bus.js";
 import { functionKeys, FUNCTIONS_INDEX, INVOKER_BEATS } from "./protocol/keys.js";
 import { loadScripts } from "./protocol/all-scripts.js";
-import { connectRedis } from "./redis/connections.js";
+import { connectRedis, connectedNode, describeTarget, FAIL_FAST, onMasterChange, ready, withoutCredentials, type RedisTarget } from "./redis/connections.js";
 import { startEmbeddedRedis, type EmbeddedRedis } from "./redis/embedded-redis.js";
+import { MasterSocket } from "./redis/master-socket.js";
+import { ReplicatedWrites } from "./redis/replicated-writes.js";
+import { HearthError } from "./errors.js";
 
 /** How often each API process looks for due retries, callbacks and stream subscriptions it heard no event for. */
 const DUE_WORK_SWEEP_MS = 30_000;
@@ -41,7 +44,8 @@ const DUE_WORK_SWEEP_MS = 30_000;
 export interface Hearth {
   /** Base URL of the API, when this process serves it. */
   url?: string;
-  redisUrl: string;
+  /** Where its Redis is, without credentials. */
+  redis: string;
   /** Where the generated admin token is kept, when Hearth made one (no HEARTH_ADMIN_TOKEN). */
   adminTokenFile?: string;
   metrics: Metrics;
@@ -59,13 +63,21 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
   try {
     // Settled before anything starts: a gateway that could not check keys must not start at all.
     const adminToken = config.roles.api ? await resolveAdminToken(config) : undefined;
-    const embedded: EmbeddedRedis | undefined = config.redisUrl ? undefined : await startEmbeddedRedis(`${config.dataDir}/redis`);
+    const embedded: EmbeddedRedis | undefined = config.redis ? undefined : await startEmbeddedRedis(`${config.dataDir}/redis`);
     if (embedded) teardown.push(() => embedded.stop());
-    const redisUrl = config.redisUrl ?? embedded!.url;
-    const commands = connectRedis(redisUrl, "hearth-commands");
+    const redis: RedisTarget = config.redis ?? { url: embedded!.url };
+    // Fails fast while Redis is away: HTTP callers hear 503 at once; the invoker's sweeps catch up after.
+    const commands = connectRedis(redis, "hearth-commands", FAIL_FAST);
     teardown.push(() => quit(commands));
+    await ready(commands);
     await loadScripts(commands);
-    const events = new EventBus(connectRedis(redisUrl, "hearth-events"), logger);
+    // A failover: the new master has no script loaded (nor, below, the containers' users).
+    const masterChanged: Array<() => Promise<void>> = [() => loadScripts(commands)];
+    onMasterChange(commands, (master) => {
+      logger.warn({ master }, "Redis failed over to a new master");
+      for (const step of masterChanged) step().catch((err: unknown) => logger.error({ err }, "catching up with the new Redis master failed"));
+    });
+    const events = new EventBus(connectRedis(redis, "hearth-events"), logger);
     teardown.push(() => events.stop());
     await events.start();
     const metrics = new Metrics();
@@ -87,10 +99,12 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
     const docker = new Docker();
     let invoker: Invoker | undefined;
     if (config.roles.invoker) {
+      const masterSocket = "sentinel" in redis ? await MasterSocket.listen(path.resolve(config.containerRedisSocket ?? `${config.dataDir}/master-socket/redis.sock`), connectedNode(commands)!) : undefined;
+      if (masterSocket) teardown.push(() => masterSocket.close());
       const backend = new DockerBackend(docker, {
         invokerId: config.invokerId,
         images: config.images,
-        redis: containerRedis(config, embedded),
+        redis: containerRedis(config, embedded, masterSocket),
         allowedNetworks: config.containerNetworks,
         invocationRetentionMs: config.invocationRetentionMs,
         logs: config.logs,
@@ -108,11 +122,18 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
       });
       await started.start(events);
       invoker = started;
+      masterChanged.push(async () => {
+        // Containers reach the new master once it has their users, and lose the old one now.
+        const restored = started.onMasterChange();
+        masterSocket?.retarget(restored.catch(() => undefined).then(() => connectedNode(commands)));
+        await restored;
+      });
     }
 
     let server: Server | undefined;
     if (config.roles.api) {
-      const replies = new ReplyRouter(connectRedis(redisUrl, "hearth-replies"), randomUUID(), logger);
+      const lostReplies = "sentinel" in redis ? new HearthError(503, "Hearth.Unavailable", "the connection to the Redis master was lost while the request was in flight (a failover?): it may or may not have run") : undefined;
+      const replies = new ReplyRouter(connectRedis(redis, "hearth-replies"), randomUUID(), logger, lostReplies);
       teardown.push(() => replies.stop());
       replies.start();
       const functions = new FunctionCache(commands);
@@ -127,8 +148,14 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
         teardown.push(() => timers.stop());
         timers.start(() => commands.smembers(FUNCTIONS_INDEX), DUE_WORK_SWEEP_MS);
       }
-      const asyncInvocations = new AsyncInvocations(commands, functions, config.invocationRetentionMs, callbackDestinations);
-      const streamTriggers = new StreamTriggers(commands, asyncInvocations, { redisUrl, consumer: config.invokerId, claimIdleMs: config.streamClaimIdleMs }, logger.child({ component: "streams" }));
+      const acceptConnection = config.asyncReplicas.count > 0 ? connectRedis(redis, "hearth-async-accepts", FAIL_FAST) : commands;
+      if (acceptConnection !== commands) {
+        teardown.push(() => quit(acceptConnection));
+        await ready(acceptConnection);
+      }
+      const accepts = new ReplicatedWrites(acceptConnection, config.asyncReplicas.count, config.asyncReplicas.timeoutMs);
+      const asyncInvocations = new AsyncInvocations(commands, functions, config.invocationRetentionMs, callbackDestinations, accepts);
+      const streamTriggers = new StreamTriggers(commands, asyncInvocations, { redis, consumer: config.invokerId, claimIdleMs: config.streamClaimIdleMs }, logger.child({ component: "streams" }));
       teardown.push(() => streamTriggers.stop());
       streamTriggers.start(DUE_WORK_SWEEP_MS);
       events.on((event) => {
@@ -170,15 +197,19 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
     }
 
     const address = server?.address() as AddressInfo | undefined;
-    return { url: address ? `http://${config.host}:${address.port}` : undefined, redisUrl, adminTokenFile: adminToken?.file, metrics, stop };
+    return { url: address ? `http://${config.host}:${address.port}` : undefined, redis: describeTarget(redis), adminTokenFile: adminToken?.file, metrics, stop };
   } catch (error) {
     await stop().catch((err: unknown) => logger.error({ err }, "cleaning up after a failed start failed"));
     throw error;
   }
 }
 
-/** How function containers reach Redis: an address on their network if given, else its unix socket. */
-function containerRedis(config: HearthConfig, embedded: EmbeddedRedis | undefined): { socketPath: string } | { url: string } {
+/**
+ * How function containers reach Redis: an address on their network if given, else a unix socket:
+ * with Sentinel the invoker's own, which follows the master; else Redis's.
+ */
+function containerRedis(config: HearthConfig, embedded: EmbeddedRedis | undefined, masterSocket: MasterSocket | undefined): { socketPath: string } | { url: string } {
+  if (masterSocket) return { socketPath: masterSocket.path };
   if (config.containerRedisUrl) {
     // Containers log in as their own users: Hearth's credentials, if the URL has them, stay here.
     return { url: withoutCredentials(config.containerRedisUrl) };
@@ -203,12 +234,4 @@ async function closeServer(server: Server, timeoutMs: number): Promise<void> {
 
 async function quit(redis: Redis): Promise<void> {
   await redis.quit().catch(() => redis.disconnect());
-}
-
-/** A Redis URL without its user and password: for containers, which have their own, and for logs. */
-export function withoutCredentials(redisUrl: string): string {
-  const url = new URL(redisUrl);
-  url.username = "";
-  url.password = "";
-  return url.toString();
 }

@@ -1,7 +1,7 @@
 // `node dist/hearth.cjs`: runs Hearth with the settings of its environment (see config.ts).
 
 import { configFromEnv } from "./config.js";
-import { startHearth, withoutCredentials } from "./hearth.js";
+import { startHearth } from "./hearth.js";
 import { createLogger } from "./logger.js";
 
 const logger = createLogger("hearth");
@@ -11,7 +11,7 @@ async function main(): Promise<void> {
   const hearth = await startHearth(config, logger);
   // The path of a generated admin token, never the token, and Redis without its password: logs travel
   // further than the data directory.
-  logger.info({ url: hearth.url, redis: withoutCredentials(hearth.redisUrl), roles: config.roles, invoker: config.invokerId, adminTokenFile: hearth.adminTokenFile }, "Hearth is running");
+  logger.info({ url: hearth.url, redis: hearth.redis, roles: config.roles, invoker: config.invokerId, adminTokenFile: hearth.adminTokenFile }, "Hearth is running");
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;

@@ -21,6 +21,8 @@ install_packages() {
   local missing=()
   command -v dockerd >/dev/null || missing+=(docker.io)
   command -v redis-server >/dev/null || missing+=(redis-server)
+  # Redis Sentinel, for running Hearth on a master with replicas (README, "Redis with Sentinel").
+  command -v redis-sentinel >/dev/null || missing+=(redis-sentinel)
   command -v debootstrap >/dev/null || missing+=(debootstrap)
   # Checks docker-compose.yml in the deployment tests (Debian's 1.29).
   command -v docker-compose >/dev/null || missing+=(docker-compose)
@@ -33,6 +35,10 @@ install_packages() {
   # The tests run a Prometheus of their own: the package's services (with systemd) are not wanted.
   if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null; then
     as_root systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true
+  fi
+  # Nor the Sentinel the package starts (it watches a Redis on 6379 that Hearth does not use).
+  if [[ " ${missing[*]} " == *" redis-sentinel "* ]] && command -v systemctl >/dev/null; then
+    as_root systemctl disable --now redis-sentinel >/dev/null 2>&1 || true
   fi
 }
 

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from "express";
 import { HearthError } from "../errors.js";
 import type { Logger } from "../logger.js";
+import { isRedisUnavailable } from "../redis/connections.js";
 
 export function sendError(res: Response, status: number, errorType: string, errorMessage: string): void {
   res.status(status).json({ errorMessage, errorType });
@@ -17,6 +18,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (type === "entity.too.large") return sendError(res, 413, "RequestTooLarge", `request body exceeds ${limit} bytes`);
     if (type === "entity.parse.failed") return sendError(res, 400, "InvalidRequestContent", "request body is not valid JSON");
     if (typeof status === "number" && status >= 400 && status < 500) return sendError(res, status, "InvalidRequest", (error as Error).message);
+    if (isRedisUnavailable(error)) return sendError(res, 503, "Hearth.Unavailable", "Redis cannot be reached just now (a failover or a restart); try again shortly");
     logger.error({ err: error }, "request failed");
     sendError(res, 500, "InternalError", "internal error");
   };

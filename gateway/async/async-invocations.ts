@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import { HearthError } from "../errors.js";
+import type { ReplicatedWrites } from "../redis/replicated-writes.js";
 import type { FunctionCache } from "../functions/function-cache.js";
 import { queueForCurrentVersion } from "../invocation/queue-outcome.js";
 import { functionKeys, functionOfInvocation, idempotencyKey, invocationRecordKey, newInvocationId } from "../protocol/keys.js";
@@ -48,13 +49,15 @@ export class AsyncInvocations {
     private readonly functions: FunctionCache,
     private readonly retentionMs: number,
     private readonly callbackDestinations: CallbackDestinations,
+    /** Where accepts are written, and confirmed on replicas before the 202. */
+    private readonly accepts: ReplicatedWrites,
   ) {}
 
   async accept(name: string, payload: Buffer, options: AcceptOptions): Promise<Accepted> {
     if (!options.source) checkIdempotencyKey(options.idempotencyKey);
     this.checkCallbackUrl(options.callbackUrl);
     // Nothing is sent while Redis is away: the caller hears 503 now, not after ioredis' reconnects.
-    if (this.redis.status !== "ready") throw new HearthError(503, "Hearth.Unavailable", "Redis is not reachable; the invocation was not accepted");
+    if (this.accepts.connection.status !== "ready") throw new HearthError(503, "Hearth.Unavailable", "Redis is not reachable; the invocation was not accepted");
     const id = newInvocationId(name);
     const keys = functionKeys(name);
     const outcome = await queueForCurrentVersion(
@@ -62,7 +65,7 @@ export class AsyncInvocations {
       name,
       (definition) => {
         const key = options.idempotencyKey;
-        const run = enqueueAsyncInvocation.run(this.redis, {
+        const run = enqueueAsyncInvocation.run(this.accepts.connection, {
           keys,
           fn: name,
           id,
@@ -89,7 +92,10 @@ export class AsyncInvocations {
         `Idempotency-Key ${options.idempotencyKey} was used for another request (function, body, integration, callback URL or caller differ); use a new key for a new request`,
       );
     }
-    return outcome[0] === "duplicate" ? { id: outcome[1], duplicate: true } : { id, duplicate: false };
+    const accepted = outcome[0] === "duplicate" ? { id: outcome[1], duplicate: true } : { id, duplicate: false };
+    // A retry with the same Idempotency-Key answers this id (once confirmed) without running it twice.
+    await this.accepts.confirm(`invocation ${accepted.id}`);
+    return accepted;
   }
 
   /** 400 for a URL that is no http(s) URL, or that names a host the callback policy refuses. */

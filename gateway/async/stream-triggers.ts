@@ -12,7 +12,7 @@ import { HearthError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { functionKeys, FUNCTIONS_INDEX, streamGroup } from "../protocol/keys.js";
 import { restoreStreamGroup } from "../protocol/stream-scripts.js";
-import { connectRedis } from "../redis/connections.js";
+import { connectRedis, type RedisTarget } from "../redis/connections.js";
 import { streamEntryKey, type AsyncInvocations } from "./async-invocations.js";
 
 /** Statuses after which an invocation's entry is acknowledged ("expired": its record is gone). */
@@ -33,7 +33,7 @@ interface StreamEvent {
 }
 
 export interface StreamTriggerOptions {
-  redisUrl: string;
+  redis: RedisTarget;
   /** This process's consumer name in every group; stable across restarts, so it finds its own pending entries. */
   consumer: string;
   /** Entries pending this long without being settled are claimed, and accepted again (a no-op if they were). */
@@ -126,7 +126,7 @@ class StreamReader {
   ) {
     this.group = streamGroup(fn);
     // Blocking reads need a connection of their own: a blocked command holds up whatever is sent after it.
-    this.connection = connectRedis(options.redisUrl, "hearth-stream-reader", { enableAutoPipelining: false });
+    this.connection = connectRedis(options.redis, "hearth-stream-reader", { enableAutoPipelining: false });
     this.connection.on("error", () => undefined); // reconnects on its own; failed reads are logged by the loop
   }
 

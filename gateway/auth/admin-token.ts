@@ -16,10 +16,10 @@ export interface AdminToken {
   file?: string;
 }
 
-export async function resolveAdminToken(settings: { adminToken?: string; redisUrl?: string; dataDir: string }): Promise<AdminToken> {
+export async function resolveAdminToken(settings: { adminToken?: string; redis?: unknown; dataDir: string }): Promise<AdminToken> {
   if (settings.adminToken) return { token: settings.adminToken };
-  if (settings.redisUrl) {
-    throw new Error("HEARTH_ADMIN_TOKEN is required with REDIS_URL: every gateway on that Redis must share the admin key");
+  if (settings.redis) {
+    throw new Error("HEARTH_ADMIN_TOKEN is required with REDIS_URL or REDIS_SENTINELS: every gateway on that Redis must share the admin key");
   }
   const file = path.resolve(settings.dataDir, "admin-token");
   return { token: await readOrCreate(file), file };

@@ -49,6 +49,8 @@ export class Invocations {
     const waitMs = this.queueTimeoutMs + definition.timeout * 1000 + TIMEOUT_GRACE_MS;
     // Wait before queueing, so that no result can arrive ahead of its waiter.
     const reply = this.replies.waitFor(id, name, waitMs);
+    // A failover may abandon it before it is awaited below: not an unhandled rejection meanwhile.
+    reply.catch(() => undefined);
     const enqueuedAt = Date.now();
     try {
       await this.enqueue(name, id, payload, enqueuedAt);

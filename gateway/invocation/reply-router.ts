@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import type { HearthError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { decodeMessage, type Message, type ResultMeta } from "../protocol/envelope.js";
 import { repliesKey } from "../protocol/keys.js";
@@ -8,7 +9,7 @@ import { repliesKey } from "../protocol/keys.js";
  * requests are in flight; each is handed to the request that waits for its id.
  */
 export class ReplyRouter {
-  private readonly waiting = new Map<string, { function: string; deliver(result: Message<ResultMeta>): void; timer: NodeJS.Timeout }>();
+  private readonly waiting = new Map<string, { function: string; deliver(result: Message<ResultMeta>): void; fail(error: HearthError): void; timer: NodeJS.Timeout }>();
   private stopped = false;
   private loop?: Promise<void>;
 
@@ -16,7 +17,22 @@ export class ReplyRouter {
     private readonly redis: Redis,
     readonly gatewayId: string,
     private readonly logger: Logger,
-  ) {}
+    /**
+     * With Sentinel: a result pushed to a master that fails is lost with it, so when the connection
+     * drops, the requests in flight are answered at once (they may have run) instead of at their
+     * timeout. One node keeps its results (append-only file): they are read once it is back.
+     */
+    abandonOnDisconnect?: HearthError,
+  ) {
+    if (!abandonOnDisconnect) return;
+    // Once per lost connection, not again at each failed reconnect (requests queued meanwhile are on the new master).
+    let connected = false;
+    redis.on("ready", () => (connected = true));
+    redis.on("close", () => {
+      if (connected) this.abandonAll(abandonOnDisconnect);
+      connected = false;
+    });
+  }
 
   start(): void {
     this.loop = this.readReplies();
@@ -28,9 +44,9 @@ export class ReplyRouter {
     await this.loop;
   }
 
-  /** Resolves with the result for `id` from function `fn`, or undefined after timeoutMs. */
+  /** Resolves with the result for `id` from function `fn`, or undefined after timeoutMs; rejects if abandoned. */
   waitFor(id: string, fn: string, timeoutMs: number): Promise<Message<ResultMeta> | undefined> {
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(id);
         resolve(undefined);
@@ -43,6 +59,11 @@ export class ReplyRouter {
           this.waiting.delete(id);
           resolve(result);
         },
+        fail: (error) => {
+          clearTimeout(timer);
+          this.waiting.delete(id);
+          reject(error);
+        },
       });
     });
   }
@@ -53,6 +74,11 @@ export class ReplyRouter {
     if (!waiter) return;
     clearTimeout(waiter.timer);
     this.waiting.delete(id);
+  }
+
+  /** Answers every waiting request with `error`: their results may be lost (a failover), or never come. */
+  private abandonAll(error: HearthError): void {
+    for (const waiter of [...this.waiting.values()]) waiter.fail(error);
   }
 
   get inFlight(): number {

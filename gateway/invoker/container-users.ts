@@ -50,6 +50,12 @@ export function containerUserRules(fn: string, password: string, streams: string
 }
 
 export class ContainerUsers {
+  /**
+   * The rules of every user this process made and has not deleted: ACL SETUSER is not replicated, so
+   * after a failover they are made again on the new master (restore).
+   */
+  private readonly made = new Map<string, string[]>();
+
   constructor(private readonly redis: Redis) {}
 
   /**
@@ -60,13 +66,23 @@ export class ContainerUsers {
     const username = containerUserName(invokerId, containerId);
     const password = randomBytes(32).toString("hex");
     const [streams] = await Promise.all([this.redis.hkeys(functionKeys(fn).streams), loadScripts(this.redis)]);
-    await this.redis.acl("SETUSER", username, ...containerUserRules(fn, password, streams));
+    const rules = containerUserRules(fn, password, streams);
+    await this.redis.acl("SETUSER", username, ...rules);
+    this.made.set(username, rules);
     return { username, password };
+  }
+
+  /** Makes this process's users again, and loads the scripts they run, on a master that lacks them. */
+  async restore(): Promise<void> {
+    await loadScripts(this.redis);
+    for (const [username, rules] of this.made) await this.redis.acl("SETUSER", username, ...rules);
   }
 
   /** Deletes a container's user (closing its connections); one already gone is fine. */
   async remove(invokerId: string, containerId: string): Promise<void> {
-    await this.redis.acl("DELUSER", containerUserName(invokerId, containerId));
+    const username = containerUserName(invokerId, containerId);
+    this.made.delete(username);
+    await this.redis.acl("DELUSER", username);
   }
 
   /** Deletes the container users that `stale(invokerId, containerId)` picks. */
@@ -74,7 +90,9 @@ export class ContainerUsers {
     for (const username of (await this.redis.acl("USERS")) as string[]) {
       if (!username.startsWith(USER_PREFIX)) continue;
       const [invokerId = "", containerId = ""] = username.slice(USER_PREFIX.length).split(":");
-      if (await stale(invokerId, containerId)) await this.redis.acl("DELUSER", username);
+      if (!(await stale(invokerId, containerId))) continue;
+      this.made.delete(username);
+      await this.redis.acl("DELUSER", username);
     }
   }
 }

@@ -42,6 +42,13 @@ interface Launched {
   ready: boolean;
 }
 
+interface ReleaseReason {
+  errorType: string;
+  message: string;
+}
+
+const CONTAINER_LOST: ReleaseReason = { errorType: "Hearth.ContainerExited", message: "the function's container exited while Redis could not be reached" };
+
 export class Invoker {
   /** Containers this invoker started that have not exited, by Hearth container id. */
   private readonly launched = new Map<string, Launched>();
@@ -152,15 +159,41 @@ export class Invoker {
     // failed): deleting one closes its connection, so that a container that outlived its invoker takes
     // no request after its record is released, where nobody would answer it.
     await this.users.removeWhere((invokerId, containerId) => (invokerId === this.invokerId ? !this.launched.has(containerId) : isDead(invokerId)));
-    await this.releaseRecordsWhere(({ invokerId }) => isDead(invokerId), "Hearth.InvokerLost", "the invoker running the function's container stopped answering");
+    // Then their records, and this invoker's own records of containers it no longer runs (isLost).
+    await this.releaseRecordsWhere(async (record, containerId) => {
+      if (record.invokerId === this.invokerId) return this.isLost(record, containerId) ? CONTAINER_LOST : undefined;
+      return (await isDead(record.invokerId)) ? { errorType: "Hearth.InvokerLost", message: "the invoker running the function's container stopped answering" } : undefined;
+    });
   }
 
-  /** Releases the container records, of every function, that `select` picks. */
-  private async releaseRecordsWhere(select: (record: ContainerRecord) => Promise<boolean> | boolean, errorType: string, message: string): Promise<void> {
+  /**
+   * After a failover: the new master lacks the Redis users of this invoker's containers (ACL SETUSER
+   * is not replicated) and the scripts they run; it may hold records this invoker could not release
+   * while Redis was away; and work queued meanwhile has had no signal.
+   */
+  async onMasterChange(): Promise<void> {
+    await this.users.restore();
+    await this.releaseRecordsWhere((record, containerId) => (record.invokerId === this.invokerId && this.isLost(record, containerId) ? CONTAINER_LOST : undefined));
+    for (const name of await this.redis.smembers(FUNCTIONS_INDEX)) this.scaleUp(name);
+  }
+
+  /**
+   * A record of this invoker's of a container it no longer runs: its exit was heard while Redis could
+   * not be reached (a failover, a restart), so its release failed. One changed within the last beat may
+   * be a reservation whose answer is on its way (the invoker knows the container once it has it).
+   */
+  private isLost(record: ContainerRecord, containerId: string): boolean {
+    return !this.launched.has(containerId) && Date.now() - record.since > this.heartbeatMs;
+  }
+
+  /** Releases the container records, of every function, that `reasonFor` gives a reason to. */
+  private async releaseRecordsWhere(reasonFor: (record: ContainerRecord, containerId: string) => Promise<ReleaseReason | undefined> | ReleaseReason | undefined): Promise<void> {
     for (const fn of await this.redis.smembers(FUNCTIONS_INDEX)) {
       for (const [containerId, value] of Object.entries(await this.redis.hgetall(functionKeys(fn).containers))) {
         const record = parseContainerRecord(value);
-        if (!(await select(record))) continue;
+        const reason = await reasonFor(record, containerId);
+        if (!reason) continue;
+        const { errorType, message } = reason;
         this.logger.warn({ function: fn, containerId, invokerId: record.invokerId, errorType }, "releasing a container record");
         await this.release(fn, containerId, errorType, message);
       }
@@ -395,10 +428,8 @@ export class Invoker {
   private async removeOrphans(): Promise<void> {
     for (const dockerId of await this.backend.listOwned()) await this.backend.remove(dockerId);
     await this.users.removeWhere((invokerId) => invokerId === this.invokerId);
-    await this.releaseRecordsWhere(
-      ({ invokerId }) => invokerId === this.invokerId,
-      "Hearth.ContainerExited",
-      "the invoker restarted while the request ran",
+    await this.releaseRecordsWhere(({ invokerId }) =>
+      invokerId === this.invokerId ? { errorType: "Hearth.ContainerExited", message: "the invoker restarted while the request ran" } : undefined,
     );
   }
 }

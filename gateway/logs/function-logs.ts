@@ -90,7 +90,7 @@ export class LogFollowers {
 
   /** Calls `send` with every line written after `cursor` that matches, until `signal` aborts or `maxMs` passes. */
   async follow(fn: string, cursor: string, invocation: string | undefined, signal: AbortSignal, maxMs: number, send: (lines: LogLine[]) => void): Promise<void> {
-    const connection = this.redis.duplicate({ connectionName: "hearth-log-follower", maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const connection = this.redis.duplicate({ connectionName: "hearth-log-follower", maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: true });
     let stopped = false;
     const stop = (): void => {
       stopped = true;
@@ -101,7 +101,11 @@ export class LogFollowers {
     const key = functionKeys(fn).logs;
     try {
       while (!stopped && !signal.aborted) {
-        const read = (await connection.xread("COUNT", SCAN_CHUNK, "BLOCK", FOLLOW_BLOCK_MS, "STREAMS", key, cursor).catch(() => null)) as [string, Entry[]][] | null;
+        const read = (await connection.xread("COUNT", SCAN_CHUNK, "BLOCK", FOLLOW_BLOCK_MS, "STREAMS", key, cursor).catch(() => {
+          // This connection does not reconnect (a restart, a failover): the follower ends, its client may follow again.
+          stop();
+          return null;
+        })) as [string, Entry[]][] | null;
         const entries = read?.[0]?.[1] ?? [];
         if (entries.length === 0) continue;
         cursor = entries[entries.length - 1]![0];

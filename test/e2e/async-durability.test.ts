@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { freePort, waitForPing } from "../../gateway/redis/embedded-redis.js";
 import { finalRecord, getInvocation, invokeAsync } from "../support/async.js";
 import { probeHandler } from "../support/functions.js";
-import { deploy, eventually, startTestHearth } from "../support/hearth.js";
+import { deploy, eventually, invoke, startTestHearth } from "../support/hearth.js";
 
 const started: Array<() => Promise<void>> = [];
 afterAll(async () => {
@@ -36,6 +36,11 @@ describe("async invocation across a Redis restart", () => {
     const refused = await invokeAsync(api.url, "durable", { echo: "refused" });
     expect(refused.status).toBe(503);
     expect(refused.body).toMatchObject({ errorType: "Hearth.Unavailable" });
+    // A sync caller too, at once: nothing waits for ioredis to reconnect.
+    const syncStarted = Date.now();
+    const syncRefused = await invoke(api.url, "durable", { echo: "sync" });
+    expect(syncRefused).toMatchObject({ status: 503, body: { errorType: "Hearth.Unavailable" } });
+    expect(Date.now() - syncStarted).toBeLessThan(1_000);
 
     redis = await startRedisServer(port, dir);
     // The gateway reconnects by itself; the record came back from the append-only file.

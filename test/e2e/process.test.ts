@@ -1,6 +1,7 @@
 // Hearth as a user runs it: `node dist/hearth.cjs` with no REDIS_URL starts its own redis-server,
 // serves, and on SIGTERM finishes, stops its containers and its redis-server. Without
-// HEARTH_ADMIN_TOKEN it makes an admin token of its own in its data directory and says where.
+// HEARTH_ADMIN_TOKEN it makes an admin token of its own in its data directory and says where. With
+// REDIS_SENTINELS it finds the master through the Sentinels.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -11,6 +12,7 @@ import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { probeHandler } from "../support/functions.js";
 import { deploy, invoke, listContainers, TEST_ADMIN_TOKEN } from "../support/hearth.js";
+import { startSentinelSetup } from "../support/sentinel.js";
 
 const children = new Set<ChildProcess>();
 const dataDirs: string[] = [];
@@ -133,5 +135,30 @@ describe("the hearth process", () => {
     const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
     expect(code).toBe(1);
     expect(output).toContain("HEARTH_ADMIN_TOKEN is required with REDIS_URL");
+  });
+
+  it("runs on Redis behind Sentinel from its settings, its containers reaching the master through its own socket", async () => {
+    const setup = await startSentinelSetup();
+    try {
+      const { sentinels, name, password, sentinelPassword } = setup.target;
+      const dataDir = await newDataDir();
+      const running = await startProcess({
+        HEARTH_DATA_DIR: dataDir,
+        HEARTH_INVOKER_ID: `test-process-${Date.now()}`,
+        HEARTH_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+        REDIS_SENTINELS: sentinels.map(({ host, port }) => `${host}:${port}`).join(","),
+        REDIS_SENTINEL_MASTER: name,
+        REDIS_PASSWORD: password,
+        REDIS_SENTINEL_PASSWORD: sentinelPassword,
+      });
+      // Named without a password.
+      expect(running.started.redis).toBe(`sentinel://${sentinels.map(({ host, port }) => `${host}:${port}`).join(",")}/${name}`);
+      expect((await deploy(running.started.url, "on-sentinel", { runtime: "node" }, { "index.js": probeHandler() })).status).toBe(201);
+      expect(await invoke(running.started.url, "on-sentinel", { echo: "through the socket" })).toMatchObject({ status: 200, body: { echo: "through the socket" } });
+      expect(existsSync(path.join(dataDir, "master-socket", "redis.sock"))).toBe(true);
+      expect(await stopProcess(running)).toBe(0);
+    } finally {
+      await setup.stop();
+    }
   });
 });

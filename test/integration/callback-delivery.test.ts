@@ -16,6 +16,7 @@ import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import { startReceiver } from "../support/async.js";
 import { defaultQuotas, startTestRedis } from "../support/hearth.js";
 import { tarGz } from "../support/packages.js";
+import { ReplicatedWrites } from "../../gateway/redis/replicated-writes.js";
 
 const fn = "notify";
 const keys = functionKeys(fn);
@@ -54,7 +55,7 @@ function resolverOf(addresses: string[]): Resolver & { lookups: string[] } {
 
 /** An async invocation with that callback URL, run and succeeded as a container would: its callback is due. */
 async function finishedWithCallback(destinations: CallbackDestinations, callbackUrl: string): Promise<string> {
-  const { id } = await new AsyncInvocations(redis, new FunctionCache(redis), 60_000, destinations).accept(fn, Buffer.from("{}"), {
+  const { id } = await new AsyncInvocations(redis, new FunctionCache(redis), 60_000, destinations, new ReplicatedWrites(redis, 0, 1_000)).accept(fn, Buffer.from("{}"), {
     caller: "anonymous",
     integration: "json",
     callbackUrl,

@@ -10,6 +10,7 @@ import { decodeMessage, type ResultMeta } from "../../gateway/protocol/envelope.
 import { EVENTS_CHANNEL, functionKeys, newInvocationId, repliesKey } from "../../gateway/protocol/keys.js";
 import { loadScripts } from "../../gateway/protocol/all-scripts.js";
 import { enqueueAsyncInvocation } from "../../gateway/protocol/async-lifecycle.js";
+import { finishInvocation } from "../../gateway/protocol/container-lifecycle.js";
 import { probeHandler } from "../support/functions.js";
 import { defaultQuotas, eventually } from "../support/hearth.js";
 import { tarGz } from "../support/packages.js";
@@ -117,6 +118,21 @@ describe("a container's Redis user", () => {
     await users.remove("inv-1", "c-doomed");
     await closed;
     expect(await pingAs(doomed)).toMatch(/WRONGPASS|NOAUTH/);
+  });
+
+  it("is made again, with the scripts it runs, on a master that lacks both (a promoted replica: ACL SETUSER and SCRIPT LOAD are not replicated)", async () => {
+    const restored = await users.create("inv-1", "c-restored", "victim");
+    await setting.redis.acl("DELUSER", restored.username);
+    await setting.redis.script("FLUSH");
+    expect(await pingAs(restored)).toMatch(/WRONGPASS/);
+    await users.restore();
+    // Logged in (PING is not among its commands).
+    expect(await pingAs(restored)).toMatch(/^NOPERM/);
+    expect(await setting.redis.script("EXISTS", finishInvocation.sha)).toEqual([1]);
+    // A user its container's exit removed is not made again.
+    await users.remove("inv-1", "c-restored");
+    await users.restore();
+    expect(await pingAs(restored)).toMatch(/WRONGPASS/);
   });
 
   it("removes the users of invokers it is told are gone", async () => {

@@ -12,6 +12,7 @@ import { functionKeys } from "../../gateway/protocol/keys.js";
 import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import { defaultQuotas, startTestRedis } from "../support/hearth.js";
 import { tarGz } from "../support/packages.js";
+import { ReplicatedWrites } from "../../gateway/redis/replicated-writes.js";
 
 let server: EmbeddedRedis;
 let redis: Redis;
@@ -30,7 +31,7 @@ afterAll(async () => {
 beforeEach(async () => {
   await redis.flushall();
   for (const fn of ["orders", "refunds"]) await deployFunction(redis, defaultQuotas, fn, { runtime: "node" }, await tarGz({ "index.js": "exports.handler = () => 1" }));
-  invocations = new AsyncInvocations(redis, new FunctionCache(redis), 60_000, new CallbackDestinations([], "127.0.0.1"));
+  invocations = new AsyncInvocations(redis, new FunctionCache(redis), 60_000, new CallbackDestinations([], "127.0.0.1"), new ReplicatedWrites(redis, 0, 1_000));
 });
 
 const alice: AcceptOptions = { caller: "key:alice", integration: "json", idempotencyKey: "order-17" };

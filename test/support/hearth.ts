@@ -12,6 +12,7 @@ import { configFromEnv, type HearthConfig } from "../../gateway/config.js";
 import { startHearth, type Hearth } from "../../gateway/hearth.js";
 import { LABELS } from "../../gateway/invoker/docker-backend.js";
 import { createLogger } from "../../gateway/logger.js";
+import type { SentinelTarget } from "../../gateway/redis/connections.js";
 import { startEmbeddedRedis, type EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import type { Files } from "./packages.js";
 import { tarGz } from "./packages.js";
@@ -88,9 +89,16 @@ export function useTestHearth(overrides: Partial<HearthConfig> = {}): FileHearth
   return context;
 }
 
-/** Starts Hearth on a redis-server of the test's (shared by several Hearths when given). */
-export async function startTestHearth(redis: RedisAddress, overrides: Partial<HearthConfig> = {}): Promise<TestHearth> {
-  const config = testConfig({ redisUrl: redis.url, containerRedisSocket: redis.socketPath, ...overrides });
+/** Redis behind Sentinel, and where the invoker serves the socket its containers reach the master by. */
+export interface SentinelRedis {
+  sentinel: SentinelTarget;
+  socketPath: string;
+}
+
+/** Starts Hearth on a redis-server of the test's (shared by several Hearths when given), or on Sentinel. */
+export async function startTestHearth(redis: RedisAddress | SentinelRedis, overrides: Partial<HearthConfig> = {}): Promise<TestHearth> {
+  const target = "sentinel" in redis ? { sentinel: redis.sentinel } : { url: redis.url };
+  const config = testConfig({ redis: target, containerRedisSocket: redis.socketPath, ...overrides });
   const hearth = await startHearth(config, createLogger("test-hearth"));
   return {
     url: hearth.url!,

@@ -17,3 +17,33 @@ describe("Hearth's settings", () => {
     expect(() => configFromEnv({ HEARTH_CODE_CACHE_MB: "0" })).toThrow(/HEARTH_CODE_CACHE_MB/);
   });
 });
+
+describe("Redis behind Sentinel", () => {
+  const sentinel = { REDIS_SENTINELS: "10.0.0.1:26379,sentinel-b:26380", REDIS_SENTINEL_MASTER: "hearth", REDIS_PASSWORD: "p", REDIS_SENTINEL_PASSWORD: "s" };
+
+  it("reads the Sentinels, the master's name and both passwords, and waits for one replica by default", () => {
+    const config = configFromEnv(sentinel);
+    expect(config.redis).toEqual({
+      sentinel: {
+        sentinels: [
+          { host: "10.0.0.1", port: 26379 },
+          { host: "sentinel-b", port: 26380 },
+        ],
+        name: "hearth",
+        password: "p",
+        sentinelPassword: "s",
+      },
+    });
+    expect(config.asyncReplicas).toEqual({ count: 1, timeoutMs: 1_000 });
+    expect(configFromEnv({ ...sentinel, HEARTH_ASYNC_REPLICAS: "0" }).asyncReplicas.count).toBe(0);
+    expect(configFromEnv({ REDIS_URL: "redis://r:6379" }).asyncReplicas.count).toBe(0);
+  });
+
+  it("refuses settings that contradict each other", () => {
+    expect(() => configFromEnv({ ...sentinel, REDIS_URL: "redis://r:6379" })).toThrow(/exclude each other/);
+    expect(() => configFromEnv({ REDIS_SENTINELS: "s:26379" })).toThrow(/REDIS_SENTINEL_MASTER/);
+    expect(() => configFromEnv({ REDIS_SENTINELS: "s" })).toThrow(/host:port/);
+    expect(() => configFromEnv({ REDIS_PASSWORD: "p" })).toThrow(/go with REDIS_SENTINELS/);
+    expect(() => configFromEnv({ ...sentinel, HEARTH_CONTAINER_REDIS_URL: "redis://r:6379" })).toThrow(/HEARTH_CONTAINER_REDIS_SOCKET/);
+  });
+});

@@ -52,6 +52,7 @@ describe("Redis's socket from the forwarder", () => {
     const [container] = await listContainers(hearth.invokerId, "forwarded");
     const inspected = await docker.getContainer(container!.Id).inspect();
     expect(inspected.HostConfig.NetworkMode).toBe("none");
-    expect(inspected.HostConfig.Binds).toEqual([expect.stringMatching(new RegExp(`^${socketDir}:`))]);
+    // The forwarder's socket folder, and the function's code from the code cache: nothing else of the host.
+    expect(inspected.HostConfig.Binds).toEqual([expect.stringMatching(new RegExp(`^${socketDir}:`)), expect.stringMatching(/\/task:\/var\/task:ro$/)]);
   });
 });

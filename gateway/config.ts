@@ -39,6 +39,15 @@ const envSchema = z.object({
   /** What one invoker starts on its Docker host, all functions together: containers, and their memory limits added up (MiB). */
   HEARTH_MAX_CONTAINERS: z.coerce.number().int().positive().default(256),
   HEARTH_MAX_MEMORY_MB: z.coerce.number().int().positive().default(Math.floor((os.totalmem() / MiB) * 0.75)),
+  /**
+   * Stem cells: prewarmed containers per runtime that a function's first request specializes
+   * (`node=2,python=1`; a runtime not listed keeps none, an empty value none at all). Custom runtimes
+   * keep none by default: they are the rare case, and each stem cell holds a container's room.
+   */
+  HEARTH_STEM_CELLS: z
+    .string()
+    .default("node=1,python=1,go=1,custom=0")
+    .pipe(z.string().regex(/^((node|python|go|custom)=\d{1,3}(,(node|python|go|custom)=\d{1,3})*)?$/, "HEARTH_STEM_CELLS is a comma list of runtime=count (runtimes node, python, go, custom)")),
   HEARTH_IMAGE_NODE: z.string().default("hearth/runtime-node:latest"),
   HEARTH_IMAGE_PYTHON: z.string().default("hearth/runtime-python:latest"),
   HEARTH_IMAGE_GO: z.string().default("hearth/runtime-go:latest"),
@@ -90,6 +99,8 @@ export interface HearthConfig {
   containerNetworks: string[];
   hostLimits: HostLimits;
   images: Record<Runtime, string>;
+  /** Stem cells this invoker keeps ready, per runtime. */
+  stemCells: Record<Runtime, number>;
   goBuilderImage: string;
   maxCodeBytes: number;
   maxPayloadBytes: number;
@@ -137,6 +148,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): HearthConfig {
     containerNetworks: e.HEARTH_CONTAINER_NETWORKS ? e.HEARTH_CONTAINER_NETWORKS.split(",") : [],
     hostLimits: { maxContainers: e.HEARTH_MAX_CONTAINERS, maxMemoryMb: e.HEARTH_MAX_MEMORY_MB },
     images: { node: e.HEARTH_IMAGE_NODE, python: e.HEARTH_IMAGE_PYTHON, go: e.HEARTH_IMAGE_GO, custom: e.HEARTH_IMAGE_CUSTOM },
+    stemCells: parseStemCells(e.HEARTH_STEM_CELLS),
     goBuilderImage: e.HEARTH_IMAGE_GO_BUILDER,
     maxCodeBytes: e.HEARTH_MAX_CODE_BYTES,
     maxPayloadBytes: e.HEARTH_MAX_PAYLOAD_BYTES,
@@ -160,4 +172,14 @@ export function configFromEnv(env: NodeJS.ProcessEnv): HearthConfig {
     streamClaimIdleMs: e.HEARTH_STREAM_CLAIM_IDLE_MS,
     quotas: { maxFunctions: e.HEARTH_MAX_FUNCTIONS, maxTotalCodeBytes: e.HEARTH_MAX_TOTAL_CODE_BYTES },
   };
+}
+
+/** `node=2,python=1` (already checked by the schema) → a count for every runtime, 0 where not listed. */
+function parseStemCells(value: string): Record<Runtime, number> {
+  const counts: Record<Runtime, number> = { node: 0, python: 0, go: 0, custom: 0 };
+  for (const entry of value ? value.split(",") : []) {
+    const [runtime, count] = entry.split("=") as [Runtime, string];
+    counts[runtime] = Number(count);
+  }
+  return counts;
 }

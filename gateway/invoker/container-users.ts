@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { EVENTS_CHANNEL, functionKeys } from "../protocol/keys.js";
 import { loadScripts } from "../protocol/all-scripts.js";
+import { stemKey } from "../protocol/stem-cells.js";
 
 const USER_PREFIX = "hearth-container:";
 
@@ -48,6 +49,14 @@ export function containerUserRules(fn: string, password: string, streams: string
   ];
 }
 
+/**
+ * The rules of a stem cell's user: wait on its own stem key, nothing else (no function's key, no
+ * reply list, no channel). AUTH is how the cell becomes its function's user on the same connection.
+ */
+export function stemCellUserRules(stemId: string, password: string): string[] {
+  return ["reset", "on", `>${password}`, `~${escapeGlob(stemKey(stemId))}`, "+blpop", "+auth", "+client|setname"];
+}
+
 export class ContainerUsers {
   constructor(private readonly redis: Redis) {}
 
@@ -60,6 +69,14 @@ export class ContainerUsers {
     const password = randomBytes(32).toString("hex");
     const [streams] = await Promise.all([this.redis.hkeys(functionKeys(fn).streams), loadScripts(this.redis)]);
     await this.redis.acl("SETUSER", username, ...containerUserRules(fn, password, streams));
+    return { username, password };
+  }
+
+  /** Makes the user of a stem cell about to be created (named like a container's: the same sweeps find it). */
+  async createStemCell(invokerId: string, stemId: string): Promise<ContainerCredentials> {
+    const username = containerUserName(invokerId, stemId);
+    const password = randomBytes(32).toString("hex");
+    await this.redis.acl("SETUSER", username, ...stemCellUserRules(stemId, password));
     return { username, password };
   }
 

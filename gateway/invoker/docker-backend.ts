@@ -12,6 +12,8 @@ export const LABELS = {
   invoker: "io.hearth.invoker",
   function: "io.hearth.function",
   container: "io.hearth.container",
+  /** On stem cells (no function label: a label cannot change when the cell is specialized): the runtime. */
+  stem: "io.hearth.stem",
   /** On deploy-time compiler containers (gateway/functions/go-build.ts): the language built. */
   build: "io.hearth.build",
 } as const;
@@ -39,9 +41,19 @@ export interface ContainerSpec {
   createdAt: number;
 }
 
+/** A stem cell: a container of a runtime's image whose adapter waits for a function (protocol/stem-cells.ts). */
+export interface StemCellSpec {
+  stemId: string;
+  runtime: Runtime;
+  memoryMb: number;
+  ephemeralStorageMb: number;
+  /** Always `none`: a function that names a network is not given a stem cell. */
+  network: "none";
+}
+
+/** The Hearth container id is the label's: a stem cell's own id, also after it was specialized. */
 export interface ContainerExit {
   containerId: string;
-  function: string;
   exitCode: number;
   /** The kernel killed a process of it for its memory limit, and it exited with an error. */
   outOfMemory: boolean;
@@ -63,6 +75,9 @@ export interface DockerBackendOptions {
 /** What the invoker asks of its container engine (DockerBackend; a fake in the invoker's pool tests). */
 export interface ContainerBackend {
   start(spec: ContainerSpec, credentials: ContainerCredentials): Promise<string>;
+  startStemCell(spec: StemCellSpec, credentials: ContainerCredentials): Promise<string>;
+  /** Sets a running container's memory limit (a stem cell taken by a function of another size). */
+  resize(dockerId: string, memoryMb: number): Promise<void>;
   watchExits(onExit: (exit: ContainerExit) => void, onStreamLost: (error: unknown) => void): Promise<() => void>;
   listOwned(): Promise<string[]>;
   waitRemoved(dockerId: string, timeoutMs: number): Promise<boolean>;
@@ -79,21 +94,43 @@ export class DockerBackend implements ContainerBackend {
     if (spec.network !== "none" && !this.options.allowedNetworks.includes(spec.network)) {
       throw new Error(`network ${spec.network} is not in HEARTH_CONTAINER_NETWORKS`);
     }
+    return this.create(spec, credentials, {
+      name: `hearth-${spec.function}-${spec.containerId}`,
+      env: [`HEARTH_FUNCTION=${spec.function}`, `HEARTH_VERSION=${spec.version}`, `HEARTH_CODE_SHA=${spec.codeSha}`, `HEARTH_CONTAINER_ID=${spec.containerId}`, `HEARTH_CREATED_AT=${spec.createdAt}`],
+      labels: { [LABELS.function]: spec.function, [LABELS.container]: spec.containerId },
+    });
+  }
+
+  /** The same container as a function's, but it learns its function from its stem key (HEARTH_STEM_ID). */
+  async startStemCell(spec: StemCellSpec, credentials: ContainerCredentials): Promise<string> {
+    return this.create(spec, credentials, {
+      name: `hearth-stem-${spec.runtime}-${spec.stemId}`,
+      env: [`HEARTH_STEM_ID=${spec.stemId}`],
+      labels: { [LABELS.stem]: spec.runtime, [LABELS.container]: spec.stemId },
+    });
+  }
+
+  async resize(dockerId: string, memoryMb: number): Promise<void> {
+    const bytes = memoryMb * 1024 * 1024;
+    await this.docker.getContainer(dockerId).update({ Memory: bytes, MemorySwap: bytes });
+  }
+
+  private async create(
+    spec: { runtime: Runtime; memoryMb: number; ephemeralStorageMb: number; network: string },
+    credentials: ContainerCredentials,
+    own: { name: string; env: string[]; labels: Record<string, string> },
+  ): Promise<string> {
     const redis = this.options.redis;
     const container = await this.docker.createContainer({
-      name: `hearth-${spec.function}-${spec.containerId}`,
+      name: own.name,
       Image: this.options.images[spec.runtime],
       User: ADAPTER_USER,
       Env: [
         "url" in redis ? `HEARTH_REDIS_URL=${redis.url}` : `HEARTH_REDIS_SOCKET=${REDIS_SOCKET_DIR}/${path.basename(redis.socketPath)}`,
         `HEARTH_REDIS_USER=${credentials.username}`,
         `HEARTH_REDIS_PASSWORD=${credentials.password}`,
-        `HEARTH_FUNCTION=${spec.function}`,
-        `HEARTH_VERSION=${spec.version}`,
-        `HEARTH_CODE_SHA=${spec.codeSha}`,
-        `HEARTH_CONTAINER_ID=${spec.containerId}`,
+        ...own.env,
         `HEARTH_INVOKER_ID=${this.options.invokerId}`,
-        `HEARTH_CREATED_AT=${spec.createdAt}`,
         `HEARTH_INVOCATION_RETENTION_MS=${this.options.invocationRetentionMs}`,
         `HEARTH_LOG_MAX_LINES=${this.options.logs.maxLines}`,
         `HEARTH_LOG_RETENTION_MS=${this.options.logs.retentionMs}`,
@@ -101,11 +138,7 @@ export class DockerBackend implements ContainerBackend {
         `HEARTH_LOG_MAX_LINE_LENGTH=${this.options.logs.maxLineLength}`,
         `HEARTH_INVOCATION_HISTORY_SIZE=${this.options.logs.historySize}`,
       ],
-      Labels: {
-        [LABELS.invoker]: this.options.invokerId,
-        [LABELS.function]: spec.function,
-        [LABELS.container]: spec.containerId,
-      },
+      Labels: { [LABELS.invoker]: this.options.invokerId, ...own.labels },
       HostConfig: {
         NetworkMode: spec.network,
         // The socket's directory, not the socket: a restarted Redis makes a new socket file.
@@ -149,14 +182,13 @@ export class DockerBackend implements ContainerBackend {
         since = event.time ?? since;
         const attributes = event.Actor?.Attributes ?? {};
         const containerId = attributes[LABELS.container];
-        const fn = attributes[LABELS.function];
-        if (!containerId || !fn) return;
+        if (!containerId) return;
         if (event.Action === "oom") {
           outOfMemory.add(containerId);
           return;
         }
         const exitCode = Number(attributes.exitCode ?? -1);
-        onExit({ containerId, function: fn, exitCode, outOfMemory: outOfMemory.delete(containerId) && exitCode !== 0 });
+        onExit({ containerId, exitCode, outOfMemory: outOfMemory.delete(containerId) && exitCode !== 0 });
       });
       let lost = false;
       const onLost = (error?: unknown): void => {

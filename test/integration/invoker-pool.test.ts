@@ -8,7 +8,7 @@ import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { deployFunction } from "../../gateway/functions/registry.js";
 import { ContainerUsers, containerUserName } from "../../gateway/invoker/container-users.js";
-import type { ContainerBackend, ContainerExit, ContainerSpec } from "../../gateway/invoker/docker-backend.js";
+import type { ContainerBackend, ContainerExit, ContainerSpec, StemCellSpec } from "../../gateway/invoker/docker-backend.js";
 import { HostCapacity } from "../../gateway/invoker/host-capacity.js";
 import { Invoker } from "../../gateway/invoker/invoker.js";
 import { createLogger } from "../../gateway/logger.js";
@@ -42,6 +42,18 @@ class FakeBackend implements ContainerBackend {
     return `docker-${spec.containerId}`;
   }
 
+  readonly stemCells: StemCellSpec[] = [];
+  readonly resized: Array<{ dockerId: string; memoryMb: number }> = [];
+
+  async startStemCell(spec: StemCellSpec): Promise<string> {
+    this.stemCells.push(spec);
+    return `docker-${spec.stemId}`;
+  }
+
+  async resize(dockerId: string, memoryMb: number): Promise<void> {
+    this.resized.push({ dockerId, memoryMb });
+  }
+
   async watchExits(onExit: (exit: ContainerExit) => void): Promise<() => void> {
     this.onExit = onExit;
     return () => (this.onExit = undefined);
@@ -59,12 +71,18 @@ class FakeBackend implements ContainerBackend {
     this.removed.push(dockerId);
   }
 
+  /** Docker's exit of a container: by its label's id (a stem cell's own, also once specialized). */
+  exitById(containerId: string, exitCode: number): void {
+    this.onExit?.({ containerId, exitCode, outOfMemory: false });
+  }
+
   exit(spec: ContainerSpec, exitCode: number): void {
-    this.onExit?.({ containerId: spec.containerId, function: spec.function, exitCode, outOfMemory: false });
+    this.onExit?.({ containerId: spec.containerId, exitCode, outOfMemory: false });
   }
 }
 
 const HEARTBEAT_MS = 200;
+const NO_STEM_CELLS = { node: 0, python: 0, go: 0, custom: 0 };
 const REPLY_TO = "gw-pool-test";
 let server: EmbeddedRedis;
 let redis: Redis;
@@ -95,7 +113,7 @@ async function startInvoker(maxContainers = 16): Promise<{ invoker: Invoker; bac
   const events = new EventBus(new Redis(server.url), createLogger("test-events"));
   await events.start();
   const capacity = new HostCapacity({ maxContainers, maxMemoryMb: 64 * 1024 });
-  const invoker = new Invoker(commands, backend, new Metrics(), createLogger("test-invoker"), invokerId, HEARTBEAT_MS, 60_000, capacity);
+  const invoker = new Invoker(commands, backend, new Metrics(), createLogger("test-invoker"), invokerId, HEARTBEAT_MS, 60_000, capacity, NO_STEM_CELLS);
   await invoker.start(events);
   stops.push(async () => {
     // A second stop (after a test's own) finds nothing left to do.

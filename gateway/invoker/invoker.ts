@@ -401,7 +401,11 @@ export class Invoker {
 
   private forget(containerId: string): boolean {
     const stemId = this.launched.get(containerId)?.stem?.stemId;
-    if (stemId) this.specializedStems.delete(stemId);
+    if (stemId) {
+      this.specializedStems.delete(stemId);
+      // A hand-over the cell never read (it died first); read, the list is gone already.
+      this.redis.del(stemKey(stemId)).catch((err) => this.logger.warn({ err, stemId }, "deleting a stem key failed"));
+    }
     const known = this.launched.delete(containerId);
     this.evicting.delete(containerId);
     if (this.capacity.give(containerId)) {

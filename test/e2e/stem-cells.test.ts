@@ -115,17 +115,24 @@ describe("stem cells", () => {
       expect(handOverMs).toBeGreaterThanOrEqual(0);
       expect(handOverMs).toBeLessThan(bootMs);
       expect(fromStem.runtimeReadyAt - fromStem.createdAt).toBeLessThan(created.runtimeReadyAt - created.createdAt);
+
+      // Killed, the specialized cell is its function's container like any other: its record is released, and the next request gets a new container.
+      await docker.getContainer(cell.dockerId).kill();
+      await eventually(async () => ((await h.client.hexists(functionKeys("stem-first").containers, containerId!)) === 0 ? true : undefined), 10_000, "the record released");
+      expect((await invoke(h.url, "stem-first")).status).toBe(200);
     } finally {
       events.stop();
     }
   });
 
-  it("a python function's first request is served by the python stem cell", async () => {
+  it("a python function's first request is served by the python stem cell, its memory limit lowered to the function's", async () => {
     const cell = await oneStemCell(h.invokerId, "python");
-    expect((await deploy(h.url, "stem-python", { runtime: "python", handler: "main.handler" }, { "main.py": PYTHON_HOSTNAME })).status).toBe(201);
+    expect((await deploy(h.url, "stem-python", { runtime: "python", handler: "main.handler", memory: 128 }, { "main.py": PYTHON_HOSTNAME })).status).toBe(201);
     const first = await invoke(h.url, "stem-python");
     expect(first.status).toBe(200);
     expect(first.body.host).toBe(cell.dockerId.slice(0, 12));
+    const { HostConfig } = await docker.getContainer(cell.dockerId).inspect();
+    expect([HostConfig.Memory, HostConfig.MemorySwap]).toEqual([128 * 1024 * 1024, 128 * 1024 * 1024]);
   });
 
   it("a stem cell that dies is replaced, and the invoker's stop removes its stem cells", async () => {

@@ -42,6 +42,7 @@ const env = {
   HEARTH_LOG_MAX_LINE_LENGTH: integer("HEARTH_LOG_MAX_LINE_LENGTH", "2048"),
   HEARTH_INVOCATION_HISTORY_SIZE: integer("HEARTH_INVOCATION_HISTORY_SIZE", "1000"),
 };
+
 /** Who the container serves: from its environment, or for a stem cell from its hand-over. */
 interface Identity {
   function: string;

@@ -16,6 +16,7 @@ import type { BenchResult } from "./results.js";
 import { asyncInvocation } from "./scenarios/async.js";
 import { bullmqPeer } from "./scenarios/bullmq.js";
 import { coldStart } from "./scenarios/cold-start.js";
+import { coldStartFromStemCell } from "./scenarios/stem-cell-start.js";
 import { footprint } from "./scenarios/footprint.js";
 import { invokerHosts } from "./scenarios/invoker-hosts.js";
 import { profileWarmPath } from "./scenarios/profile.js";
@@ -50,7 +51,10 @@ async function runSections(stack: Stack, options: BenchOptions, result: BenchRes
       else if (section === "throughput") result.throughput = await throughput(stack, pool, plan.throughput, log);
       else if (section === "footprint") result.footprint = await footprint(stack, pool, plan.footprint, log);
       else if (section === "async") result.async = await asyncInvocation(stack, plan.async, log);
-      else if (section === "cold") result.cold = await coldStart(stack, plan.cold, options.image, log);
+      else if (section === "cold") {
+        result.cold = await coldStart(stack, plan.cold, options.image, log);
+        result.coldFromStemCell = await coldStartFromStemCell(stack, options, plan.cold, log);
+      }
       else if (section === "bullmq") result.bullmq = await bullmqPeer(stack, plan.bullmq, log);
       else if (section === "scale-down") result.scaleDown = await scaleDown(stack, plan.scaleDown, log);
       else if (section === "hosts") result.hosts = await invokerHosts(stack, options, plan.hosts, log);

@@ -70,8 +70,8 @@ export interface ColdStartSample {
   status: number;
   totalMs: number;
   phasesMs: Record<string, number>;
-  /** When the adapter's Node process began (its own clock) after Docker's `start` event: negative when before. */
-  processStartAfterDockerStartMs: number;
+  /** When the adapter's Node process began (its own clock) after Docker's `start` event: negative when before (not for a stem cell, started long before). */
+  processStartAfterDockerStartMs?: number;
 }
 
 export interface PercentileRatios {
@@ -122,6 +122,8 @@ export interface BenchResult {
   bullmq?: { runs: PeerRun[] };
   scaleDown?: ScaleDownResult;
   cold?: ColdStartResult;
+  /** The same cold start, served by a stem cell (bench/scenarios/stem-cell-start.ts). */
+  coldFromStemCell?: Omit<ColdStartResult, "floor" | "big" | "bigOverTiny" | "tinyOverFloor">;
   async?: AsyncResult;
   footprint?: FootprintResult;
   profile?: ProfileResult;

@@ -67,6 +67,15 @@ const envSchema = z.object({
   /** What one invoker starts on its Docker host, all functions together: containers, and their memory limits added up (MiB). */
   HEARTH_MAX_CONTAINERS: z.coerce.number().int().positive().default(256),
   HEARTH_MAX_MEMORY_MB: z.coerce.number().int().positive().default(Math.floor((os.totalmem() / MiB) * 0.75)),
+  /**
+   * Stem cells: prewarmed containers per runtime that a function's first request specializes
+   * (`node=2,python=1`; a runtime not listed keeps none, an empty value none at all). Custom runtimes
+   * keep none by default: they are the rare case, and each stem cell holds a container's room.
+   */
+  HEARTH_STEM_CELLS: z
+    .string()
+    .default("node=1,python=1,go=1,custom=0")
+    .pipe(z.string().regex(/^((node|python|go|custom)=\d{1,3}(,(node|python|go|custom)=\d{1,3})*)?$/, "HEARTH_STEM_CELLS is a comma list of runtime=count (runtimes node, python, go, custom)")),
   HEARTH_IMAGE_NODE: z.string().default("hearth/runtime-node:latest"),
   HEARTH_IMAGE_PYTHON: z.string().default("hearth/runtime-python:latest"),
   HEARTH_IMAGE_GO: z.string().default("hearth/runtime-go:latest"),
@@ -122,6 +131,8 @@ export interface HearthConfig {
   hostLimits: HostLimits;
   codeCache: { directory: string; maxBytes: number };
   images: Record<Runtime, string>;
+  /** Stem cells this invoker keeps ready, per runtime. */
+  stemCells: Record<Runtime, number>;
   goBuilderImage: string;
   maxCodeBytes: number;
   maxPayloadBytes: number;
@@ -172,6 +183,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): HearthConfig {
     // Absolute: Docker mounts host paths only.
     codeCache: { directory: path.resolve(e.HEARTH_CODE_CACHE_DIR ?? path.join(e.HEARTH_DATA_DIR, "code-cache")), maxBytes: e.HEARTH_CODE_CACHE_MB * MiB },
     images: { node: e.HEARTH_IMAGE_NODE, python: e.HEARTH_IMAGE_PYTHON, go: e.HEARTH_IMAGE_GO, custom: e.HEARTH_IMAGE_CUSTOM },
+    stemCells: parseStemCells(e.HEARTH_STEM_CELLS),
     goBuilderImage: e.HEARTH_IMAGE_GO_BUILDER,
     maxCodeBytes: e.HEARTH_MAX_CODE_BYTES,
     maxPayloadBytes: e.HEARTH_MAX_PAYLOAD_BYTES,
@@ -221,4 +233,14 @@ function redisTarget(e: z.infer<typeof envSchema>): RedisTarget | undefined {
       sentinelPassword: e.REDIS_SENTINEL_PASSWORD,
     },
   };
+}
+
+/** `node=2,python=1` (already checked by the schema) → a count for every runtime, 0 where not listed. */
+function parseStemCells(value: string): Record<Runtime, number> {
+  const counts: Record<Runtime, number> = { node: 0, python: 0, go: 0, custom: 0 };
+  for (const entry of value ? value.split(",") : []) {
+    const [runtime, count] = entry.split("=") as [Runtime, string];
+    counts[runtime] = Number(count);
+  }
+  return counts;
 }

@@ -113,7 +113,7 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
       });
       const capacity = new HostCapacity(config.hostLimits);
       metrics.observeHost(capacity);
-      const started = new Invoker(commands, backend, metrics, logger.child({ component: "invoker" }), config.invokerId, config.invokerHeartbeatMs, config.invocationRetentionMs, capacity);
+      const started = new Invoker(commands, backend, metrics, logger.child({ component: "invoker" }), config.invokerId, config.invokerHeartbeatMs, config.invocationRetentionMs, capacity, config.stemCells);
       teardown.push(() => started.stop(config.shutdownTimeoutMs));
       const usage = new ContainerUsage(docker, () => started.runningContainers());
       metrics.observeContainerUsage(() => usage.read());

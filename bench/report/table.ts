@@ -60,6 +60,13 @@ export function renderTable(result: BenchResult): string {
     rows.push(["3 cold start", "ratio cached big / tiny", "", ratio(cold.bigOverTiny.p50), "", ratio(cold.bigOverTiny.p99), "", "target ≤ 1.1×"]);
     rows.push(["3 cold start", "ratio tiny / floor", "", ratio(cold.tinyOverFloor.p50), "", ratio(cold.tinyOverFloor.p99), "", "target ≤ 1.3×"]);
   }
+  if (result.coldFromStemCell) {
+    const cold = result.coldFromStemCell;
+    rows.push(["3 cold start", "cold start from a stem cell", int(cold.samples), ms(cold.totalMs.p50, 0), ms(cold.totalMs.p90, 0), ms(cold.totalMs.p99, 0), "", "HEARTH_STEM_CELLS=node=1: the first request specializes a prewarmed container"]);
+    for (const [phase, summary] of Object.entries(cold.phasesMs)) {
+      rows.push(["3 cold start", `· ${phase}`, "", ms(summary.p50, 1), ms(summary.p90, 1), ms(summary.p99, 1), "", cold.phaseNotes[phase] ?? ""]);
+    }
+  }
   if (result.async) {
     const { accept, drain } = result.async;
     const cpu = drain.cpu;

@@ -43,6 +43,9 @@ export function checkTargets(result: BenchResult): TargetCheck[] {
   );
   check("cold start p50", "≤ 250 ms", result.cold?.totalMs.p50, (v) => v <= 250, fmt(result.cold?.totalMs.p50 ?? NaN, "ms", 0));
   check("cold start, cached 20 MiB package / tiny, p50", "≤ 1.1×", result.cold?.bigOverTiny.p50, (v) => v <= 1.1, fmt(result.cold?.bigOverTiny.p50 ?? NaN, "×"));
+  const floor = result.cold?.floor.totalMs.p50;
+  const stem = result.coldFromStemCell?.totalMs.p50;
+  check("cold start from a stem cell / bare container (floor), p50", "≤ 0.3×", floor && stem ? stem / floor : undefined, (v) => v <= 0.3, fmt(floor && stem ? stem / floor : NaN, "×"));
   check("cold start / bare container (floor), p50", "≤ 1.3×", result.cold?.tinyOverFloor.p50, (v) => v <= 1.3, fmt(result.cold?.tinyOverFloor.p50 ?? NaN, "×"));
   const connections = result.footprint?.inFlight.redisConnections;
   check(

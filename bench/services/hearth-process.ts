@@ -42,6 +42,8 @@ export async function startHearthProcess(options: HearthProcessOptions): Promise
     HEARTH_INVOKER_ID: options.invokerId,
     HEARTH_IMAGE_NODE: options.nodeImage,
     LOG_LEVEL: "info",
+    // No stem cells unless asked for: the rows and tests time cold starts that create their container.
+    HEARTH_STEM_CELLS: "",
     ...options.env,
   };
   const nodeArgs = options.cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`] : [];

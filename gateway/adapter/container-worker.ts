@@ -26,6 +26,8 @@ export interface AdapterEnv {
   containerId: string;
   invokerId: string;
   createdAt: number;
+  /** When the process began to be this container (its start; a stem cell's: its hand-over), the cold start's processStartedAt. */
+  startedAt: number;
   taskRoot: string;
   bootstrap: string;
   region: string;
@@ -70,7 +72,7 @@ export class ContainerWorker {
 
   /** Serves until the container should exit (keep-alive over, superseded, drained, broken). */
   async run(): Promise<void> {
-    const processStartedAt = Math.round(performance.timeOrigin);
+    const processStartedAt = this.env.startedAt;
     if (!(await this.loadDefinition())) return;
     const oom = await OutOfMemoryDetector.start();
     const codeLoadedAt = Date.now();

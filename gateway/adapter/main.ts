@@ -6,6 +6,7 @@
 import { Redis } from "ioredis";
 import { createAdapterLogger } from "./adapter-log.js";
 import { ContainerWorker } from "./container-worker.js";
+import { awaitSpecialization } from "./stem-cell.js";
 
 // Parsed by hand: the adapter starts in every cold start, and a validation library costs ~100 ms to load.
 function setting(name: string, fallback?: string): string {
@@ -20,18 +21,17 @@ function integer(name: string, fallback?: string): number {
   return value;
 }
 
+/** Set on a stem cell (gateway/invoker/stem-cells.ts): its function, and its Redis user, come later, through its stem key. */
+const STEM_ID = process.env.HEARTH_STEM_ID;
+
 const env = {
-  /** The container's own Redis user (made by its invoker), over a unix socket or, on a network, a URL. */
+  /** The container's own Redis user (made by its invoker; a stem cell's first), over a unix socket or, on a network, a URL. */
   HEARTH_REDIS_SOCKET: process.env.HEARTH_REDIS_SOCKET,
   HEARTH_REDIS_URL: process.env.HEARTH_REDIS_URL,
   HEARTH_REDIS_USER: setting("HEARTH_REDIS_USER"),
   HEARTH_REDIS_PASSWORD: setting("HEARTH_REDIS_PASSWORD"),
   HEARTH_RUNTIME_UID: integer("HEARTH_RUNTIME_UID", "10001"),
-  HEARTH_FUNCTION: setting("HEARTH_FUNCTION"),
-  HEARTH_VERSION: integer("HEARTH_VERSION"),
-  HEARTH_CONTAINER_ID: setting("HEARTH_CONTAINER_ID"),
   HEARTH_INVOKER_ID: setting("HEARTH_INVOKER_ID"),
-  HEARTH_CREATED_AT: integer("HEARTH_CREATED_AT"),
   HEARTH_TASK_ROOT: setting("HEARTH_TASK_ROOT", "/var/task"),
   HEARTH_RUNTIME_BOOTSTRAP: setting("HEARTH_RUNTIME_BOOTSTRAP", "/opt/hearth/runtime/bootstrap"),
   HEARTH_REGION: setting("HEARTH_REGION", "local"),
@@ -42,7 +42,29 @@ const env = {
   HEARTH_LOG_MAX_LINE_LENGTH: integer("HEARTH_LOG_MAX_LINE_LENGTH", "2048"),
   HEARTH_INVOCATION_HISTORY_SIZE: integer("HEARTH_INVOCATION_HISTORY_SIZE", "1000"),
 };
-const logger = createAdapterLogger("hearth-adapter", { function: env.HEARTH_FUNCTION, container: env.HEARTH_CONTAINER_ID });
+
+/** Who the container serves: from its environment, or for a stem cell from its hand-over. */
+interface Identity {
+  function: string;
+  version: number;
+  containerId: string;
+  createdAt: number;
+  /** When it began to be this function's container: a stem cell's process started long before. */
+  startedAt: number;
+}
+
+function identityFromEnv(): Identity {
+  return {
+    function: setting("HEARTH_FUNCTION"),
+    version: integer("HEARTH_VERSION"),
+    containerId: setting("HEARTH_CONTAINER_ID"),
+    createdAt: integer("HEARTH_CREATED_AT"),
+    startedAt: Math.round(performance.timeOrigin),
+  };
+}
+
+const envIdentity = STEM_ID ? undefined : identityFromEnv();
+const logger = createAdapterLogger("hearth-adapter", envIdentity ? { function: envIdentity.function, container: envIdentity.containerId } : { stemCell: STEM_ID });
 
 if (process.getuid?.() === env.HEARTH_RUNTIME_UID) {
   throw new Error(`the adapter must not run as the runtime's uid ${env.HEARTH_RUNTIME_UID}: user code could read its credentials`);
@@ -55,7 +77,7 @@ if (!env.HEARTH_REDIS_SOCKET && !env.HEARTH_REDIS_URL) throw new Error("HEARTH_R
 const options = {
   username: env.HEARTH_REDIS_USER,
   password: env.HEARTH_REDIS_PASSWORD,
-  connectionName: `hearth-adapter:${env.HEARTH_CONTAINER_ID}`,
+  connectionName: `hearth-adapter:${envIdentity?.containerId ?? `stem-${STEM_ID}`}`,
   enableReadyCheck: false,
   retryStrategy: () => null,
   maxRetriesPerRequest: 0,
@@ -66,31 +88,42 @@ redis.on("end", () => {
   process.exit(1);
 });
 
-const worker = new ContainerWorker(
-  redis,
-  {
-    function: env.HEARTH_FUNCTION,
-    version: env.HEARTH_VERSION,
-    containerId: env.HEARTH_CONTAINER_ID,
-    invokerId: env.HEARTH_INVOKER_ID,
-    createdAt: env.HEARTH_CREATED_AT,
-    taskRoot: env.HEARTH_TASK_ROOT,
-    bootstrap: env.HEARTH_RUNTIME_BOOTSTRAP,
-    region: env.HEARTH_REGION,
-    retentionMs: env.HEARTH_INVOCATION_RETENTION_MS,
-    runtimeUid: env.HEARTH_RUNTIME_UID,
-    logs: {
-      maxLines: env.HEARTH_LOG_MAX_LINES,
-      retentionMs: env.HEARTH_LOG_RETENTION_MS,
-      maxLinesPerInvocation: env.HEARTH_LOG_MAX_LINES_PER_INVOCATION,
-      maxLineLength: env.HEARTH_LOG_MAX_LINE_LENGTH,
-      historySize: env.HEARTH_INVOCATION_HISTORY_SIZE,
-    },
-  },
-  logger,
-);
+async function specialize(stemId: string): Promise<Identity> {
+  const handedOver = await awaitSpecialization(redis, stemId);
+  const { function: fn, version, containerId, createdAt } = handedOver;
+  logger.info({ function: fn, container: containerId }, "stem cell specialized");
+  return { function: fn, version, containerId, createdAt, startedAt: Date.now() };
+}
 
-worker.run().then(
+async function serve(identity: Identity): Promise<void> {
+  const worker = new ContainerWorker(
+    redis,
+    {
+      function: identity.function,
+      version: identity.version,
+      containerId: identity.containerId,
+      invokerId: env.HEARTH_INVOKER_ID,
+      createdAt: identity.createdAt,
+      startedAt: identity.startedAt,
+      taskRoot: env.HEARTH_TASK_ROOT,
+      bootstrap: env.HEARTH_RUNTIME_BOOTSTRAP,
+      region: env.HEARTH_REGION,
+      retentionMs: env.HEARTH_INVOCATION_RETENTION_MS,
+      runtimeUid: env.HEARTH_RUNTIME_UID,
+      logs: {
+        maxLines: env.HEARTH_LOG_MAX_LINES,
+        retentionMs: env.HEARTH_LOG_RETENTION_MS,
+        maxLinesPerInvocation: env.HEARTH_LOG_MAX_LINES_PER_INVOCATION,
+        maxLineLength: env.HEARTH_LOG_MAX_LINE_LENGTH,
+        historySize: env.HEARTH_INVOCATION_HISTORY_SIZE,
+      },
+    },
+    envIdentity ? logger : createAdapterLogger("hearth-adapter", { function: identity.function, container: identity.containerId }),
+  );
+  await worker.run();
+}
+
+(envIdentity ? serve(envIdentity) : specialize(STEM_ID!).then(serve)).then(
   () => process.exit(0),
   (err: unknown) => {
     logger.error({ err }, "adapter failed");

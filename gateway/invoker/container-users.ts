@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { EVENTS_CHANNEL, functionKeys } from "../protocol/keys.js";
 import { loadScripts } from "../protocol/all-scripts.js";
+import { stemKey } from "../protocol/stem-cells.js";
 
 const USER_PREFIX = "hearth-container:";
 
@@ -49,6 +50,14 @@ export function containerUserRules(fn: string, password: string, streams: string
   ];
 }
 
+/**
+ * The rules of a stem cell's user: wait on its own stem key, nothing else (no function's key, no
+ * reply list, no channel). AUTH is how the cell becomes its function's user on the same connection.
+ */
+export function stemCellUserRules(stemId: string, password: string): string[] {
+  return ["reset", "on", `>${password}`, `~${escapeGlob(stemKey(stemId))}`, "+blpop", "+auth", "+client|setname"];
+}
+
 export class ContainerUsers {
   /**
    * The rules of every user this process made and has not deleted: ACL SETUSER is not replicated, so
@@ -76,6 +85,14 @@ export class ContainerUsers {
   async restore(): Promise<void> {
     await loadScripts(this.redis);
     for (const [username, rules] of this.made) await this.redis.acl("SETUSER", username, ...rules);
+  }
+
+  /** Makes the user of a stem cell about to be created (named like a container's: the same sweeps find it). */
+  async createStemCell(invokerId: string, stemId: string): Promise<ContainerCredentials> {
+    const username = containerUserName(invokerId, stemId);
+    const password = randomBytes(32).toString("hex");
+    await this.redis.acl("SETUSER", username, ...stemCellUserRules(stemId, password));
+    return { username, password };
   }
 
   /** Deletes a container's user (closing its connections); one already gone is fine. */

@@ -1,6 +1,7 @@
 // The invoker's view of one Docker engine: start function containers, hear when they exit, find the
 // ones it owns. Every container carries labels naming its invoker, function and Hearth container id.
 
+import { link, mkdir, readdir, readlink, rm, symlink } from "node:fs/promises";
 import path from "node:path";
 import type Docker from "dockerode";
 import type { Runtime } from "../functions/definition.js";
@@ -13,6 +14,8 @@ export const LABELS = {
   invoker: "io.hearth.invoker",
   function: "io.hearth.function",
   container: "io.hearth.container",
+  /** On stem cells (no function label: a label cannot change when the cell is specialized): the runtime. */
+  stem: "io.hearth.stem",
   /** On deploy-time compiler containers (gateway/functions/go-build.ts): the language built. */
   build: "io.hearth.build",
 } as const;
@@ -42,9 +45,19 @@ export interface ContainerSpec {
   createdAt: number;
 }
 
+/** A stem cell: a container of a runtime's image whose adapter waits for a function (protocol/stem-cells.ts). */
+export interface StemCellSpec {
+  stemId: string;
+  runtime: Runtime;
+  memoryMb: number;
+  ephemeralStorageMb: number;
+  /** Always `none`: a function that names a network is not given a stem cell. */
+  network: "none";
+}
+
+/** The Hearth container id is the label's: a stem cell's own id, also after it was specialized. */
 export interface ContainerExit {
   containerId: string;
-  function: string;
   exitCode: number;
   /** The kernel killed a process of it for its memory limit, and it exited with an error. */
   outOfMemory: boolean;
@@ -70,6 +83,11 @@ export interface DockerBackendOptions {
 /** What the invoker asks of its container engine (DockerBackend; a fake in the invoker's pool tests). */
 export interface ContainerBackend {
   start(spec: ContainerSpec, credentials: ContainerCredentials): Promise<string>;
+  startStemCell(spec: StemCellSpec, credentials: ContainerCredentials): Promise<string>;
+  /** Sets a running container's memory limit (a stem cell taken by a function of another size). */
+  resize(dockerId: string, memoryMb: number): Promise<void>;
+  /** Puts a function's code into a stem cell's /var/task before it is handed over. */
+  placeCode(stemId: string, fn: string, codeSha: string): Promise<void>;
   watchExits(onExit: (exit: ContainerExit) => void, onStreamLost: (error: unknown) => void): Promise<() => void>;
   listOwned(): Promise<string[]>;
   waitRemoved(dockerId: string, timeoutMs: number): Promise<boolean>;
@@ -89,39 +107,85 @@ export class DockerBackend implements ContainerBackend {
     if (spec.network !== "none" && !this.options.allowedNetworks.includes(spec.network)) {
       throw new Error(`network ${spec.network} is not in HEARTH_CONTAINER_NETWORKS`);
     }
-    const redis = this.options.redis;
     // No package: the function changed meanwhile; the adapter sees that and exits without one.
     const code = await this.options.codeCache.acquire(spec.codeSha, () => this.options.readCode(spec.function, spec.codeSha));
     if (code) this.mountedCode.set(spec.containerId, spec.codeSha);
-    const binds = [
-      // The socket's directory, not the socket: a restarted Redis makes a new socket file.
-      ...("socketPath" in redis ? [`${path.dirname(redis.socketPath)}:${REDIS_SOCKET_DIR}:ro`] : []),
-      // Its own package only, never the cache's folder; read-only for everyone in the container, root too.
-      ...(code ? [`${code}:${TASK_ROOT}:ro`] : []),
-    ];
     try {
-      return await this.createAndStart(spec, credentials, binds);
+      return await this.create(spec, credentials, {
+        name: `hearth-${spec.function}-${spec.containerId}`,
+        env: [`HEARTH_FUNCTION=${spec.function}`, `HEARTH_VERSION=${spec.version}`, `HEARTH_CONTAINER_ID=${spec.containerId}`, `HEARTH_CREATED_AT=${spec.createdAt}`],
+        labels: { [LABELS.function]: spec.function, [LABELS.container]: spec.containerId },
+        // Its own package only, never the cache's folder; read-only for everyone in the container, root too.
+        taskRoot: code,
+      });
     } catch (error) {
       this.unmountCode(spec.containerId);
       throw error;
     }
   }
 
-  private async createAndStart(spec: ContainerSpec, credentials: ContainerCredentials, binds: string[]): Promise<string> {
+  /**
+   * The same container as a function's, but it learns its function from its stem key (HEARTH_STEM_ID).
+   * Its /var/task is an empty folder of its own, mounted read-only: placeCode() fills it from the
+   * host's side when the cell is specialized (a running container cannot be given a new mount).
+   */
+  async startStemCell(spec: StemCellSpec, credentials: ContainerCredentials): Promise<string> {
+    const taskRoot = this.stemTaskRoot(spec.stemId);
+    await mkdir(taskRoot, { recursive: true, mode: 0o755 });
+    try {
+      return await this.create(spec, credentials, {
+        name: `hearth-stem-${spec.runtime}-${spec.stemId}`,
+        env: [`HEARTH_STEM_ID=${spec.stemId}`],
+        labels: { [LABELS.stem]: spec.runtime, [LABELS.container]: spec.stemId },
+        taskRoot,
+      });
+    } catch (error) {
+      await rm(taskRoot, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  /**
+   * Gives a stem cell its function's code: the package's tree from the code cache, hard-linked into
+   * the cell's mounted folder (files writable by nobody, the mount read-only; the cache may evict its
+   * tree later, the links stay). Nothing when the package is gone: the adapter sees the function changed.
+   */
+  async placeCode(stemId: string, fn: string, codeSha: string): Promise<void> {
+    const tree = await this.options.codeCache.acquire(codeSha, () => this.options.readCode(fn, codeSha));
+    if (!tree) return;
+    try {
+      await linkTree(tree, this.stemTaskRoot(stemId));
+    } finally {
+      this.options.codeCache.release(codeSha);
+    }
+  }
+
+  async resize(dockerId: string, memoryMb: number): Promise<void> {
+    const bytes = memoryMb * 1024 * 1024;
+    await this.docker.getContainer(dockerId).update({ Memory: bytes, MemorySwap: bytes });
+  }
+
+  /** Beside the cache's folder (the same file system, for hard links), never inside it: the cache empties its folder when it opens. */
+  private stemTaskRoot(stemId: string): string {
+    return path.join(`${this.options.codeCache.directory}-stem-cells`, stemId);
+  }
+
+  private async create(
+    spec: { runtime: Runtime; memoryMb: number; ephemeralStorageMb: number; network: string },
+    credentials: ContainerCredentials,
+    own: { name: string; env: string[]; labels: Record<string, string>; taskRoot?: string },
+  ): Promise<string> {
     const redis = this.options.redis;
     const container = await this.docker.createContainer({
-      name: `hearth-${spec.function}-${spec.containerId}`,
+      name: own.name,
       Image: this.options.images[spec.runtime],
       User: ADAPTER_USER,
       Env: [
         "url" in redis ? `HEARTH_REDIS_URL=${redis.url}` : `HEARTH_REDIS_SOCKET=${REDIS_SOCKET_DIR}/${path.basename(redis.socketPath)}`,
         `HEARTH_REDIS_USER=${credentials.username}`,
         `HEARTH_REDIS_PASSWORD=${credentials.password}`,
-        `HEARTH_FUNCTION=${spec.function}`,
-        `HEARTH_VERSION=${spec.version}`,
-        `HEARTH_CONTAINER_ID=${spec.containerId}`,
+        ...own.env,
         `HEARTH_INVOKER_ID=${this.options.invokerId}`,
-        `HEARTH_CREATED_AT=${spec.createdAt}`,
         `HEARTH_INVOCATION_RETENTION_MS=${this.options.invocationRetentionMs}`,
         `HEARTH_LOG_MAX_LINES=${this.options.logs.maxLines}`,
         `HEARTH_LOG_RETENTION_MS=${this.options.logs.retentionMs}`,
@@ -129,14 +193,14 @@ export class DockerBackend implements ContainerBackend {
         `HEARTH_LOG_MAX_LINE_LENGTH=${this.options.logs.maxLineLength}`,
         `HEARTH_INVOCATION_HISTORY_SIZE=${this.options.logs.historySize}`,
       ],
-      Labels: {
-        [LABELS.invoker]: this.options.invokerId,
-        [LABELS.function]: spec.function,
-        [LABELS.container]: spec.containerId,
-      },
+      Labels: { [LABELS.invoker]: this.options.invokerId, ...own.labels },
       HostConfig: {
         NetworkMode: spec.network,
-        Binds: binds,
+        Binds: [
+          // The socket's directory, not the socket: a restarted Redis makes a new socket file.
+          ...("socketPath" in redis ? [`${path.dirname(redis.socketPath)}:${REDIS_SOCKET_DIR}:ro`] : []),
+          ...(own.taskRoot ? [`${own.taskRoot}:${TASK_ROOT}:ro`] : []),
+        ],
         ...containerLimits(spec),
         Init: true,
         AutoRemove: true,
@@ -176,15 +240,14 @@ export class DockerBackend implements ContainerBackend {
         since = event.time ?? since;
         const attributes = event.Actor?.Attributes ?? {};
         const containerId = attributes[LABELS.container];
-        const fn = attributes[LABELS.function];
-        if (!containerId || !fn) return;
+        if (!containerId) return;
         if (event.Action === "oom") {
           outOfMemory.add(containerId);
           return;
         }
         this.unmountCode(containerId);
         const exitCode = Number(attributes.exitCode ?? -1);
-        onExit({ containerId, function: fn, exitCode, outOfMemory: outOfMemory.delete(containerId) && exitCode !== 0 });
+        onExit({ containerId, exitCode, outOfMemory: outOfMemory.delete(containerId) && exitCode !== 0 });
       });
       let lost = false;
       const onLost = (error?: unknown): void => {
@@ -211,8 +274,9 @@ export class DockerBackend implements ContainerBackend {
     };
   }
 
-  /** A container that mounted a package exited (or never started): the cache may evict the package. */
+  /** A container that mounted a package exited (or never started): the cache may evict the package; a stem cell's folder goes. */
   private unmountCode(containerId: string): void {
+    rm(this.stemTaskRoot(containerId), { recursive: true, force: true }).catch(() => undefined);
     const sha = this.mountedCode.get(containerId);
     if (!sha) return;
     this.mountedCode.delete(containerId);
@@ -278,4 +342,20 @@ export function onDockerEvents(stream: NodeJS.ReadableStream, onEvent: (event: D
       if (line) onEvent(JSON.parse(line) as DockerEvent);
     }
   });
+}
+
+/** Recreates the tree at `from` under `to` with hard links to its files (and its links as they are: the cache's inspection allows only those that stay inside). */
+async function linkTree(from: string, to: string): Promise<void> {
+  for (const entry of await readdir(from, { withFileTypes: true })) {
+    const source = path.join(from, entry.name);
+    const target = path.join(to, entry.name);
+    if (entry.isDirectory()) {
+      await mkdir(target, { mode: 0o755 });
+      await linkTree(source, target);
+    } else if (entry.isSymbolicLink()) {
+      await symlink(await readlink(source), target);
+    } else if (entry.isFile()) {
+      await link(source, target);
+    }
+  }
 }

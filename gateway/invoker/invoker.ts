@@ -5,10 +5,12 @@
 // the one timer is the heartbeat that lets invokers release the containers of a dead one.
 // Its host has room for so many containers and so much memory (HostCapacity): at the cap, work waits,
 // an idle container of another function is retired to make room, and the wait ends when one exits.
+// Stem cells (StemCells), containers started before their function is known, take a function's
+// first start where their limits fit: the function's Redis user is made and handed to the cell.
 
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
-import { DEFAULT_EPHEMERAL_STORAGE_MB } from "../functions/definition.js";
+import { DEFAULT_EPHEMERAL_STORAGE_MB, type Runtime } from "../functions/definition.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics/metrics.js";
 import { markDraining, parseContainerRecord, releaseContainer, reserveContainer, type ContainerRecord } from "../protocol/container-lifecycle.js";
@@ -18,10 +20,12 @@ import type { EventBus } from "../protocol/event-bus.js";
 import type { HearthEvent } from "../protocol/events.js";
 import { functionKeys, FUNCTIONS_INDEX, INVOKER_BEATS, invokerAliveKey } from "../protocol/keys.js";
 import { pushReplies } from "../protocol/replies.js";
+import { encodeSpecialization, stemKey } from "../protocol/stem-cells.js";
 import { logContainerLoss } from "./container-loss-log.js";
 import { ContainerUsers } from "./container-users.js";
 import type { ContainerBackend, ContainerExit, ContainerSpec } from "./docker-backend.js";
 import type { HostCapacity } from "./host-capacity.js";
+import { StemCells, type StemCell } from "./stem-cells.js";
 
 /** How long stop() waits for Docker to remove a container it has stopped or that exited. */
 const REMOVAL_TIMEOUT_MS = 10_000;
@@ -40,6 +44,13 @@ interface Launched {
   dockerId?: string;
   /** Its runtime asked for work (the `ready` event): from then on an exit is a container dying, not a failed start. */
   ready: boolean;
+  /** The stem cell it was made from: Docker knows it by the cell's id (its label). */
+  stem?: StemCell;
+}
+
+interface Reserved {
+  spec: ContainerSpec;
+  stem?: StemCell;
 }
 
 interface ReleaseReason {
@@ -52,6 +63,9 @@ const CONTAINER_LOST: ReleaseReason = { errorType: "Hearth.ContainerExited", mes
 export class Invoker {
   /** Containers this invoker started that have not exited, by Hearth container id. */
   private readonly launched = new Map<string, Launched>();
+  /** Stem cell id → the id of the function container it became (Docker's exits carry the cell's id). */
+  private readonly specializedStems = new Map<string, string>();
+  readonly stemCells: StemCells;
   private readonly scaling = new Set<string>();
   private readonly scaleAgain = new Set<string>();
   /** Container starts under way, awaited by stop() so that none outlives it. */
@@ -82,8 +96,10 @@ export class Invoker {
     /** How long the record of an async invocation it fails is kept. */
     private readonly retentionMs: number,
     private readonly capacity: HostCapacity,
+    stemCellTargets: Record<Runtime, number>,
   ) {
     this.users = new ContainerUsers(redis);
+    this.stemCells = new StemCells(stemCellTargets, backend, this.users, capacity, invokerId, logger, () => !this.draining && this.waitingForRoom.size === 0);
   }
 
   async start(events: EventBus): Promise<void> {
@@ -98,6 +114,7 @@ export class Invoker {
       (err) => this.logger.warn({ err }, "Docker event stream lost; resubscribing"),
     );
     events.on((event) => this.onEvent(event));
+    this.stemCells.refill();
     // Work queued while no invoker ran has had no signal yet.
     for (const name of await this.redis.smembers(FUNCTIONS_INDEX)) this.scaleUp(name);
   }
@@ -108,6 +125,7 @@ export class Invoker {
     clearInterval(this.heartbeat);
     clearInterval(this.roomTimer);
     await Promise.all(this.launches);
+    await this.stemCells.stop(REMOVAL_TIMEOUT_MS);
     const dockerIds = [...this.launched.values()].flatMap((container) => (container.dockerId ? [container.dockerId] : []));
     const byFunction = new Map<string, string[]>();
     for (const [containerId, { function: fn }] of this.launched) byFunction.set(fn, [...(byFunction.get(fn) ?? []), containerId]);
@@ -158,7 +176,7 @@ export class Invoker {
     // Their Redis users first (and any of this invoker's own whose container is gone: a removal that
     // failed): deleting one closes its connection, so that a container that outlived its invoker takes
     // no request after its record is released, where nobody would answer it.
-    await this.users.removeWhere((invokerId, containerId) => (invokerId === this.invokerId ? !this.launched.has(containerId) : isDead(invokerId)));
+    await this.users.removeWhere((invokerId, containerId) => (invokerId === this.invokerId ? !this.launched.has(containerId) && !this.stemCells.has(containerId) : isDead(invokerId)));
     // Then their records, and this invoker's own records of containers it no longer runs (isLost).
     await this.releaseRecordsWhere(async (record, containerId) => {
       if (record.invokerId === this.invokerId) return this.isLost(record, containerId) ? CONTAINER_LOST : undefined;
@@ -210,6 +228,7 @@ export class Invoker {
         const launched = this.launched.get(event.containerId);
         if (!launched) return;
         launched.ready = true;
+        if (launched.stem) this.stemCells.specialized(launched.stem.stemId);
         this.metrics.observeColdStart(event.function, (event.timings.runtimeReadyAt - event.timings.createdAt) / 1000);
         return;
       }
@@ -236,9 +255,9 @@ export class Invoker {
 
   private async reserveAndLaunch(fn: string): Promise<void> {
     while (!this.draining) {
-      const spec = await this.serialized(() => this.reserve(fn));
-      if (!spec) return;
-      const launch = this.launch(spec)
+      const reserved = await this.serialized(() => this.reserve(fn));
+      if (!reserved) return;
+      const launch = this.launch(reserved)
         .catch((err) => this.logger.error({ err, function: fn }, "launching a container failed"))
         .finally(() => this.launches.delete(launch));
       this.launches.add(launch);
@@ -251,13 +270,17 @@ export class Invoker {
     return result;
   }
 
-  /** Claims one container of the function if its work needs one and the host has room; holds that room at once. */
-  private async reserve(fn: string): Promise<ContainerSpec | undefined> {
+  /**
+   * Claims one container of the function if its work needs one and the host has room; holds that room
+   * at once. A stem cell's room counts as free: the function takes the cell, or the cell is removed.
+   */
+  private async reserve(fn: string): Promise<Reserved | undefined> {
     const keys = functionKeys(fn);
     const containerId = randomBytes(6).toString("hex");
     const createdAt = Date.now();
     const free = this.capacity.free();
-    const reservation = await reserveContainer.run(this.redis, { keys, containerId, invokerId: this.invokerId, now: createdAt, freeContainers: free.containers, freeMemoryMb: free.memoryMb });
+    const spare = this.stemCells.spareRoom();
+    const reservation = await reserveContainer.run(this.redis, { keys, containerId, invokerId: this.invokerId, now: createdAt, freeContainers: free.containers + spare.containers, freeMemoryMb: free.memoryMb + spare.memoryMb });
     if (reservation.kind === "none") {
       this.waitingForRoom.delete(fn);
       return undefined;
@@ -266,11 +289,16 @@ export class Invoker {
       await this.noRoom(fn, reservation.memoryMb);
       return undefined;
     }
-    const { version, codeSha, runtime, memoryMb, ephemeralStorageMb, network } = reservation.container;
+    const { version, codeSha, runtime, memoryMb } = reservation.container;
+    const spec: ContainerSpec = { containerId, function: fn, version, codeSha, runtime, memoryMb, ephemeralStorageMb: reservation.container.ephemeralStorageMb ?? DEFAULT_EPHEMERAL_STORAGE_MB, network: reservation.container.network ?? "none", createdAt };
     this.waitingForRoom.delete(fn);
+    const stem = this.stemCells.take(spec);
+    const needed = this.capacity.free();
+    if (!stem && (needed.containers < 1 || needed.memoryMb < memoryMb)) this.stemCells.discardOne();
     this.capacity.hold(containerId, memoryMb);
-    this.launched.set(containerId, { function: fn, memoryMb, ready: false });
-    return { containerId, function: fn, version, codeSha, runtime, memoryMb, ephemeralStorageMb: ephemeralStorageMb ?? DEFAULT_EPHEMERAL_STORAGE_MB, network: network ?? "none", createdAt };
+    this.launched.set(containerId, { function: fn, memoryMb, ready: false, stem, dockerId: stem?.dockerId });
+    if (stem) this.specializedStems.set(stem.stemId, containerId);
+    return { spec, stem };
   }
 
   /**
@@ -288,6 +316,8 @@ export class Invoker {
     }
     this.waitingForRoom.add(fn);
     this.roomTimer ??= setInterval(() => this.retryWaiting(), ROOM_RETRY_MS);
+    // Stem cells go first: their room is free at once, and they serve nobody yet.
+    if (this.stemCells.discardOne()) return this.scaleUp(fn);
     await this.evictIdleContainer(fn);
   }
 
@@ -328,18 +358,21 @@ export class Invoker {
     this.logger.info({ function: oldest.fn, containerId: oldest.containerId, for: fn }, "retiring an idle container to make room");
   }
 
-  private async launch(spec: ContainerSpec): Promise<void> {
+  private async launch({ spec, stem }: Reserved): Promise<void> {
     if (this.draining) {
       this.forget(spec.containerId);
+      if (stem?.dockerId) await this.backend.remove(stem.dockerId);
       await this.release(spec.function, spec.containerId, "Hearth.InvokerStopped", "the invoker is stopping");
       return;
     }
     const launched = this.launched.get(spec.containerId)!;
     try {
       const credentials = await this.users.create(this.invokerId, spec.containerId, spec.function);
-      launched.dockerId = await this.backend.start(spec, credentials);
-      this.logger.debug({ function: spec.function, containerId: spec.containerId }, "container started");
+      if (stem) await this.specialize(spec, stem, credentials);
+      else launched.dockerId = await this.backend.start(spec, credentials);
+      this.logger.debug({ function: spec.function, containerId: spec.containerId, stemId: stem?.stemId }, "container started");
     } catch (err) {
+      if (stem?.dockerId) await this.backend.remove(stem.dockerId).catch(() => undefined);
       this.logger.error({ err, function: spec.function }, "container failed to start");
       this.forget(spec.containerId);
       const message = `could not start a container for ${spec.function}: ${(err as Error).message}`;
@@ -350,6 +383,18 @@ export class Invoker {
       if (othersAlive) this.backOff(spec.function);
       await this.release(spec.function, spec.containerId, "Hearth.ContainerStartFailed", message, { failQueued: !othersAlive });
     }
+  }
+
+  /**
+   * Hands a stem cell its function: its memory limit set to the function's, then the function, version,
+   * code and the function's Redis user pushed to its stem key. The cell's own user goes at its `ready`
+   * (deleting it now could close the connection before the hand-over reached it).
+   */
+  private async specialize(spec: ContainerSpec, stem: StemCell, credentials: { username: string; password: string }): Promise<void> {
+    if (spec.memoryMb !== stem.memoryMb) await this.backend.resize(stem.dockerId!, spec.memoryMb);
+    await this.backend.placeCode(stem.stemId, spec.function, spec.codeSha);
+    const { function: fn, version, codeSha, containerId, createdAt } = spec;
+    await this.redis.rpush(stemKey(stem.stemId), encodeSpecialization({ function: fn, version, codeSha, containerId, createdAt, ...credentials }));
   }
 
   private async otherInvokersAlive(): Promise<boolean> {
@@ -364,13 +409,17 @@ export class Invoker {
   }
 
   private async onExit(exit: ContainerExit): Promise<void> {
-    const launched = this.launched.get(exit.containerId);
-    if (!launched || !this.forget(exit.containerId)) return;
+    // A stem cell that served no function yet is replaced; one that became a function's container is that container.
+    if (this.stemCells.exited(exit.containerId)) return;
+    const containerId = this.specializedStems.get(exit.containerId) ?? exit.containerId;
+    const launched = this.launched.get(containerId);
+    if (!launched || !this.forget(containerId)) return;
+    const fn = launched.function;
     if (exit.outOfMemory) {
-      await this.redis.hincrby(functionKeys(exit.function).stats, "outOfMemory", 1);
-      const message = outOfMemoryMessage(exit.function, launched.memoryMb);
-      if (launched.ready) return this.release(exit.function, exit.containerId, OUT_OF_MEMORY, message);
-      return this.release(exit.function, exit.containerId, "Hearth.ContainerStartFailed", `${message} before its container was ready`, { failQueued: true });
+      await this.redis.hincrby(functionKeys(fn).stats, "outOfMemory", 1);
+      const message = outOfMemoryMessage(fn, launched.memoryMb);
+      if (launched.ready) return this.release(fn, containerId, OUT_OF_MEMORY, message);
+      return this.release(fn, containerId, "Hearth.ContainerStartFailed", `${message} before its container was ready`, { failQueued: true });
     }
     const cause = exit.exitCode === 137 ? "was killed" : `exited with code ${exit.exitCode}`;
     if (!launched.ready && exit.exitCode !== 0) {
@@ -378,16 +427,25 @@ export class Invoker {
       // another would fail the same way, so the queued callers hear it now instead of at their timeout.
       // (Exit code 0 before ready is a container whose function was redeployed meanwhile.)
       const message = `the function's container ${cause} before it was ready; see the invoker's and the container's logs`;
-      await this.release(exit.function, exit.containerId, "Hearth.ContainerStartFailed", message, { failQueued: true });
+      await this.release(fn, containerId, "Hearth.ContainerStartFailed", message, { failQueued: true });
       return;
     }
-    await this.release(exit.function, exit.containerId, "Hearth.ContainerExited", `the function's container ${cause} while it ran the request`);
+    await this.release(fn, containerId, "Hearth.ContainerExited", `the function's container ${cause} while it ran the request`);
   }
 
   private forget(containerId: string): boolean {
+    const stemId = this.launched.get(containerId)?.stem?.stemId;
+    if (stemId) {
+      this.specializedStems.delete(stemId);
+      // A hand-over the cell never read (it died first); read, the list is gone already.
+      this.redis.del(stemKey(stemId)).catch((err) => this.logger.warn({ err, stemId }, "deleting a stem key failed"));
+    }
     const known = this.launched.delete(containerId);
     this.evicting.delete(containerId);
-    if (this.capacity.give(containerId)) this.retryWaiting();
+    if (this.capacity.give(containerId)) {
+      this.retryWaiting();
+      this.stemCells.refill();
+    }
     if (known && this.launched.size === 0) this.onAllExited?.();
     return known;
   }

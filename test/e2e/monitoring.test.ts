@@ -50,7 +50,7 @@ function panelExpressions(file: string, fn: string): Expression[] {
 /** A Hearth process with only the invoker role, killed without a word once it beats: a lost invoker. */
 async function loseAnInvoker(): Promise<void> {
   const child: ChildProcess = spawn(process.execPath, ["dist/hearth.cjs"], {
-    env: { ...process.env, HEARTH_ROLES: "invoker", REDIS_URL: h.redisUrl, HEARTH_CONTAINER_REDIS_SOCKET: h.redis.socketPath, HEARTH_INVOKER_ID: `lost-${randomBytes(4).toString("hex")}`, HEARTH_INVOKER_HEARTBEAT_MS: "300", LOG_LEVEL: "warn" },
+    env: { ...process.env, HEARTH_ROLES: "invoker", REDIS_URL: h.redisUrl, HEARTH_CONTAINER_REDIS_SOCKET: h.redis.socketPath, HEARTH_INVOKER_ID: `lost-${randomBytes(4).toString("hex")}`, HEARTH_INVOKER_HEARTBEAT_MS: "300", HEARTH_STEM_CELLS: "", LOG_LEVEL: "warn" },
     stdio: ["ignore", "inherit", "inherit"],
   });
   const exited = new Promise((resolve) => child.once("exit", resolve));

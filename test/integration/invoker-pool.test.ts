@@ -6,9 +6,10 @@
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Runtime } from "../../gateway/functions/definition.js";
 import { deployFunction } from "../../gateway/functions/registry.js";
 import { ContainerUsers, containerUserName } from "../../gateway/invoker/container-users.js";
-import type { ContainerBackend, ContainerExit, ContainerSpec } from "../../gateway/invoker/docker-backend.js";
+import type { ContainerBackend, ContainerExit, ContainerSpec, StemCellSpec } from "../../gateway/invoker/docker-backend.js";
 import { HostCapacity } from "../../gateway/invoker/host-capacity.js";
 import { Invoker } from "../../gateway/invoker/invoker.js";
 import { createLogger } from "../../gateway/logger.js";
@@ -19,6 +20,7 @@ import { decodeMessage, type ResultMeta } from "../../gateway/protocol/envelope.
 import { EventBus } from "../../gateway/protocol/event-bus.js";
 import { EVENTS_CHANNEL, functionKeys, INVOKER_BEATS, invokerAliveKey, newInvocationId, repliesKey } from "../../gateway/protocol/keys.js";
 import { loadScripts } from "../../gateway/protocol/all-scripts.js";
+import { decodeSpecialization, stemKey, type Specialization } from "../../gateway/protocol/stem-cells.js";
 import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import { defaultQuotas, eventually, startTestRedis } from "../support/hearth.js";
 import { tarGz } from "../support/packages.js";
@@ -42,6 +44,20 @@ class FakeBackend implements ContainerBackend {
     return `docker-${spec.containerId}`;
   }
 
+  readonly stemCells: StemCellSpec[] = [];
+  readonly resized: Array<{ dockerId: string; memoryMb: number }> = [];
+
+  async startStemCell(spec: StemCellSpec): Promise<string> {
+    this.stemCells.push(spec);
+    return `docker-${spec.stemId}`;
+  }
+
+  async resize(dockerId: string, memoryMb: number): Promise<void> {
+    this.resized.push({ dockerId, memoryMb });
+  }
+
+  async placeCode(): Promise<void> {}
+
   async watchExits(onExit: (exit: ContainerExit) => void): Promise<() => void> {
     this.onExit = onExit;
     return () => (this.onExit = undefined);
@@ -59,12 +75,18 @@ class FakeBackend implements ContainerBackend {
     this.removed.push(dockerId);
   }
 
+  /** Docker's exit of a container: by its label's id (a stem cell's own, also once specialized). */
+  exitById(containerId: string, exitCode: number): void {
+    this.onExit?.({ containerId, exitCode, outOfMemory: false });
+  }
+
   exit(spec: ContainerSpec, exitCode: number): void {
-    this.onExit?.({ containerId: spec.containerId, function: spec.function, exitCode, outOfMemory: false });
+    this.onExit?.({ containerId: spec.containerId, exitCode, outOfMemory: false });
   }
 }
 
 const HEARTBEAT_MS = 200;
+const NO_STEM_CELLS = { node: 0, python: 0, go: 0, custom: 0 };
 const REPLY_TO = "gw-pool-test";
 let server: EmbeddedRedis;
 let redis: Redis;
@@ -88,14 +110,14 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function startInvoker(maxContainers = 16): Promise<{ invoker: Invoker; backend: FakeBackend; invokerId: string }> {
+async function startInvoker(maxContainers = 16, stemCells: Record<Runtime, number> = NO_STEM_CELLS): Promise<{ invoker: Invoker; backend: FakeBackend; invokerId: string }> {
   const backend = new FakeBackend();
   const invokerId = `pool-${randomBytes(4).toString("hex")}`;
   const commands = new Redis(server.url);
   const events = new EventBus(new Redis(server.url), createLogger("test-events"));
   await events.start();
   const capacity = new HostCapacity({ maxContainers, maxMemoryMb: 64 * 1024 });
-  const invoker = new Invoker(commands, backend, new Metrics(), createLogger("test-invoker"), invokerId, HEARTBEAT_MS, 60_000, capacity);
+  const invoker = new Invoker(commands, backend, new Metrics(), createLogger("test-invoker"), invokerId, HEARTBEAT_MS, 60_000, capacity, stemCells);
   await invoker.start(events);
   stops.push(async () => {
     // A second stop (after a test's own) finds nothing left to do.
@@ -138,7 +160,7 @@ async function replies(count: number): Promise<ResultMeta[]> {
  */
 async function idleContainer(spec: ContainerSpec): Promise<{ woken: Promise<boolean> }> {
   const keys = functionKeys(spec.function);
-  const registered = await registerContainer.run(redis, { keys, fn: spec.function, containerId: spec.containerId, version: spec.version, now: Date.now(), timingsJson: "{}" });
+  const registered = await registerContainer.run(redis, { keys, fn: spec.function, containerId: spec.containerId, version: spec.version, now: Date.now(), timingsJson: JSON.stringify({ createdAt: 0, processStartedAt: 0, codeLoadedAt: 0, runtimeReadyAt: 0 }) });
   expect(registered).toEqual({ kind: "wait" });
   const connection = new Redis(server.url);
   const woken = connection.blmoveBuffer(keys.inbox(spec.containerId), keys.running(spec.containerId), "RIGHT", "LEFT", 30).then(
@@ -318,5 +340,74 @@ describe("the invoker's pool, on a fake container backend", () => {
     await eventually(async () => (backend.started.some((spec) => spec.function === waiting.fn) ? true : undefined), 5_000, "the waiting function's container");
     // The more recently idle container was left alone.
     expect(await Promise.race([newerIdle.woken, new Promise((resolve) => setTimeout(() => resolve("still waiting"), 300))])).toBe("still waiting");
+  });
+});
+
+describe("stem cells, on a fake container backend", () => {
+  /** The hand-over the invoker pushed to a stem cell's key, as its adapter reads it. */
+  async function handOver(stemId: string): Promise<Specialization> {
+    const popped = await redis.blpop(stemKey(stemId), 5);
+    if (!popped) throw new Error("no hand-over came");
+    return decodeSpecialization(popped[1]);
+  }
+
+  it("specializes a ready stem cell for a function's first container: the function's user handed over, memory set, the cell replaced once it is ready", async () => {
+    const { backend, invokerId, invoker } = await startInvoker(16, { ...NO_STEM_CELLS, node: 1 });
+    const [stem] = await eventually(async () => (invoker.stemCells.list().filter((c) => c.state === "ready").length === 1 ? backend.stemCells : undefined), 5_000, "a ready stem cell");
+    // Its user may wait on its own key, nothing else.
+    const stemUser = containerUserName(invokerId, stem!.stemId);
+    expect(await redis.acl("DRYRUN", stemUser, "blpop", stemKey(stem!.stemId), "0")).toBe("OK");
+
+    const { fn, version } = await deployNoop({ memory: 1024 });
+    await enqueue(fn, version, 1);
+    const specialization = await handOver(stem!.stemId);
+    expect(specialization).toMatchObject({ function: fn, version });
+    expect(backend.started).toHaveLength(0);
+    expect(backend.resized).toEqual([{ dockerId: `docker-${stem!.stemId}`, memoryMb: 1024 }]);
+    // The container id is the function's record's; its user is the function's.
+    expect(Object.keys(await redis.hgetall(functionKeys(fn).containers))).toEqual([specialization.containerId]);
+    expect(specialization.username).toBe(containerUserName(invokerId, specialization.containerId));
+    expect(await redis.acl("DRYRUN", specialization.username, "get", functionKeys(fn).def)).toBe("OK");
+
+    // Ready as the function's container: the cell's own user goes, and another cell is started.
+    await redis.publish(EVENTS_CHANNEL, `ready ${fn} ${specialization.containerId} {"createdAt":0,"processStartedAt":0,"codeLoadedAt":0,"runtimeReadyAt":0}`);
+    await eventually(async () => (backend.stemCells.length === 2 ? true : undefined), 5_000, "a second stem cell");
+    await eventually(async () => ((await redis.acl("GETUSER", stemUser)) === null ? true : undefined), 5_000, "the stem cell's user deleted");
+  });
+
+  it("releases the function's container when a specialized stem cell exits (Docker names it by the cell's id), and replaces a stem cell that dies unspecialized", async () => {
+    const { backend, invoker } = await startInvoker(16, { ...NO_STEM_CELLS, node: 1 });
+    const [stem] = await eventually(async () => (invoker.stemCells.list().some((c) => c.state === "ready") ? backend.stemCells : undefined), 5_000, "a ready stem cell");
+    const { fn, version } = await deployNoop({ maxContainers: 1 });
+    const [id] = await enqueue(fn, version, 1);
+    await handOver(stem!.stemId);
+    backend.exitById(stem!.stemId, 1);
+    // It died before it was ready: the queued caller hears it, and the record is gone.
+    const [result] = await replies(1);
+    expect(result).toMatchObject({ id, status: 503 });
+    expect(await redis.hlen(functionKeys(fn).containers)).toBe(0);
+
+    // A stem cell that dies before any function took it is replaced (after a moment).
+    const [next] = await eventually(async () => (invoker.stemCells.list().some((c) => c.state === "ready") ? invoker.stemCells.list() : undefined), 5_000, "a new stem cell");
+    backend.exitById(next!.stemId, 137);
+    await eventually(async () => (backend.stemCells.length === 3 ? true : undefined), 10_000, "a replacement");
+  });
+
+  it("starts a container normally when the stem cell does not fit (another /tmp size), and removes a stem cell when the host has no other room", async () => {
+    const { backend, invoker } = await startInvoker(2, { ...NO_STEM_CELLS, node: 1 });
+    const [stem] = await eventually(async () => (invoker.stemCells.list().some((c) => c.state === "ready") ? backend.stemCells : undefined), 5_000, "a ready stem cell");
+    const bigTmp = await deployNoop({ ephemeralStorage: 1024 });
+    await enqueue(bigTmp.fn, bigTmp.version, 1);
+    await eventually(async () => (backend.started.length === 1 ? true : undefined), 5_000, "a normal start");
+    expect(invoker.stemCells.list().map((c) => [c.stemId, c.state])).toEqual([[stem!.stemId, "ready"]]);
+    expect(await redis.llen(stemKey(stem!.stemId))).toBe(0);
+
+    // The host's two places are taken (the container, the stem cell): another function's container takes the cell's.
+    const other = await deployNoop({ ephemeralStorage: 2048 });
+    await enqueue(other.fn, other.version, 1);
+    await eventually(async () => (backend.started.length === 2 ? true : undefined), 5_000, "a start in the stem cell's room");
+    expect(backend.started[1]!.function).toBe(other.fn);
+    expect(backend.removed).toContain(`docker-${stem!.stemId}`);
+    expect(invoker.stemCells.list()).toEqual([]);
   });
 });

@@ -36,6 +36,8 @@ export async function startHearthProcess(options: HearthProcessOptions): Promise
       HEARTH_INVOKER_ID: options.invokerId,
       PORT: "0",
       LOG_LEVEL: "info",
+      // No stem cells unless asked for: the rows and tests time cold starts that create their container.
+      HEARTH_STEM_CELLS: "",
       ...options.env,
     },
     stdio: ["ignore", "pipe", "pipe"],

@@ -47,6 +47,8 @@ export function testConfig(overrides: Partial<HearthConfig> = {}): HearthConfig 
     adminToken: TEST_ADMIN_TOKEN,
     queueTimeoutMs: 20_000,
     shutdownTimeoutMs: 15_000,
+    // Tests that are not about stem cells count and time their containers without them.
+    stemCells: { node: 0, python: 0, go: 0, custom: 0 },
     ...overrides,
   };
 }

@@ -97,6 +97,7 @@ export async function startWorker({ redisUrl, taskRoot }: WorkerSetting, options
       containerId: options.containerId,
       invokerId: "inv",
       createdAt: Date.now(),
+      startedAt: Date.now(),
       taskRoot: root,
       bootstrap: options.bootstrap,
       region: "local",

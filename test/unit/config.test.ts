@@ -47,3 +47,14 @@ describe("Redis behind Sentinel", () => {
     expect(() => configFromEnv({ ...sentinel, HEARTH_CONTAINER_REDIS_URL: "redis://r:6379" })).toThrow(/HEARTH_CONTAINER_REDIS_SOCKET/);
   });
 });
+
+describe("stem cells", () => {
+  it("keeps a stem cell per runtime but custom by default, the counts given, or none", () => {
+    expect(configFromEnv({}).stemCells).toEqual({ node: 1, python: 1, go: 1, custom: 0 });
+    expect(configFromEnv({ HEARTH_STEM_CELLS: "node=2,python=1" }).stemCells).toEqual({ node: 2, python: 1, go: 0, custom: 0 });
+    expect(configFromEnv({ HEARTH_STEM_CELLS: "" }).stemCells).toEqual({ node: 0, python: 0, go: 0, custom: 0 });
+    expect(() => configFromEnv({ HEARTH_STEM_CELLS: "ruby=1" })).toThrow(/HEARTH_STEM_CELLS/);
+    expect(() => configFromEnv({ HEARTH_STEM_CELLS: "node=-1" })).toThrow(/HEARTH_STEM_CELLS/);
+    expect(() => configFromEnv({ HEARTH_STEM_CELLS: "node" })).toThrow(/HEARTH_STEM_CELLS/);
+  });
+});

@@ -97,8 +97,8 @@ describe("stem cells", () => {
       const clients = (await h.client.client("LIST")) as string;
       const connection = clients.split("\n").find((line) => line.includes(`name=hearth-adapter:stem-${cell.stemId} `));
       expect(connection).toContain(` user=${functionUser} `);
-      expect(await h.client.acl("DRYRUN", functionUser, "get", functionKeys("stem-first").def)).toBe("OK");
-      expect(String(await h.client.acl("DRYRUN", functionUser, "get", functionKeys("stem-secret").def))).toMatch(/no permissions/);
+      expect(await h.client.acl("DRYRUN", functionUser, "hgetall", functionKeys("stem-first").def)).toBe("OK");
+      expect(String(await h.client.acl("DRYRUN", functionUser, "hgetall", functionKeys("stem-secret").def))).toMatch(/no permissions/);
       await eventually(async () => ((await h.client.acl("GETUSER", containerUserName(h.invokerId, cell.stemId))) === null ? true : undefined), 10_000, "the stem cell's own user deleted");
 
       // The cold start's timings start at the specialization: the hand-over takes a fraction of what

@@ -367,7 +367,7 @@ describe("stem cells, on a fake container backend", () => {
     // The container id is the function's record's; its user is the function's.
     expect(Object.keys(await redis.hgetall(functionKeys(fn).containers))).toEqual([specialization.containerId]);
     expect(specialization.username).toBe(containerUserName(invokerId, specialization.containerId));
-    expect(await redis.acl("DRYRUN", specialization.username, "get", functionKeys(fn).def)).toBe("OK");
+    expect(await redis.acl("DRYRUN", specialization.username, "hgetall", functionKeys(fn).def)).toBe("OK");
 
     // Ready as the function's container: the cell's own user goes, and another cell is started.
     await redis.publish(EVENTS_CHANNEL, `ready ${fn} ${specialization.containerId} {"createdAt":0,"processStartedAt":0,"codeLoadedAt":0,"runtimeReadyAt":0}`);

@@ -88,7 +88,7 @@ describe("npm run bench -- --smoke", () => {
     for (const count of [scaleDown.containersAtLoadEnd, scaleDown.containersAfterKeepAlive]) expect(isNumber(count)).toBe(true);
 
     // Every target of the issues, each BullMQ concurrency's comparison among them.
-    expect(result.targets).toHaveLength(9 + result.bullmq.runs.length);
+    expect(result.targets).toHaveLength(10 + result.bullmq.runs.length);
     expect(result.targets.map((check: { name: string }) => check.name)).toContain("scale-down: containers serving a light steady load, and left a keep-alive later");
     for (const section of ["1 warm c=1", "2 throughput", "3 cold start", "4 async", "5 footprint", "6 scale-down", "targets"]) expect(stdout).toContain(`| ${section}`);
     expect(result.table).toContain("| 1 warm c=1");

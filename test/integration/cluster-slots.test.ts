@@ -11,7 +11,7 @@ import * as apiKeys from "../../gateway/protocol/api-key-scripts.js";
 import * as asyncLifecycle from "../../gateway/protocol/async-lifecycle.js";
 import * as containerLifecycle from "../../gateway/protocol/container-lifecycle.js";
 import * as functions from "../../gateway/protocol/function-scripts.js";
-import { functionKeys, idempotencyKey, newInvocationId } from "../../gateway/protocol/keys.js";
+import { functionKeys, newInvocationId } from "../../gateway/protocol/keys.js";
 import type { LuaScript } from "../../gateway/protocol/scripts.js";
 import * as streams from "../../gateway/protocol/stream-scripts.js";
 
@@ -55,7 +55,7 @@ const CASES: Case[] = [
     expectedVersion: 3,
     now,
     retentionMs: 1000,
-    idempotency: { key: "order-17", redisKey: idempotencyKey("order-17"), fingerprint: "ef".repeat(32) },
+    idempotency: { key: "order-17", fingerprint: "ef".repeat(32) },
   }),
   audit("start-async-invocation", asyncLifecycle.startAsyncInvocation, { keys, id, containerId, now }),
   audit("settle-async-invocation", asyncLifecycle.settleAsyncInvocation, { keys, fn, id, containerId, statusCode: 200, result: "1", now, retentionMs: 1000, outcome: "success", runMs: 5 }),
@@ -74,7 +74,6 @@ const CASES: Case[] = [
 const KNOWN_CROSS_SLOT: Record<string, string> = {
   "deploy-function": "the function index and the code-bytes quota counter are global keys",
   "delete-function": "the function index and the code-bytes quota counter are global keys",
-  "enqueue-async-invocation (Idempotency-Key)": "an Idempotency-Key is a global key",
   "subscribe-stream": "the stream is its producer's key",
   "unsubscribe-stream": "the stream is its producer's key",
   "restore-stream-group": "the stream is its producer's key",

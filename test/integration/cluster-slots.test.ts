@@ -37,8 +37,10 @@ const container = { keys, fn, containerId, version: 3 };
 const CASES: Case[] = [
   audit("create-api-key", apiKeys.createApiKey, { id: "k1", secretSha256: "ab".repeat(32), recordJson: "{}" }),
   audit("revoke-api-key", apiKeys.revokeApiKey, { id: "k1" }),
-  audit("deploy-function", functions.deployFunction, { keys, fn, codeSha: "cd".repeat(32), code: Buffer.from("x"), now, maxFunctions: 10, maxTotalCodeBytes: 1e9, fields: ["runtime", "node"] }),
+  audit("deploy-function", functions.deployFunction, { keys, fn, codeSha: "cd".repeat(32), code: Buffer.from("x"), now, fields: ["runtime", "node"] }),
   audit("delete-function", functions.deleteFunction, { keys, fn, now, retentionMs: 1000, failedResult: "{}" }),
+  audit("claim-function-name", functions.claimFunctionName, { fn, maxFunctions: 10 }),
+  audit("reserve-code-bytes", functions.reserveCodeBytes, { bytes: 100, maxTotalCodeBytes: 1e9 }),
   audit("reserve-container", containerLifecycle.reserveContainer, { keys, containerId, invokerId: "i1", now, freeContainers: 1, freeMemoryMb: 512 }),
   audit("register-container", containerLifecycle.registerContainer, { ...container, now, timingsJson: "{}" }),
   audit("finish-invocation", containerLifecycle.finishInvocation, { ...container, now, leaving: false }),
@@ -72,8 +74,6 @@ const CASES: Case[] = [
 
 /** Scripts that span slots today, and why; the next steps of the cluster work (ARCHITECTURE.md "Redis Cluster: what is left"). */
 const KNOWN_CROSS_SLOT: Record<string, string> = {
-  "deploy-function": "the function index and the code-bytes quota counter are global keys",
-  "delete-function": "the function index and the code-bytes quota counter are global keys",
   "subscribe-stream": "the stream is its producer's key",
   "unsubscribe-stream": "the stream is its producer's key",
   "restore-stream-group": "the stream is its producer's key",

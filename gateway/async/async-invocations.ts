@@ -7,7 +7,7 @@ import { HearthError } from "../errors.js";
 import type { ReplicatedWrites } from "../redis/replicated-writes.js";
 import type { FunctionCache } from "../functions/function-cache.js";
 import { queueForCurrentVersion } from "../invocation/queue-outcome.js";
-import { functionKeys, functionOfInvocation, idempotencyKey, invocationRecordKey, newInvocationId } from "../protocol/keys.js";
+import { functionKeys, functionOfInvocation, invocationRecordKey, newInvocationId } from "../protocol/keys.js";
 import { cancelInvocation, enqueueAsyncInvocation } from "../protocol/async-lifecycle.js";
 import type { CallbackDestinations } from "./callback-destinations.js";
 import { invocationView, type InvocationView } from "./invocation-record.js";
@@ -74,7 +74,7 @@ export class AsyncInvocations {
           now: Date.now(),
           retentionMs: this.retentionMs,
           callbackUrl: options.callbackUrl,
-          idempotency: key === undefined ? undefined : { key, redisKey: idempotencyKey(key), fingerprint: requestFingerprint(name, payload, options) },
+          idempotency: key === undefined ? undefined : { key, fingerprint: requestFingerprint(name, payload, options) },
           sourceJson: options.source ? JSON.stringify(options.source) : undefined,
         });
         return withTimeout(run, ACCEPT_TIMEOUT_MS, "Redis did not answer in time");
@@ -89,7 +89,7 @@ export class AsyncInvocations {
       throw new HearthError(
         422,
         "IdempotencyKeyMismatch",
-        `Idempotency-Key ${options.idempotencyKey} was used for another request (function, body, integration, callback URL or caller differ); use a new key for a new request`,
+        `Idempotency-Key ${options.idempotencyKey} was used for another request to this function (body, integration, callback URL or caller differ); use a new key for a new request`,
       );
     }
     const accepted = outcome[0] === "duplicate" ? { id: outcome[1], duplicate: true } : { id, duplicate: false };

@@ -6,7 +6,7 @@ import type { Redis } from "ioredis";
 import { HearthError } from "../errors.js";
 import { decodeMessage, errorBody, errorResult, type InvocationMeta } from "../protocol/envelope.js";
 import type { Quotas } from "../config.js";
-import { CODE_BYTES, functionKeys, FUNCTIONS_INDEX, streamGroup } from "../protocol/keys.js";
+import { functionKeys, FUNCTIONS_INDEX, streamGroup } from "../protocol/keys.js";
 import { parseContainerRecord, type ContainerRecord } from "../protocol/container-lifecycle.js";
 import { deleteFunction as deleteScript, deployFunction as deployScript } from "../protocol/function-scripts.js";
 import { INVOCATION_OUTCOMES, type InvocationOutcome } from "../protocol/outcome.js";
@@ -19,6 +19,7 @@ import {
   type FunctionConfig,
   type FunctionDefinition,
 } from "./definition.js";
+import { deployWithinQuotas, releaseQuotas } from "./quotas.js";
 import { preparePackage, type GoBuilder } from "./runtime-packages.js";
 
 export interface DeployResult {
@@ -74,11 +75,11 @@ export async function deployFunction(redis: Redis, quotas: Quotas, name: string,
   let codeSha: string;
   let codeSize: number;
   const code = upload && (await preparePackage(config, upload, buildGo));
+  const existing = await getFunction(redis, name);
   if (code) {
     codeSha = createHash("sha256").update(code).digest("hex");
     codeSize = code.length;
   } else {
-    const existing = await getFunction(redis, name);
     if (!existing) throw new HearthError(400, "CodeRequired", "a new function needs a code package (multipart field 'code')");
     codeSha = existing.codeSha256;
     codeSize = existing.codeSize;
@@ -88,27 +89,18 @@ export async function deployFunction(redis: Redis, quotas: Quotas, name: string,
       if (stored) await preparePackage(config, stored);
     }
   }
-  const { version, created } = await deployScript
-    .run(redis, { keys, fn: name, codeSha, code, now: Date.now(), maxFunctions: quotas.maxFunctions, maxTotalCodeBytes: quotas.maxTotalCodeBytes, fields: toHashFields(config, codeSize) })
-    .catch((error: Error) => {
+  // What the stored packages grow by: the new package, less the one it replaces.
+  const reservedBytes = existing?.codeSha256 === codeSha ? 0 : codeSize - (existing?.codeSize ?? 0);
+  const { version, created } = await deployWithinQuotas(redis, quotas, name, reservedBytes, () =>
+    deployScript.run(redis, { keys, fn: name, codeSha, code, now: Date.now(), fields: toHashFields(config, codeSize) }).catch((error: Error) => {
       // Another deploy replaced the code between our read and this write.
       if (error.message.startsWith("NOCODE")) throw new HearthError(409, "ConcurrentChange", "the function's code changed during this update; try again");
-      if (error.message.startsWith("QUOTA")) throw quotaExceeded(error.message, quotas);
       throw error;
-    });
+    }),
+  );
   const definition = await getFunction(redis, name);
   if (!definition || definition.version < version) throw new HearthError(409, "ConcurrentChange", "the function changed while it was deployed");
   return { definition, created };
-}
-
-/** 403 naming the limit that was reached and what is in use, from the script's 'QUOTA …' answer. */
-function quotaExceeded(answer: string, quotas: Quotas): HearthError {
-  const [, quota, inUse, added] = answer.split(" ");
-  const message =
-    quota === "functions"
-      ? `Hearth holds ${inUse} functions, its limit (HEARTH_MAX_FUNCTIONS=${quotas.maxFunctions}); delete one to deploy another`
-      : `code packages take ${inUse} bytes of the ${quotas.maxTotalCodeBytes} allowed (HEARTH_MAX_TOTAL_CODE_BYTES), and this deploy adds ${added}; delete functions to make room`;
-  return new HearthError(403, "QuotaExceeded", message);
 }
 
 export async function getFunction(redis: Redis, name: string): Promise<FunctionDefinition | undefined> {
@@ -129,14 +121,17 @@ export async function listFunctions(redis: Redis): Promise<FunctionDefinition[]>
 export async function deleteFunction(redis: Redis, name: string, retentionMs: number): Promise<boolean> {
   if (!FUNCTION_NAME.test(name)) return false;
   const keys = functionKeys(name);
-  const queued = await deleteScript.run(redis, { keys, fn: name, now: Date.now(), retentionMs, failedResult: errorBody("FunctionNotFound", `function ${name} was deleted`) });
-  if (!queued) return false;
-  await Promise.all(
-    queued.map((raw) => {
+  const deleted = await deleteScript.run(redis, { keys, fn: name, now: Date.now(), retentionMs, failedResult: errorBody("FunctionNotFound", `function ${name} was deleted`) });
+  await releaseQuotas(redis, name, deleted?.codeBytes ?? 0);
+  if (!deleted) return false;
+  await Promise.all([
+    // Its consumer groups go with its subscriptions; a stream gone or of another type now has none.
+    ...deleted.streams.map((stream) => redis.xgroup("DESTROY", stream, streamGroup(name)).catch(() => undefined)),
+    ...deleted.queued.map((raw) => {
       const { meta } = decodeMessage<InvocationMeta>(raw);
       return pushReplies(redis, meta.replyTo, [errorResult(meta.id, name, 404, "FunctionNotFound", `function ${name} was deleted`)]);
     }),
-  );
+  ]);
   return true;
 }
 

@@ -57,8 +57,8 @@ export interface EnqueueAsyncInput {
   now: number;
   retentionMs: number;
   callbackUrl?: string;
-  /** The Idempotency-Key and its key in Redis, with the fingerprint of the request. */
-  idempotency?: { key: string; redisKey: string; fingerprint: string };
+  /** The Idempotency-Key, with the fingerprint of the request. */
+  idempotency?: { key: string; fingerprint: string };
   /** JSON of the Redis Stream entry that triggered it. */
   sourceJson?: string;
 }
@@ -68,7 +68,7 @@ export const enqueueAsyncInvocation = defineScript<EnqueueAsyncInput, QueueOutco
   call: (input) => {
     const { keys } = input;
     const scriptKeys = [...dispatchKeys(keys), keys.retries, keys.invocation(input.id)];
-    if (input.idempotency) scriptKeys.push(input.idempotency.redisKey);
+    if (input.idempotency) scriptKeys.push(keys.idempotency(input.idempotency.key));
     return {
       keys: scriptKeys,
       args: [

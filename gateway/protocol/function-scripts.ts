@@ -1,9 +1,13 @@
-// The bindings of the scripts that create, replace and delete a function (gateway/functions/registry.ts).
+// The bindings of the scripts that create, replace and delete a function (gateway/functions/registry.ts)
+// and keep its quotas (gateway/functions/quotas.ts). A function's scripts touch its own slot only; the
+// quotas' global keys are changed by scripts of their own, each in its key's slot.
 
-import { CODE_BYTES, EVENTS_CHANNEL, FUNCTIONS_INDEX, streamGroup, type FunctionKeys } from "./keys.js";
+import { CODE_BYTES, EVENTS_CHANNEL, FUNCTIONS_INDEX, type FunctionKeys } from "./keys.js";
 import { defineScript } from "./scripts.js";
 import deployFunctionSource from "./lua/deploy-function.lua";
 import deleteFunctionSource from "./lua/delete-function.lua";
+import claimFunctionNameSource from "./lua/claim-function-name.lua";
+import reserveCodeBytesSource from "./lua/reserve-code-bytes.lua";
 
 export interface DeployInput {
   keys: FunctionKeys;
@@ -12,25 +16,23 @@ export interface DeployInput {
   /** The package, or undefined when the one of codeSha is already stored. */
   code?: Buffer;
   now: number;
-  maxFunctions: number;
-  maxTotalCodeBytes: number;
   /** Field, value pairs of the definition. */
   fields: string[];
 }
 
-/** Fails with 'NOCODE …' or 'QUOTA …' (see the script). */
-export const deployFunction = defineScript<DeployInput, { version: number; created: boolean }>({
+/** Fails with 'NOCODE …' (see the script). addedBytes: what the stored packages grew by (negative when they shrank). */
+export const deployFunction = defineScript<DeployInput, { version: number; created: boolean; addedBytes: number }>({
   source: deployFunctionSource,
   call: (input) => {
     const { keys } = input;
     return {
-      keys: [keys.def, keys.versions, keys.code(input.codeSha), FUNCTIONS_INDEX, CODE_BYTES, keys.idle],
-      args: [input.codeSha, input.code ?? "", input.now, input.fn, keys.codePrefix, input.maxFunctions, input.maxTotalCodeBytes, keys.inboxPrefix, EVENTS_CHANNEL, ...input.fields],
+      keys: [keys.def, keys.versions, keys.code(input.codeSha), keys.idle],
+      args: [input.codeSha, input.code ?? "", input.now, input.fn, keys.codePrefix, keys.inboxPrefix, EVENTS_CHANNEL, ...input.fields],
     };
   },
   decode: (raw) => {
-    const [version, created] = raw as [number, number];
-    return { version, created: created === 1 };
+    const [version, created, addedBytes] = raw as [number, number, number];
+    return { version, created: created === 1, addedBytes };
   },
 });
 
@@ -43,13 +45,40 @@ export interface DeleteInput {
   failedResult: string;
 }
 
-/** Undefined when there was no such function, else the sync envelopes still queued (their callers are told). */
-export const deleteFunction = defineScript<DeleteInput, Buffer[] | undefined>({
+export interface Deleted {
+  /** The bytes of its code package, to give back to the quota. */
+  codeBytes: number;
+  /** The streams it was subscribed to, whose consumer groups are still to go. */
+  streams: string[];
+  /** The sync envelopes still queued (their callers are told). */
+  queued: Buffer[];
+}
+
+/** Undefined when there was no such function. */
+export const deleteFunction = defineScript<DeleteInput, Deleted | undefined>({
   source: deleteFunctionSource,
   call: ({ keys, fn, now, retentionMs, failedResult }) => ({
-    keys: [keys.def, keys.queue, keys.asyncQueued, keys.retries, keys.deadLetters, keys.callbacks, keys.stats, keys.streams, FUNCTIONS_INDEX, CODE_BYTES, keys.logs, keys.history, keys.idle],
-    args: [fn, keys.codePrefix, now, retentionMs, keys.invocationPrefix, failedResult, streamGroup(fn), keys.inboxPrefix, EVENTS_CHANNEL],
+    keys: [keys.def, keys.queue, keys.asyncQueued, keys.retries, keys.deadLetters, keys.callbacks, keys.stats, keys.streams, keys.logs, keys.history, keys.idle],
+    args: [fn, keys.codePrefix, now, retentionMs, keys.invocationPrefix, failedResult, keys.inboxPrefix, EVENTS_CHANNEL],
   }),
-  decode: (raw) => (raw === null ? undefined : (raw as Buffer[])),
+  decode: (raw) => {
+    if (raw === null) return undefined;
+    const [codeBytes, streams, queued] = raw as [number, Buffer[], Buffer[]];
+    return { codeBytes, streams: streams.map((stream) => stream.toString()), queued };
+  },
   bytes: true,
+});
+
+/** True when the name was added to the index (a new function), false when it was there. Fails with 'QUOTA functions …'. */
+export const claimFunctionName = defineScript<{ fn: string; maxFunctions: number }, boolean>({
+  source: claimFunctionNameSource,
+  call: ({ fn, maxFunctions }) => ({ keys: [FUNCTIONS_INDEX], args: [fn, maxFunctions] }),
+  decode: (raw) => raw === 1,
+});
+
+/** Fails with 'QUOTA codeBytes …' when the bytes do not fit (bytes ≤ 0 always do). */
+export const reserveCodeBytes = defineScript<{ bytes: number; maxTotalCodeBytes: number }, void>({
+  source: reserveCodeBytesSource,
+  call: ({ bytes, maxTotalCodeBytes }) => ({ keys: [CODE_BYTES], args: [bytes, maxTotalCodeBytes] }),
+  decode: () => undefined,
 });

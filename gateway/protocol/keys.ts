@@ -41,6 +41,11 @@ export interface FunctionKeys {
   /** + an async invocation id: its record (hash). Inside the slot, so containers reach it with their function's keys only. */
   invocationPrefix: string;
   invocation(id: string): string;
+  /**
+   * + an Idempotency-Key: the fingerprint of the request first accepted with it, and its invocation id.
+   * The function's (its slot), so a key stands for one request to this function.
+   */
+  idempotency(key: string): string;
   code(sha256: string): string;
   running(containerId: string): string;
   inbox(containerId: string): string;
@@ -68,6 +73,7 @@ export function functionKeys(name: string): FunctionKeys {
     history: `${base}:history`,
     invocationPrefix: `${base}:invocation:`,
     invocation: (id) => `${base}:invocation:${id}`,
+    idempotency: (key) => `${base}:idempotency:${key}`,
     code: (sha256) => `${base}:code:${sha256}`,
     running: (containerId) => `${base}:running:${containerId}`,
     inbox: (containerId) => `${base}:inbox:${containerId}`,
@@ -88,14 +94,6 @@ export const INVOKER_BEATS = "hearth:invoker-beats";
 /** Exists while the invoker of that id is alive (refreshed with a TTL). */
 export function invokerAliveKey(invokerId: string): string {
   return `hearth:invokers:${invokerId}`;
-}
-
-/**
- * An Idempotency-Key: the fingerprint of the request first accepted with it, and its invocation id.
- * Global, not the function's: a key stands for one request, whichever function it names.
- */
-export function idempotencyKey(key: string): string {
-  return `hearth:idempotency:${key}`;
 }
 
 /**

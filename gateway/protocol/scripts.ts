@@ -55,9 +55,14 @@ export class LuaScript<Input, Reply> {
     await redis.script("LOAD", this.source);
   }
 
+  /** Its KEYS and ARGV for an input (what run() and queue() send; the cluster slot audit reads them too). */
+  call(input: Input): ScriptCall {
+    return this.binding.call(input);
+  }
+
   /** EVALSHA, loading the script with EVAL the first time a server has not seen it. */
   async run(redis: Redis, input: Input): Promise<Reply> {
-    const { keys, args } = this.binding.call(input);
+    const { keys, args } = this.call(input);
     const client = redis as unknown as BufferScripting & Redis;
     try {
       const raw = this.binding.bytes ? await client.evalshaBuffer(this.sha, keys.length, ...keys, ...args) : await redis.evalsha(this.sha, keys.length, ...keys, ...args);
@@ -74,7 +79,7 @@ export class LuaScript<Input, Reply> {
    * start). Its reply, as the pipeline gives it, goes through decode().
    */
   queue(pipeline: ChainableCommander, input: Input): ChainableCommander {
-    const { keys, args } = this.binding.call(input);
+    const { keys, args } = this.call(input);
     if (this.binding.bytes) return (pipeline as unknown as Record<"evalshaBuffer", (...args: Arg[]) => ChainableCommander>).evalshaBuffer(this.sha, keys.length, ...keys, ...args);
     return pipeline.evalsha(this.sha, keys.length, ...keys, ...args);
   }

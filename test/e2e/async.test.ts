@@ -87,7 +87,6 @@ describe("async invocation", () => {
     await finalRecord(h.url, first.body.id);
     const replays = [
       () => invokeAsync(h.url, "job", { report: reports.url, echo: "changed" }, key),
-      () => invokeAsync(h.url, "twin", { report: reports.url }, key),
       () => invokeAsync(h.url, "job", { report: reports.url }, { ...key, "X-Callback-Url": callbacks.url }),
       async () => {
         const raw = await fetch(`${h.url}/async-function/job?integration=raw`, { method: "POST", headers: { ...adminHeaders, ...key }, body: JSON.stringify({ report: reports.url }) });
@@ -108,6 +107,10 @@ describe("async invocation", () => {
     }
     const same = await invokeAsync(h.url, "job", { report: reports.url }, key);
     expect(same).toMatchObject({ status: 202, body: { id: first.body.id } });
+    // A key is the function's: sent to another function, it is another request.
+    const twin = await invokeAsync(h.url, "twin", {}, key);
+    expect(twin.status).toBe(202);
+    expect(twin.body.id).not.toBe(first.body.id);
     // Wait for anything a replay might have queued: a later invocation runs after it.
     const later = await invokeAsync(h.url, "job", { report: reports.url });
     await finalRecord(h.url, later.body.id);

@@ -1,6 +1,6 @@
-// Idempotency-Keys on a real redis-server: a key stands for one request of one caller. The same
-// request again gets the first id; anything else with the key (another caller above all) gets 422
-// and queues nothing.
+// Idempotency-Keys on a real redis-server: a key stands for one request of one caller to one function
+// (it lives in the function's Redis Cluster slot). The same request again gets the first id; anything
+// else to that function with the key (another caller above all) gets 422 and queues nothing.
 
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -54,16 +54,26 @@ describe("Idempotency-Key", () => {
     expect(await queued()).toBe(1);
   });
 
-  it("answers 422 when the function, body, integration or callback URL differ", async () => {
+  it("answers 422 when the body, integration or callback URL differ", async () => {
     await accept("orders", '{"n":1}', alice);
     const mismatches = [
       () => accept("orders", '{"n":2}', alice),
-      () => accept("refunds", '{"n":1}', alice),
       () => accept("orders", '{"n":1}', { ...alice, integration: "raw" }),
       () => accept("orders", '{"n":1}', { ...alice, callbackUrl: "https://hooks.example.com/done" }),
     ];
     for (const mismatch of mismatches) await expect(mismatch()).rejects.toMatchObject({ status: 422, errorType: "IdempotencyKeyMismatch" });
     expect(await queued()).toBe(1);
+  });
+
+  it("takes the same key to another function as another request", async () => {
+    const order = await accept("orders", '{"n":1}', alice);
+    const refund = await accept("refunds", '{"n":1}', alice);
+    expect(refund.duplicate).toBe(false);
+    expect(refund.id).not.toBe(order.id);
+    expect(await accept("refunds", '{"n":1}', alice)).toEqual({ id: refund.id, duplicate: true });
+    await expect(accept("refunds", '{"n":2}', alice)).rejects.toMatchObject({ status: 422, errorType: "IdempotencyKeyMismatch" });
+    expect(await redis.exists(functionKeys("orders").idempotency("order-17"), functionKeys("refunds").idempotency("order-17"))).toBe(2);
+    expect(await queued()).toBe(2);
   });
 
   it("keeps keys beginning stream: for stream triggers", async () => {

@@ -92,7 +92,7 @@ describe("Go runtime (Yandex-style source compiled at deploy, Function Compute-s
     for (let call = 0; call < 40 && seen.size < 2; call += 1) {
       const result = await invoke(h.url, "go-lucky");
       if (result.status === 200) {
-        expect(result.body).toBe("lucky you!");
+        expect(result.body).toBe("Lucky one!");
         seen.add("lucky");
       } else {
         expect(result.status).toBe(502);

@@ -200,7 +200,7 @@ describe("the Go examples, compiled and run", () => {
         expect([...outcomes].sort()).toEqual(
           [
             JSON.stringify({ kind: "error", body: '{"errorMessage":"not so lucky","errorType":"UserCodeError"}' }),
-            JSON.stringify({ kind: "response", body: '"lucky you!"' }),
+            JSON.stringify({ kind: "response", body: '"Lucky one!"' }),
           ].sort(),
         );
       },

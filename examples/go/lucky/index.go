@@ -1,5 +1,5 @@
 // Example lucky: a result or an error, at random. Entry point index.Handler.
-// Send anything; about half the time the answer is "lucky you!", otherwise the error
+// Send anything; about half the time the answer is "Lucky one!", otherwise the error
 // "not so lucky" (errorType UserCodeError: HTTP 502 with X-Function-Error: true).
 package main
 
@@ -16,5 +16,5 @@ func Handler() (string, error) {
 	if dice.Intn(2) == 0 {
 		return "", errors.New("not so lucky")
 	}
-	return "lucky you!", nil
+	return "Lucky one!", nil
 }

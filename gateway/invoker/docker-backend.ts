@@ -92,6 +92,8 @@ export interface ContainerBackend {
   listOwned(): Promise<string[]>;
   waitRemoved(dockerId: string, timeoutMs: number): Promise<boolean>;
   remove(dockerId: string): Promise<void>;
+  /** Whether the engine answers at all. */
+  ping(): Promise<boolean>;
 }
 
 export class DockerBackend implements ContainerBackend {
@@ -284,6 +286,13 @@ export class DockerBackend implements ContainerBackend {
   }
 
   /** Docker ids of every container labelled with this invoker, running or not. */
+  async ping(): Promise<boolean> {
+    return this.docker.ping().then(
+      () => true,
+      () => false,
+    );
+  }
+
   async listOwned(): Promise<string[]> {
     const containers = await this.docker.listContainers({
       all: true,

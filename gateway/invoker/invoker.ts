@@ -81,6 +81,8 @@ export class Invoker {
   private readonly evicting = new Set<string>();
   /** Functions whose last container start failed here while other invokers were alive: until when it leaves their work to those. */
   private readonly backingOff = new Map<string, number>();
+  /** Heartbeats in a row at which the Docker engine did not answer (checkEngine). */
+  private engineSilentBeats = 0;
   /** Reservations one at a time, so that each sees what the one before it took of the host. */
   private reservations: Promise<unknown> = Promise.resolve();
   private readonly users: ContainerUsers;
@@ -105,7 +107,11 @@ export class Invoker {
   async start(events: EventBus): Promise<void> {
     await this.beat();
     this.heartbeat = setInterval(
-      () => void this.beat().then(() => this.releaseContainersOfDeadInvokers()).catch((err) => this.logger.error({ err }, "heartbeat failed")),
+      () =>
+        void this.beat()
+          .then(() => this.releaseContainersOfDeadInvokers())
+          .then(() => this.checkEngine())
+          .catch((err) => this.logger.error({ err }, "heartbeat failed")),
       this.heartbeatMs,
     );
     await this.removeOrphans();
@@ -150,6 +156,26 @@ export class Invoker {
   /** The containers it started that Docker runs now, for their CPU and memory by function. */
   runningContainers(): Array<{ function: string; dockerId: string }> {
     return [...this.launched.values()].flatMap((container) => (container.dockerId ? [{ function: container.function, dockerId: container.dockerId }] : []));
+  }
+
+  /**
+   * An engine that stops answering for three beats (as a lost invoker is judged) is taken for gone
+   * with its containers: nobody will hear their exits, so their callers would wait for their timeouts
+   * and their async invocations would stay in running lists. They are released (502, retries); any of
+   * them still running loses its Redis user with the release, and exits.
+   */
+  private async checkEngine(): Promise<void> {
+    if (await this.backend.ping()) {
+      this.engineSilentBeats = 0;
+      return;
+    }
+    this.engineSilentBeats += 1;
+    if (this.engineSilentBeats < 3 || this.launched.size === 0) return;
+    this.logger.error({ containers: this.launched.size }, "the Docker engine has not answered for three heartbeats: releasing its containers");
+    for (const [containerId, { function: fn }] of [...this.launched]) {
+      this.forget(containerId);
+      await this.release(fn, containerId, "Hearth.ContainerExited", "the invoker's Docker engine stopped answering while the container ran the request");
+    }
   }
 
   private async beat(): Promise<void> {

@@ -58,6 +58,13 @@ class FakeBackend implements ContainerBackend {
 
   async placeCode(): Promise<void> {}
 
+  /** Whether the engine answers: a test may say it no longer does. */
+  answering = true;
+
+  async ping(): Promise<boolean> {
+    return this.answering;
+  }
+
   async watchExits(onExit: (exit: ContainerExit) => void): Promise<() => void> {
     this.onExit = onExit;
     return () => (this.onExit = undefined);
@@ -280,6 +287,27 @@ describe("the invoker's pool, on a fake container backend", () => {
     await sent;
     // Whatever it took before it was shut out was answered by the release; it took nothing after.
     expect(await redis.llen(keys.running(containerId))).toBe(0);
+  });
+
+  it("releases its containers when its Docker engine stops answering for three heartbeats: their callers get 502, not a timeout", async () => {
+    const { backend, invokerId } = await startInvoker();
+    const { fn, version } = await deployNoop({ maxContainers: 2 });
+    const keys = functionKeys(fn);
+    const [id] = await enqueue(fn, version, 1);
+    const [spec] = await eventually(async () => (backend.started.length === 1 ? backend.started : undefined), 5_000, "a container start");
+    // The container took the request and runs it, as its adapter would.
+    await redis.del(keys.queue);
+    await redis.hset(keys.containers, spec!.containerId, formatContainerRecord({ state: "busy", version, invokerId, since: Date.now() }));
+    await redis.lpush(keys.running(spec!.containerId), envelope(fn, id!, version, {}, REPLY_TO));
+
+    // One silent beat is not enough; three are (HEARTBEAT_MS each).
+    backend.answering = false;
+    const lostAt = Date.now();
+    const [result] = await replies(1);
+    expect(result).toMatchObject({ id, status: 502, function: fn });
+    expect(Date.now() - lostAt).toBeGreaterThanOrEqual(2 * HEARTBEAT_MS);
+    expect(await redis.hexists(keys.containers, spec!.containerId)).toBe(0);
+    expect(((await redis.acl("USERS")) as string[]).includes(containerUserName(invokerId, spec!.containerId))).toBe(false);
   });
 
   it("on stop, waits for its busy container to finish and exit, then removes every container", async () => {

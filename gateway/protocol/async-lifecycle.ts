@@ -5,6 +5,7 @@
 import { EVENTS_CHANNEL, type FunctionKeys } from "./keys.js";
 import type { QueueOutcome } from "./container-lifecycle.js";
 import { defineScript } from "./scripts.js";
+import { stateDiagram, type Transition } from "./state-diagram.js";
 import enqueueAsyncInvocationSource from "./lua/enqueue-async-invocation.lua";
 import startAsyncInvocationSource from "./lua/start-async-invocation.lua";
 import settleAsyncInvocationSource from "./lua/settle-async-invocation.lua";
@@ -17,14 +18,7 @@ import settleCallbackSource from "./lua/settle-callback.lua";
 
 export type AsyncStatus = "queued" | "running" | "succeeded" | "failed" | "dead-lettered" | "cancelled";
 
-export interface AsyncTransition {
-  from: AsyncStatus | "none";
-  to: AsyncStatus;
-  script: string;
-  when: string;
-}
-
-export const ASYNC_TRANSITIONS: readonly AsyncTransition[] = [
+export const ASYNC_TRANSITIONS: readonly Transition<AsyncStatus>[] = [
   { from: "none", to: "queued", script: "enqueue-async-invocation", when: "accepted (202)" },
   { from: "queued", to: "running", script: "start-async-invocation", when: "a container starts it" },
   { from: "queued", to: "cancelled", script: "cancel-invocation", when: "cancelled before a container took it" },
@@ -38,9 +32,7 @@ export const ASYNC_TRANSITIONS: readonly AsyncTransition[] = [
 ];
 
 export function asyncStatusDiagram(): string {
-  const name = (status: AsyncStatus | "none"): string => (status === "none" ? "[*]" : status);
-  const ends: AsyncStatus[] = ["succeeded", "failed", "dead-lettered", "cancelled"];
-  return ["stateDiagram-v2", ...ASYNC_TRANSITIONS.map((t) => `  ${name(t.from)} --> ${name(t.to)}: ${t.script}`), ...ends.map((status) => `  ${status} --> [*]`)].join("\n");
+  return stateDiagram(ASYNC_TRANSITIONS, ["succeeded", "failed", "dead-lettered", "cancelled"]);
 }
 
 /** The keys of the pool scripts queueAsync (includes/async.lua) hands work to, in its order. */

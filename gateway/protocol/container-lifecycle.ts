@@ -10,6 +10,7 @@
 import type { Runtime } from "../functions/definition.js";
 import { EVENTS_CHANNEL, type FunctionKeys } from "./keys.js";
 import { defineScript } from "./scripts.js";
+import { stateDiagram, type Transition } from "./state-diagram.js";
 import reserveContainerSource from "./lua/reserve-container.lua";
 import registerContainerSource from "./lua/register-container.lua";
 import enqueueInvocationSource from "./lua/enqueue-invocation.lua";
@@ -21,15 +22,7 @@ import markDrainingSource from "./lua/mark-draining.lua";
 /** `draining` and `retired` are not in a record: draining is the record plus the draining set, retired its absence. */
 export type ContainerState = "starting" | "idle" | "busy" | "draining" | "retired";
 
-export interface Transition {
-  from: ContainerState | "none";
-  to: ContainerState;
-  /** The script that makes it (gateway/protocol/lua/<script>.lua). */
-  script: string;
-  when: string;
-}
-
-export const CONTAINER_TRANSITIONS: readonly Transition[] = [
+export const CONTAINER_TRANSITIONS: readonly Transition<ContainerState>[] = [
   { from: "none", to: "starting", script: "reserve-container", when: "queued work has nobody to take it, and the function's limit and the host have room" },
   { from: "starting", to: "idle", script: "register-container", when: "ready, no work queued" },
   { from: "starting", to: "busy", script: "register-container", when: "ready, work queued: takes the oldest" },
@@ -47,8 +40,7 @@ export const CONTAINER_TRANSITIONS: readonly Transition[] = [
 
 /** The transitions as a mermaid state diagram (ARCHITECTURE.md shows it; a test keeps the two equal). */
 export function containerStateDiagram(): string {
-  const name = (state: ContainerState | "none"): string => (state === "none" ? "[*]" : state);
-  return ["stateDiagram-v2", ...CONTAINER_TRANSITIONS.map((t) => `  ${name(t.from)} --> ${name(t.to)}: ${t.script}`), "  retired --> [*]"].join("\n");
+  return stateDiagram(CONTAINER_TRANSITIONS, ["retired"]);
 }
 
 /** A container record (field of the function's containers hash): "state|version|invoker|sinceMs". */

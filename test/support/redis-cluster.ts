@@ -2,14 +2,13 @@
 // temporary directory and the same password, their 16384 slots split in three ranges. stop() ends them
 // by their process ids and removes the directory.
 
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { Cluster, Redis } from "ioredis";
 import { freePort, waitForPing } from "../../gateway/redis/embedded-redis.js";
 import { eventually } from "./hearth.js";
+import { quiet, startRedisProcesses } from "./redis-processes.js";
 
 const SLOTS = 16384;
 
@@ -30,19 +29,8 @@ export interface RedisCluster {
 }
 
 export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), "hearth-test-cluster-"));
+  const { dir, start, stop } = await startRedisProcesses("hearth-test-cluster-");
   const password = randomBytes(16).toString("hex");
-  const processes = new Set<ChildProcess>();
-  // Should the test process die first, its Redis processes go with it.
-  const killAll = (): void => processes.forEach((child) => child.kill("SIGKILL"));
-  process.once("exit", killAll);
-  const stop = async (): Promise<void> => {
-    process.off("exit", killAll);
-    const exited = [...processes].map((child) => new Promise((resolve) => child.once("exit", resolve)));
-    for (const child of processes) process.kill(child.pid!, "SIGKILL");
-    await Promise.all(exited);
-    await rm(dir, { recursive: true, force: true });
-  };
   try {
     const nodes: ClusterNode[] = [];
     const busPorts: number[] = [];
@@ -65,10 +53,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
         `save ""`,
         `appendonly no`,
       ];
-      await writeFile(configFile, settings.join("\n") + "\n");
-      const child = spawn("redis-server", [configFile], { stdio: ["ignore", "ignore", "inherit"] });
-      processes.add(child);
-      child.once("exit", () => processes.delete(child));
+      await start(configFile, settings);
       await waitForPing(`redis://:${password}@127.0.0.1:${port}`);
       const first = Math.floor((SLOTS * i) / masters);
       const last = Math.floor((SLOTS * (i + 1)) / masters) - 1;
@@ -100,10 +85,4 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
     await stop();
     throw error;
   }
-}
-
-/** Connection errors show in the commands that fail; the client need not print each one. */
-function quiet(client: Redis): Redis {
-  client.on("error", () => undefined);
-  return client;
 }

@@ -1,15 +1,14 @@
 // Redis with Sentinel on loopback for a test: a master, a replica and three Sentinels on free ports,
 // their files in a temporary directory; the test kills and restarts nodes, stop() ends them all.
 
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { Redis } from "ioredis";
 import type { Address, SentinelTarget } from "../../gateway/redis/connections.js";
 import { freePort, waitForPing } from "../../gateway/redis/embedded-redis.js";
 import { eventually } from "./hearth.js";
+import { quiet, startRedisProcesses } from "./redis-processes.js";
 
 export const MASTER_NAME = "hearth";
 
@@ -33,26 +32,9 @@ export interface SentinelSetup {
 }
 
 export async function startSentinelSetup(): Promise<SentinelSetup> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), "hearth-test-sentinel-"));
+  const { dir, start, stop } = await startRedisProcesses("hearth-test-sentinel-");
   const password = randomBytes(16).toString("hex");
   const sentinelPassword = randomBytes(16).toString("hex");
-  const processes = new Set<ChildProcess>();
-  // Should the test process die first, its Redis processes go with it.
-  const killAll = (): void => processes.forEach((child) => child.kill("SIGKILL"));
-  process.once("exit", killAll);
-  const stop = async (): Promise<void> => {
-    process.off("exit", killAll);
-    killAll();
-    await Promise.all([...processes].map((child) => (child.exitCode === null && child.signalCode === null ? new Promise((resolve) => child.once("exit", resolve)) : undefined)));
-    await rm(dir, { recursive: true, force: true });
-  };
-  const run = async (configFile: string, sentinel: boolean): Promise<ChildProcess> => {
-    // redis-sentinel is redis-server in Sentinel mode (Debian's redis-sentinel package starts just that).
-    const child = spawn("redis-server", sentinel ? [configFile, "--sentinel"] : [configFile], { stdio: ["ignore", "ignore", "inherit"] });
-    processes.add(child);
-    child.once("exit", () => processes.delete(child));
-    return child;
-  };
   try {
     const nodes: RedisNode[] = [];
     let masterPort = 0;
@@ -74,8 +56,7 @@ export async function startSentinelSetup(): Promise<SentinelSetup> {
         `repl-diskless-sync-delay 0`,
         ...(role === "replica" ? [`replicaof 127.0.0.1 ${masterPort}`] : []),
       ];
-      await writeFile(configFile, settings.join("\n") + "\n");
-      let child = await run(configFile, false);
+      let child = await start(configFile, settings);
       const connect = (): Redis => quiet(new Redis({ host: "127.0.0.1", port, password, maxRetriesPerRequest: 1 }));
       nodes.push({
         port,
@@ -86,7 +67,7 @@ export async function startSentinelSetup(): Promise<SentinelSetup> {
           await exited;
         },
         restart: async () => {
-          child = await run(configFile, false);
+          child = await start(configFile, undefined);
           await waitForPing(`redis://:${password}@127.0.0.1:${port}`);
         },
       });
@@ -110,8 +91,8 @@ export async function startSentinelSetup(): Promise<SentinelSetup> {
         `sentinel down-after-milliseconds ${MASTER_NAME} 1000`,
         `sentinel failover-timeout ${MASTER_NAME} 10000`,
       ];
-      await writeFile(configFile, settings.join("\n") + "\n");
-      await run(configFile, true);
+      // redis-sentinel is redis-server in Sentinel mode (Debian's redis-sentinel package starts just that).
+      await start(configFile, settings, ["--sentinel"]);
       await waitForPing(`redis://:${sentinelPassword}@127.0.0.1:${port}`);
       sentinels.push({ host: "127.0.0.1", port });
     }
@@ -139,10 +120,4 @@ export async function startSentinelSetup(): Promise<SentinelSetup> {
     await stop();
     throw error;
   }
-}
-
-/** Connection errors show in the commands that fail; the client need not print each one. */
-function quiet(client: Redis): Redis {
-  client.on("error", () => undefined);
-  return client;
 }

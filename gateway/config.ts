@@ -26,12 +26,21 @@ const envSchema = z.object({
     .regex(/^[^,:\s]+:\d+(,[^,:\s]+:\d+)*$/, "REDIS_SENTINELS is a comma list of host:port")
     .optional(),
   REDIS_SENTINEL_MASTER: z.string().min(1).optional(),
+  /**
+   * Instead of REDIS_URL: a Redis Cluster, `host:port,…` of some of its masters (the rest are found);
+   * the credentials in REDIS_USERNAME/REDIS_PASSWORD, the same on every node.
+   */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .regex(/^[^,:\s]+:\d+(,[^,:\s]+:\d+)*$/, "REDIS_CLUSTER_NODES is a comma list of host:port")
+    .optional(),
   REDIS_USERNAME: z.string().min(1).optional(),
   REDIS_PASSWORD: z.string().min(1).optional(),
   REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
   /**
    * A 202 waits (WAIT) until this many replicas have the invocation, at most the timeout, else 503:
-   * default 1 with Sentinel (a failover keeps what was acknowledged), 0 otherwise.
+   * default 1 with Sentinel or a Cluster (a failover keeps what was acknowledged), 0 otherwise (and
+   * for a Cluster without replicas).
    */
   HEARTH_ASYNC_REPLICAS: z.coerce.number().int().min(0).optional(),
   HEARTH_ASYNC_REPLICA_TIMEOUT_MS: z.coerce.number().int().positive().default(1_000),
@@ -170,7 +179,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): HearthConfig {
     port: e.PORT,
     host: e.HEARTH_HOST,
     redis: redisTarget(e),
-    asyncReplicas: { count: e.HEARTH_ASYNC_REPLICAS ?? (e.REDIS_SENTINELS ? 1 : 0), timeoutMs: e.HEARTH_ASYNC_REPLICA_TIMEOUT_MS },
+    asyncReplicas: { count: e.HEARTH_ASYNC_REPLICAS ?? (e.REDIS_SENTINELS || e.REDIS_CLUSTER_NODES ? 1 : 0), timeoutMs: e.HEARTH_ASYNC_REPLICA_TIMEOUT_MS },
     dataDir: e.HEARTH_DATA_DIR,
     adminToken: e.HEARTH_ADMIN_TOKEN,
     metricsAuth: e.HEARTH_METRICS_AUTH,
@@ -210,9 +219,18 @@ export function configFromEnv(env: NodeJS.ProcessEnv): HearthConfig {
 }
 
 function redisTarget(e: z.infer<typeof envSchema>): RedisTarget | undefined {
+  const credentials = { username: e.REDIS_USERNAME, password: e.REDIS_PASSWORD };
+  if (e.REDIS_SENTINELS && e.REDIS_CLUSTER_NODES) throw new Error("invalid configuration: REDIS_SENTINELS and REDIS_CLUSTER_NODES exclude each other (a Cluster fails over by itself)");
+  if (e.REDIS_CLUSTER_NODES) {
+    if (e.REDIS_URL) throw new Error("invalid configuration: REDIS_URL and REDIS_CLUSTER_NODES exclude each other");
+    if (e.REDIS_SENTINEL_MASTER || e.REDIS_SENTINEL_PASSWORD) throw new Error("invalid configuration: REDIS_SENTINEL_MASTER and REDIS_SENTINEL_PASSWORD go with REDIS_SENTINELS");
+    // Containers reach each master through their invoker's sockets; one address on their network would not do.
+    if (e.HEARTH_CONTAINER_REDIS_URL) throw new Error("invalid configuration: with REDIS_CLUSTER_NODES, containers reach Redis through their invoker's sockets, not HEARTH_CONTAINER_REDIS_URL");
+    return { cluster: { nodes: addresses(e.REDIS_CLUSTER_NODES), ...credentials } };
+  }
   if (!e.REDIS_SENTINELS) {
     if (e.REDIS_SENTINEL_MASTER || e.REDIS_USERNAME || e.REDIS_PASSWORD || e.REDIS_SENTINEL_PASSWORD) {
-      throw new Error("invalid configuration: REDIS_SENTINEL_MASTER, REDIS_USERNAME, REDIS_PASSWORD and REDIS_SENTINEL_PASSWORD go with REDIS_SENTINELS (REDIS_URL carries its own credentials)");
+      throw new Error("invalid configuration: REDIS_SENTINEL_MASTER, REDIS_USERNAME, REDIS_PASSWORD and REDIS_SENTINEL_PASSWORD go with REDIS_SENTINELS or REDIS_CLUSTER_NODES (REDIS_URL carries its own credentials)");
     }
     return e.REDIS_URL ? { url: e.REDIS_URL } : undefined;
   }
@@ -220,19 +238,15 @@ function redisTarget(e: z.infer<typeof envSchema>): RedisTarget | undefined {
   // Containers follow the master through their invoker's socket; an address on their network would not.
   if (e.HEARTH_CONTAINER_REDIS_URL) throw new Error("invalid configuration: with REDIS_SENTINELS, containers reach Redis through their invoker's socket (HEARTH_CONTAINER_REDIS_SOCKET), not HEARTH_CONTAINER_REDIS_URL");
   if (!e.REDIS_SENTINEL_MASTER) throw new Error("invalid configuration: REDIS_SENTINELS needs REDIS_SENTINEL_MASTER, the master's name");
-  const sentinels = e.REDIS_SENTINELS.split(",").map((entry) => {
+  return { sentinel: { sentinels: addresses(e.REDIS_SENTINELS), name: e.REDIS_SENTINEL_MASTER, ...credentials, sentinelPassword: e.REDIS_SENTINEL_PASSWORD } };
+}
+
+/** `host:port,…` (already checked by the schema). */
+function addresses(list: string): Array<{ host: string; port: number }> {
+  return list.split(",").map((entry) => {
     const at = entry.lastIndexOf(":");
     return { host: entry.slice(0, at), port: Number(entry.slice(at + 1)) };
   });
-  return {
-    sentinel: {
-      sentinels,
-      name: e.REDIS_SENTINEL_MASTER,
-      username: e.REDIS_USERNAME,
-      password: e.REDIS_PASSWORD,
-      sentinelPassword: e.REDIS_SENTINEL_PASSWORD,
-    },
-  };
 }
 
 /** `node=2,python=1` (already checked by the schema) → a count for every runtime, 0 where not listed. */

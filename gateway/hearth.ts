@@ -5,7 +5,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import Docker from "dockerode";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis/connections.js";
 import { createApp } from "./api/app.js";
 import { createApiServer } from "./api/client-errors.js";
 import { resolveAdminToken } from "./auth/admin-token.js";
@@ -73,8 +73,8 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
     await loadScripts(commands);
     // A failover: the new master has no script loaded (nor, below, the containers' users).
     const masterChanged: Array<() => Promise<void>> = [() => loadScripts(commands)];
-    onMasterChange(commands, (master) => {
-      logger.warn({ master }, "Redis failed over to a new master");
+    onMasterChange(commands, (masters) => {
+      logger.warn({ masters }, "Redis failed over to a new master");
       for (const step of masterChanged) step().catch((err: unknown) => logger.error({ err }, "catching up with the new Redis master failed"));
     });
     const events = new EventBus(connectRedis(redis, "hearth-events"), logger);
@@ -132,7 +132,7 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
 
     let server: Server | undefined;
     if (config.roles.api) {
-      const lostReplies = "sentinel" in redis ? new HearthError(503, "Hearth.Unavailable", "the connection to the Redis master was lost while the request was in flight (a failover?): it may or may not have run") : undefined;
+      const lostReplies = !("url" in redis) ? new HearthError(503, "Hearth.Unavailable", "the connection to the Redis master was lost while the request was in flight (a failover?): it may or may not have run") : undefined;
       const replies = new ReplyRouter(connectRedis(redis, "hearth-replies"), randomUUID(), logger, lostReplies);
       teardown.push(() => replies.stop());
       replies.start();
@@ -216,7 +216,7 @@ function containerRedis(config: HearthConfig, embedded: EmbeddedRedis | undefine
   }
   const socketPath = config.containerRedisSocket ?? embedded?.socketPath;
   if (!socketPath) {
-    throw new Error("invalid configuration: with REDIS_URL, an invoker needs HEARTH_CONTAINER_REDIS_SOCKET (Redis's unix socket on this host) or HEARTH_CONTAINER_REDIS_URL (its address on the containers' network)");
+    throw new Error("invalid configuration: with REDIS_URL, an invoker needs HEARTH_CONTAINER_REDIS_SOCKET (RedisClient's unix socket on this host) or HEARTH_CONTAINER_REDIS_URL (its address on the containers' network)");
   }
   return { socketPath };
 }
@@ -232,6 +232,6 @@ async function closeServer(server: Server, timeoutMs: number): Promise<void> {
   clearTimeout(timer);
 }
 
-async function quit(redis: Redis): Promise<void> {
+async function quit(redis: RedisClient): Promise<void> {
   await redis.quit().catch(() => redis.disconnect());
 }

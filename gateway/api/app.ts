@@ -1,5 +1,5 @@
 import express from "express";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/connections.js";
 import type { Quotas } from "../config.js";
 import type { AsyncInvocations } from "../async/async-invocations.js";
 import type { Authenticator } from "../auth/authenticator.js";
@@ -21,7 +21,7 @@ import { LogFollowers } from "../logs/function-logs.js";
 import { streamsRoutes } from "./streams-routes.js";
 
 export interface ApiDependencies {
-  redis: Redis;
+  redis: RedisClient;
   invocations: Invocations;
   asyncInvocations: AsyncInvocations;
   functions: FunctionCache;

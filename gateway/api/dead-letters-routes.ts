@@ -6,14 +6,14 @@ import { listDeadLetters, purgeDeadLetters, redriveDeadLetters } from "../async/
 import { HearthError } from "../errors.js";
 import type { FunctionCache } from "../functions/function-cache.js";
 import { functionNotFound } from "../invocation/queue-outcome.js";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/connections.js";
 
 const pageQuery = z.object({
   offset: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
-export function deadLettersRoutes(redis: Redis, functions: FunctionCache): Router {
+export function deadLettersRoutes(redis: RedisClient, functions: FunctionCache): Router {
   const router = Router({ mergeParams: true });
   const functionOf = async (req: Request): Promise<string> => {
     const name = String(req.params.name);

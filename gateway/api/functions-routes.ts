@@ -1,5 +1,5 @@
 import { Router } from "express";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/connections.js";
 import type { Quotas } from "../config.js";
 import { HearthError } from "../errors.js";
 import type { FunctionConfig, FunctionDefinition } from "../functions/definition.js";
@@ -8,7 +8,7 @@ import { deleteFunction, deployFunction, getFunction, listFunctions, readPoolSta
 import { jsonConfigBody, readDeployRequest } from "./deploy-request.js";
 
 /** The admin API: /system/functions. */
-export function functionsRoutes(redis: Redis, quotas: Quotas, maxCodeBytes: number, buildGo: GoBuilder, invocationRetentionMs: number, containerNetworks: string[]): Router {
+export function functionsRoutes(redis: RedisClient, quotas: Quotas, maxCodeBytes: number, buildGo: GoBuilder, invocationRetentionMs: number, containerNetworks: string[]): Router {
   const router = Router();
 
   router.get("/", async (_req, res) => {

@@ -1,12 +1,12 @@
 // The admin API of API keys: /system/keys. The secret is in the creation answer only.
 
 import express, { Router } from "express";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/connections.js";
 import type { Authenticator } from "../auth/authenticator.js";
 import { createKey, listKeys, revokeKey } from "../auth/keys.js";
 import { HearthError } from "../errors.js";
 
-export function keysRoutes(redis: Redis, authenticator: Authenticator): Router {
+export function keysRoutes(redis: RedisClient, authenticator: Authenticator): Router {
   const router = Router();
 
   router.post("/", express.json({ limit: "64kb" }), async (req, res) => {

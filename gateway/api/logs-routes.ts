@@ -2,7 +2,7 @@
 // /system/functions/:name/invocations, /invocations/:id/logs.
 
 import { Router, type Request, type RequestHandler } from "express";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/connections.js";
 import { z } from "zod";
 import { invocationNotFound } from "../async/async-invocations.js";
 import { HearthError } from "../errors.js";
@@ -34,7 +34,7 @@ const logsQuery = z.object({
 
 const limitQuery = (fallback: number) => z.object({ limit: z.coerce.number().int().min(1).max(1000).default(fallback) });
 
-export function functionLogsRoutes(redis: Redis, followers: LogFollowers): Router {
+export function functionLogsRoutes(redis: RedisClient, followers: LogFollowers): Router {
   const router = Router();
 
   router.get("/:name/logs", async (req, res) => {
@@ -71,7 +71,7 @@ export function functionLogsRoutes(redis: Redis, followers: LogFollowers): Route
   return router;
 }
 
-export function invocationLogsRoutes(redis: Redis, authorize: RequestHandler): Router {
+export function invocationLogsRoutes(redis: RedisClient, authorize: RequestHandler): Router {
   const router = Router();
   router.get("/:id/logs", authorize, async (req, res) => {
     const id = String(req.params.id);
@@ -84,7 +84,7 @@ export function invocationLogsRoutes(redis: Redis, authorize: RequestHandler): R
   return router;
 }
 
-async function existingFunction(redis: Redis, req: Request): Promise<string> {
+async function existingFunction(redis: RedisClient, req: Request): Promise<string> {
   const name = String(req.params.name);
   if ((await redis.exists(functionKeys(name).def)) === 0) throw new HearthError(404, "FunctionNotFound", `function ${name} does not exist`);
   return name;

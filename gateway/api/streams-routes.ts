@@ -1,11 +1,11 @@
 // The admin API of a function's Redis Stream subscriptions: /system/functions/:name/streams.
 
 import express, { Router, type Request } from "express";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/connections.js";
 import { listSubscriptions, subscribeStream, unsubscribeStream } from "../async/stream-subscriptions.js";
 import { HearthError } from "../errors.js";
 
-export function streamsRoutes(redis: Redis): Router {
+export function streamsRoutes(redis: RedisClient): Router {
   const router = Router({ mergeParams: true });
 
   router.get("/", async (req: Request, res) => {

@@ -2,7 +2,7 @@
 // read the record, cancel one not yet taken. Containers settle them (settle-async-invocation.lua).
 
 import { createHash } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/connections.js";
 import { HearthError } from "../errors.js";
 import type { ReplicatedWrites } from "../redis/replicated-writes.js";
 import type { FunctionCache } from "../functions/function-cache.js";
@@ -45,7 +45,7 @@ export interface Accepted {
 
 export class AsyncInvocations {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly functions: FunctionCache,
     private readonly retentionMs: number,
     private readonly callbackDestinations: CallbackDestinations,
@@ -94,7 +94,7 @@ export class AsyncInvocations {
     }
     const accepted = outcome[0] === "duplicate" ? { id: outcome[1], duplicate: true } : { id, duplicate: false };
     // A retry with the same Idempotency-Key answers this id (once confirmed) without running it twice.
-    await this.accepts.confirm(`invocation ${accepted.id}`);
+    await this.accepts.confirm(`invocation ${accepted.id}`, keys.def);
     return accepted;
   }
 

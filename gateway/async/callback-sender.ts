@@ -5,7 +5,7 @@
 
 import http from "node:http";
 import https from "node:https";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/connections.js";
 import type { CallbackPolicy } from "../config.js";
 import { isJson } from "../invocation/http-events.js";
 import type { Logger } from "../logger.js";
@@ -17,7 +17,7 @@ import { claimDueCallbacks, settleCallback } from "../protocol/async-lifecycle.j
 const BATCH = 50;
 
 /** The DueWork of callbacks: delivers the function's due callbacks, answers when the next one is due. */
-export function deliverDueCallbacks(redis: Redis, policy: CallbackPolicy, destinations: CallbackDestinations, logger: Logger): (fn: string) => Promise<number | undefined> {
+export function deliverDueCallbacks(redis: RedisClient, policy: CallbackPolicy, destinations: CallbackDestinations, logger: Logger): (fn: string) => Promise<number | undefined> {
   // A claim outlives one try, so that only a gateway that died mid-delivery hands it on.
   const leaseMs = policy.timeoutMs + 5_000;
   return async (fn) => {

@@ -1,7 +1,7 @@
 // A function's dead-letter queue: async invocations that used up their retries. Listed, re-driven
 // (queued again with a fresh retry budget) or purged by the admin API.
 
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/connections.js";
 import { functionKeys } from "../protocol/keys.js";
 import { purgeDeadLetters as purgeScript, redriveDeadLetters as redriveScript } from "../protocol/async-lifecycle.js";
 import { invocationView, type InvocationView } from "./invocation-record.js";
@@ -15,7 +15,7 @@ export interface DeadLetterPage {
   invocations: InvocationView[];
 }
 
-export async function listDeadLetters(redis: Redis, fn: string, offset: number, limit: number): Promise<DeadLetterPage> {
+export async function listDeadLetters(redis: RedisClient, fn: string, offset: number, limit: number): Promise<DeadLetterPage> {
   const keys = functionKeys(fn);
   const [total, ids] = await Promise.all([redis.zcard(keys.deadLetters), redis.zrange(keys.deadLetters, offset, offset + limit - 1)]);
   const records = await Promise.all(ids.map((id) => redis.hgetallBuffer(keys.invocation(id))));
@@ -23,7 +23,7 @@ export async function listDeadLetters(redis: Redis, fn: string, offset: number, 
 }
 
 /** Queues the named dead letters again (all of them when none are named); returns the ids re-driven. */
-export async function redriveDeadLetters(redis: Redis, fn: string, ids: string[] = []): Promise<string[]> {
+export async function redriveDeadLetters(redis: RedisClient, fn: string, ids: string[] = []): Promise<string[]> {
   const keys = functionKeys(fn);
   return inBatches(ids, (batch) =>
     redriveScript.run(redis, { keys, fn, now: Date.now(), maxCount: BATCH, ids: batch }),
@@ -31,7 +31,7 @@ export async function redriveDeadLetters(redis: Redis, fn: string, ids: string[]
 }
 
 /** Deletes the named dead letters (all of them when none are named); returns the ids purged. */
-export async function purgeDeadLetters(redis: Redis, fn: string, ids: string[] = []): Promise<string[]> {
+export async function purgeDeadLetters(redis: RedisClient, fn: string, ids: string[] = []): Promise<string[]> {
   const keys = functionKeys(fn);
   return inBatches(ids, (batch) => purgeScript.run(redis, { keys, maxCount: BATCH, ids: batch }));
 }

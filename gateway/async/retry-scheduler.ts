@@ -1,7 +1,7 @@
 // Puts failed async invocations back into their function's queue when their backoff is over. Every
 // API process runs one; promote-due-retries.lua moves each retry exactly once however many do.
 
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/connections.js";
 import { functionKeys } from "../protocol/keys.js";
 import { promoteDueRetries as promoteScript } from "../protocol/async-lifecycle.js";
 
@@ -9,7 +9,7 @@ import { promoteDueRetries as promoteScript } from "../protocol/async-lifecycle.
 const BATCH = 500;
 
 /** The DueWork of retries: moves the function's due retries, answers when the next one is due. */
-export function promoteDueRetries(redis: Redis): (fn: string) => Promise<number | undefined> {
+export function promoteDueRetries(redis: RedisClient): (fn: string) => Promise<number | undefined> {
   return async (fn) => {
     return promoteScript.run(redis, { keys: functionKeys(fn), fn, now: Date.now(), maxCount: BATCH });
   };

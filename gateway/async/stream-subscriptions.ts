@@ -2,7 +2,7 @@
 // consumer group `hearth:<function>` on the stream plus an entry in the function's `streams` hash;
 // StreamTriggers reads through the group in every API process.
 
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/connections.js";
 import { z } from "zod";
 import { HearthError } from "../errors.js";
 import { FUNCTION_NAME } from "../functions/definition.js";
@@ -38,7 +38,7 @@ interface StoredSubscription {
 }
 
 /** Subscribes the function to the stream; an existing subscription is kept as it is. */
-export async function subscribeStream(redis: Redis, fn: string, stream: string, input: unknown): Promise<{ subscription: Subscription; created: boolean }> {
+export async function subscribeStream(redis: RedisClient, fn: string, stream: string, input: unknown): Promise<{ subscription: Subscription; created: boolean }> {
   checkFunctionName(fn);
   checkStreamName(stream);
   const parsed = subscribeRequest.safeParse(input ?? {});
@@ -52,7 +52,7 @@ export async function subscribeStream(redis: Redis, fn: string, stream: string, 
 }
 
 /** The function's subscriptions with how far its group has got in each stream. */
-export async function listSubscriptions(redis: Redis, fn: string): Promise<SubscriptionState[]> {
+export async function listSubscriptions(redis: RedisClient, fn: string): Promise<SubscriptionState[]> {
   await checkFunctionExists(redis, fn);
   const stored = await redis.hgetall(functionKeys(fn).streams);
   const group = streamGroup(fn);
@@ -64,14 +64,14 @@ export async function listSubscriptions(redis: Redis, fn: string): Promise<Subsc
 }
 
 /** Removes the subscription and its group; false when the function was not subscribed to the stream. */
-export async function unsubscribeStream(redis: Redis, fn: string, stream: string): Promise<boolean> {
+export async function unsubscribeStream(redis: RedisClient, fn: string, stream: string): Promise<boolean> {
   checkStreamName(stream);
   await checkFunctionExists(redis, fn);
   const keys = functionKeys(fn);
   return unsubscribeScript.run(redis, { keys, fn, stream });
 }
 
-async function groupState(redis: Redis, stream: string, group: string): Promise<Pick<SubscriptionState, "pending" | "lag" | "lastDeliveredId">> {
+async function groupState(redis: RedisClient, stream: string, group: string): Promise<Pick<SubscriptionState, "pending" | "lag" | "lastDeliveredId">> {
   // XINFO GROUPS fails on a key that is not (or no longer) a stream: then there is no group either.
   const groups = ((await redis.xinfo("GROUPS", stream).catch(() => [])) as unknown[][]).map(pairsToObject);
   const info = groups.find((fields) => fields.name === group);
@@ -98,7 +98,7 @@ function checkFunctionName(fn: string): void {
   if (!FUNCTION_NAME.test(fn)) throw functionNotFound(fn);
 }
 
-async function checkFunctionExists(redis: Redis, fn: string): Promise<void> {
+async function checkFunctionExists(redis: RedisClient, fn: string): Promise<void> {
   checkFunctionName(fn);
   if (!(await redis.exists(functionKeys(fn).def))) throw functionNotFound(fn);
 }

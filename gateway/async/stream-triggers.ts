@@ -7,7 +7,7 @@
 // start, anyone's once idle for claimIdleMs (XAUTOCLAIM). Accepting one twice is harmless: the
 // idempotency key answers with the first invocation.
 
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/connections.js";
 import { HearthError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { functionKeys, FUNCTIONS_INDEX, streamGroup } from "../protocol/keys.js";
@@ -50,7 +50,7 @@ export class StreamTriggers {
   private stopped = false;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly invocations: AsyncInvocations,
     private readonly options: StreamTriggerOptions,
     private readonly logger: Logger,
@@ -106,7 +106,7 @@ export class StreamTriggers {
 
 /** Reads one subscription: its own pending entries first, then new ones, and now and then idle ones of anyone's. */
 class StreamReader {
-  private readonly connection: Redis;
+  private readonly connection: RedisClient;
   private readonly group: string;
   private loop?: Promise<void>;
   private stopped = false;
@@ -119,7 +119,7 @@ class StreamReader {
   constructor(
     readonly fn: string,
     readonly stream: string,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly invocations: AsyncInvocations,
     private readonly options: StreamTriggerOptions,
     private readonly logger: Logger,

@@ -4,7 +4,7 @@
 // at once (key-revoked event); the TTL bounds what a missed event could leave behind.
 
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/connections.js";
 import { findKeyByHash } from "./keys.js";
 import { ADMIN_CALLER, type Caller } from "./scopes.js";
 
@@ -21,7 +21,7 @@ export class Authenticator {
   private readonly verified = new Map<string, Verified>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     adminToken: string,
     private readonly ttlMs = VERIFIED_TTL_MS,
   ) {

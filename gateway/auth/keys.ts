@@ -3,7 +3,7 @@
 // hash is enough: nothing can be guessed from it.
 
 import { createHash, randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/connections.js";
 import { HearthError } from "../errors.js";
 import { API_KEY_SECRET_PREFIX, API_KEYS_INDEX } from "../protocol/keys.js";
 import { createApiKey, revokeApiKey } from "../protocol/api-key-scripts.js";
@@ -32,7 +32,7 @@ export function sha256Hex(secret: string): string {
   return createHash("sha256").update(secret).digest("hex");
 }
 
-export async function createKey(redis: Redis, input: unknown): Promise<CreatedKey> {
+export async function createKey(redis: RedisClient, input: unknown): Promise<CreatedKey> {
   const parsed = keyRequestSchema.safeParse(input);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "body"}: ${issue.message}`);
@@ -48,18 +48,18 @@ export async function createKey(redis: Redis, input: unknown): Promise<CreatedKe
   }
 }
 
-export async function listKeys(redis: Redis): Promise<ApiKey[]> {
+export async function listKeys(redis: RedisClient): Promise<ApiKey[]> {
   const records = Object.values(await redis.hgetall(API_KEYS_INDEX));
   return records.map((record) => publicView(JSON.parse(record) as StoredKey)).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 }
 
 /** True when a key of that id existed; every gateway forgets it at once (key-revoked event). */
-export async function revokeKey(redis: Redis, id: string): Promise<boolean> {
+export async function revokeKey(redis: RedisClient, id: string): Promise<boolean> {
   return revokeApiKey.run(redis, { id });
 }
 
 /** The key whose secret hashes to this, if it exists. */
-export async function findKeyByHash(redis: Redis, secretSha256: string): Promise<ApiKey | undefined> {
+export async function findKeyByHash(redis: RedisClient, secretSha256: string): Promise<ApiKey | undefined> {
   const record = await redis.get(API_KEY_SECRET_PREFIX + secretSha256);
   return record ? publicView(JSON.parse(record) as StoredKey) : undefined;
 }

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/connections.js";
 import type { FunctionDefinition } from "./definition.js";
 import { getFunction } from "./registry.js";
 
@@ -9,7 +9,7 @@ import { getFunction } from "./registry.js";
 export class FunctionCache {
   private readonly entries = new Map<string, Promise<FunctionDefinition | undefined>>();
 
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: RedisClient) {}
 
   get(name: string): Promise<FunctionDefinition | undefined> {
     let entry = this.entries.get(name);

@@ -4,7 +4,7 @@
 // ordered so that they may count more than is stored, never less: room is reserved before a deploy
 // and given back after a delete.
 
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/connections.js";
 import type { Quotas } from "../config.js";
 import { HearthError } from "../errors.js";
 import { claimFunctionName, reserveCodeBytes } from "../protocol/function-scripts.js";
@@ -16,7 +16,7 @@ import { CODE_BYTES, functionKeys, FUNCTIONS_INDEX } from "../protocol/keys.js";
  * really added (another deploy of the function may have changed the package meanwhile).
  */
 export async function deployWithinQuotas<Deployed extends { addedBytes: number }>(
-  redis: Redis,
+  redis: RedisClient,
   quotas: Quotas,
   fn: string,
   reservedBytes: number,
@@ -48,7 +48,7 @@ export async function deployWithinQuotas<Deployed extends { addedBytes: number }
 }
 
 /** After a function's delete: its name leaves the index (also a name left by a deploy that never finished) and its code bytes the counter. */
-export async function releaseQuotas(redis: Redis, fn: string, codeBytes: number): Promise<void> {
+export async function releaseQuotas(redis: RedisClient, fn: string, codeBytes: number): Promise<void> {
   await Promise.all([redis.srem(FUNCTIONS_INDEX, fn), codeBytes === 0 ? undefined : redis.decrby(CODE_BYTES, codeBytes)]);
 }
 

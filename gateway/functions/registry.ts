@@ -2,7 +2,7 @@
 // connection, so the admin API stays thin and tests call them directly.
 
 import { createHash } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/connections.js";
 import { HearthError } from "../errors.js";
 import { decodeMessage, errorBody, errorResult, type InvocationMeta } from "../protocol/envelope.js";
 import type { Quotas } from "../config.js";
@@ -68,7 +68,7 @@ function parseConfig(input: unknown): FunctionConfig {
   throw new HearthError(400, "InvalidFunctionConfig", problems.join("; "));
 }
 
-export async function deployFunction(redis: Redis, quotas: Quotas, name: string, input: unknown, upload?: Buffer, buildGo?: GoBuilder): Promise<DeployResult> {
+export async function deployFunction(redis: RedisClient, quotas: Quotas, name: string, input: unknown, upload?: Buffer, buildGo?: GoBuilder): Promise<DeployResult> {
   validateName(name);
   const config = parseConfig(input);
   const keys = functionKeys(name);
@@ -103,12 +103,12 @@ export async function deployFunction(redis: Redis, quotas: Quotas, name: string,
   return { definition, created };
 }
 
-export async function getFunction(redis: Redis, name: string): Promise<FunctionDefinition | undefined> {
+export async function getFunction(redis: RedisClient, name: string): Promise<FunctionDefinition | undefined> {
   if (!FUNCTION_NAME.test(name)) return undefined;
   return fromHash(name, await redis.hgetall(functionKeys(name).def));
 }
 
-export async function listFunctions(redis: Redis): Promise<FunctionDefinition[]> {
+export async function listFunctions(redis: RedisClient): Promise<FunctionDefinition[]> {
   const names = (await redis.smembers(FUNCTIONS_INDEX)).sort();
   const definitions = await Promise.all(names.map((name) => getFunction(redis, name)));
   return definitions.filter((definition): definition is FunctionDefinition => definition !== undefined);
@@ -118,7 +118,7 @@ export async function listFunctions(redis: Redis): Promise<FunctionDefinition[]>
  * Deletes a function; sync requests still queued for it are answered 404 at once, its async
  * invocations not yet finished fail, its dead letters expire after `retentionMs`.
  */
-export async function deleteFunction(redis: Redis, name: string, retentionMs: number): Promise<boolean> {
+export async function deleteFunction(redis: RedisClient, name: string, retentionMs: number): Promise<boolean> {
   if (!FUNCTION_NAME.test(name)) return false;
   const keys = functionKeys(name);
   const deleted = await deleteScript.run(redis, { keys, fn: name, now: Date.now(), retentionMs, failedResult: errorBody("FunctionNotFound", `function ${name} was deleted`) });
@@ -139,7 +139,7 @@ export async function deleteFunction(redis: Redis, name: string, retentionMs: nu
  * A function's queue, containers and async state. Its reads are sent in one tick, so the connection's
  * auto-pipelining makes them one round trip (the reads of every function, when called for each at once).
  */
-export async function readPoolStatus(redis: Redis, name: string): Promise<PoolStatus> {
+export async function readPoolStatus(redis: RedisClient, name: string): Promise<PoolStatus> {
   const keys = functionKeys(name);
   const [queued, records, asyncQueued, oldest, retrying, deadLetters, stats] = await Promise.all([
     redis.llen(keys.queue),

@@ -1,6 +1,6 @@
 // Sync invocation: queue the request for the function, wait for its result on this gateway's reply list.
 
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/connections.js";
 import { HearthError } from "../errors.js";
 import type { FunctionCache } from "../functions/function-cache.js";
 import type { Execution, Metrics } from "../metrics/metrics.js";
@@ -24,7 +24,7 @@ export interface InvocationResult {
 
 export class Invocations {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly functions: FunctionCache,
     private readonly replies: ReplyRouter,
     private readonly metrics: Metrics,

@@ -1,4 +1,5 @@
-import type { Redis } from "ioredis";
+import { Cluster, type Redis } from "ioredis";
+import type { RedisClient } from "../redis/connections.js";
 import type { HearthError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { decodeMessage, type Message, type ResultMeta } from "../protocol/envelope.js";
@@ -14,17 +15,24 @@ export class ReplyRouter {
   private loop?: Promise<void>;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     readonly gatewayId: string,
     private readonly logger: Logger,
     /**
-     * With Sentinel: a result pushed to a master that fails is lost with it, so when the connection
-     * drops, the requests in flight are answered at once (they may have run) instead of at their
-     * timeout. One node keeps its results (append-only file): they are read once it is back.
+     * With Sentinel or a Cluster: a result pushed to a master that fails is lost with it, so when the
+     * connection drops, the requests in flight are answered at once (they may have run) instead of at
+     * their timeout. One node keeps its results (append-only file): they are read once it is back.
      */
     abandonOnDisconnect?: HearthError,
   ) {
     if (!abandonOnDisconnect) return;
+    if (redis instanceof Cluster) {
+      // A Cluster client drops a node's connection once it is lost (it makes a new one to its successor).
+      redis.on("-node", (node: Redis) => {
+        if (!node.options.readOnly) this.abandonAll(abandonOnDisconnect);
+      });
+      return;
+    }
     // Once per lost connection, not again at each failed reconnect (requests queued meanwhile are on the new master).
     let connected = false;
     redis.on("ready", () => (connected = true));

@@ -1,12 +1,12 @@
 // Every function container reaches Redis as an ACL user of its own, made by its invoker just before it
-// creates the container and deleted when the container goes (Redis then closes its connection). The
+// creates the container and deleted when the container goes (RedisClient then closes its connection). The
 // user may touch its own function's keys only (every one of them is in the function's `{name}` slot),
 // push to reply lists without reading them, publish Hearth's events, and run the commands the adapter
 // sends or Hearth's scripts run for it: no KEYS, MONITOR, CONFIG, FLUSH*, EVAL or SCRIPT, and no GET (the
 // code package comes mounted from the invoker's code cache; nothing else of a function is a string).
 
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/connections.js";
 import { EVENTS_CHANNEL, functionKeys } from "../protocol/keys.js";
 import { loadScripts } from "../protocol/all-scripts.js";
 import { stemKey } from "../protocol/stem-cells.js";
@@ -15,7 +15,7 @@ const USER_PREFIX = "hearth-container:";
 
 /**
  * The adapter's own commands (and CLIENT SETNAME for its connection name), then those its scripts run
- * (Redis checks a script's commands against the caller's permissions).
+ * (RedisClient checks a script's commands against the caller's permissions).
  */
 const ADAPTER_COMMANDS = [
   "hgetall", "blmove", "rpush", "pexpire", "evalsha", "client|setname",
@@ -65,7 +65,7 @@ export class ContainerUsers {
    */
   private readonly made = new Map<string, string[]>();
 
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: RedisClient) {}
 
   /**
    * Makes the user of a container about to be created. The scripts are loaded first: the container

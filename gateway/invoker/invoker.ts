@@ -9,7 +9,7 @@
 // first start where their limits fit: the function's Redis user is made and handed to the cell.
 
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/connections.js";
 import { DEFAULT_EPHEMERAL_STORAGE_MB, type Runtime } from "../functions/definition.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics/metrics.js";
@@ -88,7 +88,7 @@ export class Invoker {
   private readonly users: ContainerUsers;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly backend: ContainerBackend,
     private readonly metrics: Metrics,
     private readonly logger: Logger,

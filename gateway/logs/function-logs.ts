@@ -1,7 +1,7 @@
 // Reading a function's log lines and invocation history (written by its containers' adapters, see
 // gateway/adapter/function-log.ts), and following its log as lines are written.
 
-import type { Redis } from "ioredis";
+import { duplicateConnection, type RedisClient } from "../redis/connections.js";
 import { HearthError } from "../errors.js";
 import { functionKeys } from "../protocol/keys.js";
 import { lineOfEntry, type HistoryEntry, type LogLine } from "../protocol/logs.js";
@@ -29,7 +29,7 @@ export interface LogPage {
 }
 
 /** The newest `limit` lines of `fn` that match, oldest first (the stream is bounded, so is the scan). */
-export async function readLogs(redis: Redis, fn: string, query: LogQuery): Promise<LogPage> {
+export async function readLogs(redis: RedisClient, fn: string, query: LogQuery): Promise<LogPage> {
   const key = functionKeys(fn).logs;
   const matching: LogLine[] = [];
   let cursor = query.since === undefined ? "0-0" : `${query.since}-0`;
@@ -54,7 +54,7 @@ export async function readLogs(redis: Redis, fn: string, query: LogQuery): Promi
  * The invocation's lines (its START to its REPORT), or undefined when it has none and Hearth knows
  * nothing else of it either (no history entry, no async record: one queued has no lines yet).
  */
-export async function readInvocationLogs(redis: Redis, fn: string, id: string, limit: number): Promise<LogLine[] | undefined> {
+export async function readInvocationLogs(redis: RedisClient, fn: string, id: string, limit: number): Promise<LogLine[] | undefined> {
   const { lines } = await readLogs(redis, fn, { invocation: id, limit });
   if (lines.length > 0) return lines;
   if ((await redis.exists(functionKeys(fn).invocation(id))) === 1) return [];
@@ -63,7 +63,7 @@ export async function readInvocationLogs(redis: Redis, fn: string, id: string, l
 }
 
 /** The function's most recent invocations, newest first. */
-export async function readHistory(redis: Redis, fn: string, limit: number): Promise<HistoryEntry[]> {
+export async function readHistory(redis: RedisClient, fn: string, limit: number): Promise<HistoryEntry[]> {
   const entries = await redis.lrange(functionKeys(fn).history, 0, limit - 1);
   return entries.map((entry) => JSON.parse(entry) as HistoryEntry);
 }
@@ -73,7 +73,7 @@ export class LogFollowers {
   private active = 0;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly max: number,
   ) {}
 
@@ -90,7 +90,7 @@ export class LogFollowers {
 
   /** Calls `send` with every line written after `cursor` that matches, until `signal` aborts or `maxMs` passes. */
   async follow(fn: string, cursor: string, invocation: string | undefined, signal: AbortSignal, maxMs: number, send: (lines: LogLine[]) => void): Promise<void> {
-    const connection = this.redis.duplicate({ connectionName: "hearth-log-follower", maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: true });
+    const connection = duplicateConnection(this.redis, { connectionName: "hearth-log-follower", maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: true });
     let stopped = false;
     const stop = (): void => {
       stopped = true;

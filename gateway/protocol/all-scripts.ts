@@ -1,6 +1,6 @@
 // Every script, for loading them all at once.
 
-import type { Redis } from "ioredis";
+import { masters, type RedisClient } from "../redis/connections.js";
 import * as apiKeys from "./api-key-scripts.js";
 import * as asyncLifecycle from "./async-lifecycle.js";
 import * as containerLifecycle from "./container-lifecycle.js";
@@ -16,8 +16,9 @@ export const ALL_SCRIPTS: LuaScript<never, unknown>[] = [apiKeys, asyncLifecycle
  * Loads every script, so that a script sent right before another command is run before it too
  * (a NOSCRIPT answer would send the EVAL after the command that followed it), and so that containers,
  * which may run scripts but not load any, find theirs. A Redis restart empties the script cache; run()
- * still works then, by EVAL (for the gateway and invoker).
+ * still works then, by EVAL (for the gateway and invoker). On every master of a Cluster (SCRIPT LOAD
+ * is per node).
  */
-export async function loadScripts(redis: Redis): Promise<void> {
-  await Promise.all(ALL_SCRIPTS.map((script) => script.load(redis)));
+export async function loadScripts(redis: RedisClient): Promise<void> {
+  await Promise.all(masters(redis).flatMap((node) => ALL_SCRIPTS.map((script) => script.load(node))));
 }

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis/connections.js";
 import type { Logger } from "../logger.js";
 import { parseEvent, type HearthEvent } from "./events.js";
 import { EVENTS_CHANNEL } from "./keys.js";
@@ -10,7 +10,7 @@ export class EventBus {
   private readonly listeners: Listener[] = [];
 
   constructor(
-    private readonly subscriber: Redis,
+    private readonly subscriber: RedisClient,
     private readonly logger: Logger,
   ) {
     subscriber.on("message", (_channel: string, message: string) => this.dispatch(message));

@@ -1,4 +1,5 @@
-import type { ChainableCommander, Redis } from "ioredis";
+import type { ChainableCommander } from "ioredis";
+import type { RedisClient } from "../redis/connections.js";
 import { repliesKey } from "./keys.js";
 
 /** A reply list whose gateway died expires instead of growing forever. */
@@ -11,7 +12,7 @@ export function queueReplies(pipeline: ChainableCommander, replyTo: string, resu
 }
 
 /** Sends results to the gateway process that waits for them; pipelined, no extra round trip. */
-export async function pushReplies(redis: Redis, replyTo: string, results: Buffer[]): Promise<void> {
+export async function pushReplies(redis: RedisClient, replyTo: string, results: Buffer[]): Promise<void> {
   if (results.length === 0) return;
   await queueReplies(redis.pipeline(), replyTo, results).exec();
 }

@@ -4,6 +4,7 @@
 
 import { createHash } from "node:crypto";
 import type { ChainableCommander, Redis } from "ioredis";
+import type { RedisClient } from "../redis/connections.js";
 import pool from "./lua/includes/pool.lua";
 import async from "./lua/includes/async.lua";
 
@@ -61,9 +62,9 @@ export class LuaScript<Input, Reply> {
   }
 
   /** EVALSHA, loading the script with EVAL the first time a server has not seen it. */
-  async run(redis: Redis, input: Input): Promise<Reply> {
+  async run(redis: RedisClient, input: Input): Promise<Reply> {
     const { keys, args } = this.call(input);
-    const client = redis as unknown as BufferScripting & Redis;
+    const client = redis as unknown as BufferScripting & RedisClient;
     try {
       const raw = this.binding.bytes ? await client.evalshaBuffer(this.sha, keys.length, ...keys, ...args) : await redis.evalsha(this.sha, keys.length, ...keys, ...args);
       return this.binding.decode(raw);

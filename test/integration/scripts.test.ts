@@ -3,7 +3,7 @@
 
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { subscribeStream, unsubscribeStream } from "../../gateway/async/stream-subscriptions.js";
+import { restoreGroup, subscribeStream, unsubscribeStream } from "../../gateway/async/stream-subscriptions.js";
 import { functionConfigSchema } from "../../gateway/functions/config-schema.js";
 import { deleteFunction, deployFunction } from "../../gateway/functions/registry.js";
 import { enqueueAsyncInvocation, promoteDueRetries, settleAsyncInvocation, startAsyncInvocation } from "../../gateway/protocol/async-lifecycle.js";
@@ -21,7 +21,6 @@ import {
 } from "../../gateway/protocol/container-lifecycle.js";
 import { decodeMessage, encodeMessage, type InvocationMeta } from "../../gateway/protocol/envelope.js";
 import { EVENTS_CHANNEL, functionKeys, streamGroup } from "../../gateway/protocol/keys.js";
-import { restoreStreamGroup } from "../../gateway/protocol/stream-scripts.js";
 import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import { defaultQuotas, eventually, startTestRedis } from "../support/hearth.js";
 import { tarGz } from "../support/packages.js";
@@ -265,7 +264,7 @@ describe("Lua scripts", () => {
     expect(await redis.hkeys(keys.streams)).toEqual(["s1"]);
 
     // A deleted stream gets its group back while the subscription stands, and not after it is gone.
-    const restore = () => restoreStreamGroup.run(redis, { keys, fn, stream: "s1" });
+    const restore = () => restoreGroup(redis, fn, "s1");
     await redis.del("s1");
     expect(await restore()).toBe(true);
     expect(await groupsOf("s1")).toEqual([streamGroup(fn)]);

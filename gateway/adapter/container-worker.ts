@@ -208,7 +208,7 @@ export class ContainerWorker {
   private acknowledgeSources(sources: StreamSource[]): void {
     if (sources.length === 0) return;
     xackSources(this.redis, sources).catch((err: Error) => {
-      // NOPERM is that expected case (ARCHITECTURE.md, limitations): not worth a line per invocation.
+      // NOPERM is that expected case (ARCHITECTURE.md, "Known limits"): not worth a line per invocation.
       if (!err.message.startsWith("NOPERM")) this.logger.warn({ err }, "acknowledging a stream entry failed; the stream's reader will when it claims it");
     });
   }

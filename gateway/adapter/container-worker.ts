@@ -197,17 +197,17 @@ export class ContainerWorker {
     }
     // Sync: freed first, so the caller's next request finds this container idle, not busy (which
     // would start another container for nothing). On one master, one write; with the reply list on
-    // another master of a cluster, the result goes there once the finish is answered.
+    // another master of a cluster, the result goes there once the finish is answered (a round trip
+    // more, ARCHITECTURE.md says why).
     finishInvocation.queue(pipeline, { ...finish, now: Date.now() });
     const replies = this.nodes.connectionFor(repliesKey(meta.replyTo));
     if (replies === this.redis) {
       queueReplies(pipeline, meta.replyTo, [this.resultMessage(meta, outcome)]);
       return finishInvocation.decode((await this.sendWithLog(pipeline))[0]);
     }
-    const finished = this.sendWithLog(pipeline);
-    if (process.env.HEARTH_REPLY_ORDER !== "same-tick") await finished;
+    const [next] = await this.sendWithLog(pipeline);
     await this.sendReply(meta, outcome);
-    return finishInvocation.decode((await finished)[0]);
+    return finishInvocation.decode(next);
   }
 
   /** Sends a sync result to its gateway's reply list, on the connection of that list's master. */

@@ -19,6 +19,7 @@ export type SlotsMap = Array<[number, number, string]>;
 
 export class ClusterSockets {
   private readonly sockets = new Map<string, { socket: MasterSocket; master: string }>();
+  private following: Promise<void> = Promise.resolve();
 
   private constructor(
     /** The directory containers mount: the sockets and the map. */
@@ -43,7 +44,13 @@ export class ClusterSockets {
    * is another now cuts its connections, and new ones wait for `ready` (the new master has the
    * containers' users) before they go there; masters new to the map get sockets of their own.
    */
-  async follow(ready: Promise<unknown>): Promise<void> {
+  follow(ready: Promise<unknown>): Promise<void> {
+    // One change at a time, in order: two refreshes in a row must not make a socket twice.
+    this.following = this.following.catch(() => undefined).then(() => this.apply(ready));
+    return this.following;
+  }
+
+  private async apply(ready: Promise<unknown>): Promise<void> {
     const ranges = slotRanges(this.cluster);
     const wanted = new Map<string, string>();
     for (const [first, , master] of ranges) if (!wanted.has(master)) wanted.set(master, `slots-${first}.sock`);
@@ -73,6 +80,7 @@ export class ClusterSockets {
   }
 
   async close(): Promise<void> {
+    await this.following.catch(() => undefined);
     for (const { socket } of this.sockets.values()) await socket.close();
     this.sockets.clear();
     await rm(this.mapPath, { force: true });

@@ -19,11 +19,13 @@ import { finishInvocation } from "../../gateway/protocol/container-lifecycle.js"
 import { decodeMessage, type ResultMeta } from "../../gateway/protocol/envelope.js";
 import { functionKeys, newInvocationId, repliesKey } from "../../gateway/protocol/keys.js";
 import { encodeSpecialization, stemKey } from "../../gateway/protocol/stem-cells.js";
-import { ready } from "../../gateway/redis/connections.js";
+import { onMasterChange, ready } from "../../gateway/redis/connections.js";
+import { freePort, waitForPing } from "../../gateway/redis/embedded-redis.js";
 import { ClusterSockets, type SlotsMap } from "../../gateway/redis/cluster-sockets.js";
 import { probeHandler } from "../support/functions.js";
 import { eventually } from "../support/hearth.js";
 import { startRedisCluster, type RedisCluster } from "../support/redis-cluster.js";
+import { quiet, startRedisProcesses } from "../support/redis-processes.js";
 import { envelope, enqueue, runWorker } from "../support/worker.js";
 
 let cluster: RedisCluster;
@@ -194,4 +196,77 @@ describe("function containers on a Redis Cluster", () => {
     expect(await nodes.connectionFor(functionKeys(fn).def).hset(functionKeys(fn).stats, "probe", 1)).toBe(1);
     await users.removeWhere((invokerId) => invokerId === "inv-4");
   });
+
+  // Last: the cluster's first master is a replica after it.
+  it("retarget the socket of a master that fails over: its connections cut, new ones reach the promoted replica once it has the containers' users", async () => {
+    const fn = nameOn(0, (i) => `moved-${i}`, (name) => functionKeys(name).def);
+    const credentials = await users.create("inv-5", "c-moved", fn);
+    const mapBefore = await readFile(sockets.mapPath, "utf8");
+    const replica = await startReplicaOf(0);
+    try {
+      onMasterChange(admin, () => void sockets.follow(users.restore()));
+      const before = adapterNodes(credentials).connectionFor(functionKeys(fn).def);
+      expect(await before.hset(functionKeys(fn).stats, "before", 1)).toBe(1);
+      const cut = new Promise((resolve) => before.once("end", resolve));
+
+      await replica.client.call("CLUSTER", "FAILOVER");
+      await eventually(async () => {
+        await new Promise<void>((resolve) => admin.refreshSlotsCache(() => resolve()));
+        return admin.slots[calculateSlot(functionKeys(fn).def)]?.[0] === `127.0.0.1:${replica.port}` || undefined;
+      }, 20_000, "the replica to serve the first master's slots");
+      await cut;
+
+      const after = adapterNodes(credentials).connectionFor(functionKeys(fn).def);
+      // The new master: the function's keys as replicated, and the container's user (not replicated) made on it.
+      expect(await after.hget(functionKeys(fn).stats, "before")).toBe("1");
+      expect(await after.hset(functionKeys(fn).stats, "after", 1)).toBe(1);
+      expect(await replica.client.role()).toContain("master");
+      // The same slots, served by the same socket under the same name.
+      expect(await readFile(sockets.mapPath, "utf8")).toBe(mapBefore);
+    } finally {
+      await users.remove("inv-5", "c-moved");
+      await replica.stop();
+    }
+  }, 60_000);
 });
+
+/** A replica of master `index`, joined to the cluster and in sync with it. */
+async function startReplicaOf(index: number): Promise<{ port: number; client: Redis; stop(): Promise<void> }> {
+  const processes = await startRedisProcesses("hearth-test-replica-");
+  const [port, busPort] = [await freePort(), await freePort()];
+  await processes.start(path.join(processes.dir, "redis.conf"), [
+    "bind 127.0.0.1",
+    `port ${port}`,
+    "cluster-enabled yes",
+    `cluster-port ${busPort}`,
+    `cluster-config-file ${path.join(processes.dir, "nodes.conf")}`,
+    "cluster-node-timeout 5000",
+    `dir ${processes.dir}`,
+    `requirepass ${cluster.password}`,
+    `masterauth ${cluster.password}`,
+    'save ""',
+    "appendonly no",
+  ]);
+  await waitForPing(`redis://:${cluster.password}@127.0.0.1:${port}`);
+  const client = quiet(new Redis({ host: "127.0.0.1", port, password: cluster.password, maxRetriesPerRequest: 1 }));
+  const master = cluster.nodes[index]!.connect();
+  try {
+    // The master's own line of CLUSTER NODES: "<id> 127.0.0.1:<port>@<bus port> myself,master …".
+    const own = ((await master.call("CLUSTER", "NODES")) as string).split("\n").find((line) => line.includes("myself"))!;
+    const [masterId, address] = own.split(" ") as [string, string];
+    await client.call("CLUSTER", "MEET", "127.0.0.1", cluster.nodes[index]!.port, address.split("@")[1]!);
+    await eventually(async () => ((await client.call("CLUSTER", "NODES")) as string).includes(masterId) || undefined, 20_000, "the replica to know its master");
+    await client.call("CLUSTER", "REPLICATE", masterId);
+    await eventually(async () => (await client.info("replication")).includes("master_link_status:up") || undefined, 20_000, "the replica in sync");
+  } finally {
+    master.disconnect();
+  }
+  return {
+    port,
+    client,
+    stop: async () => {
+      client.disconnect();
+      await processes.stop();
+    },
+  };
+}

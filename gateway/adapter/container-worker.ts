@@ -181,7 +181,8 @@ export class ContainerWorker {
       // container is free again. An async outcome is awaited: it is the record's only copy.
       if (meta.async) this.queueSettle(pipeline, meta, outcome);
       if (this.runtime.outOfMemory) pipeline.hincrby(this.keys.stats, "outOfMemory", 1);
-      const sent = Promise.all([this.sendWithLog(pipeline), meta.async ? undefined : this.sendReply(meta, outcome)]);
+      // The reply first: the log lines never go ahead of it.
+      const sent = Promise.all([meta.async ? undefined : this.sendReply(meta, outcome), this.sendWithLog(pipeline)]);
       if (meta.async || this.runtime.outOfMemory) await sent;
       else sent.catch((err) => this.logger.error({ err }, "sending a result failed"));
       // Started before the next request came: that one is warm.

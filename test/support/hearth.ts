@@ -12,7 +12,7 @@ import { configFromEnv, type HearthConfig } from "../../gateway/config.js";
 import { startHearth, type Hearth } from "../../gateway/hearth.js";
 import { LABELS } from "../../gateway/invoker/docker-backend.js";
 import { createLogger } from "../../gateway/logger.js";
-import type { SentinelTarget } from "../../gateway/redis/connections.js";
+import type { ClusterTarget, SentinelTarget } from "../../gateway/redis/connections.js";
 import { startEmbeddedRedis, type EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import type { Files } from "./packages.js";
 import { tarGz } from "./packages.js";
@@ -97,9 +97,15 @@ export interface SentinelRedis {
   socketPath: string;
 }
 
-/** Starts Hearth on a redis-server of the test's (shared by several Hearths when given), or on Sentinel. */
-export async function startTestHearth(redis: RedisAddress | SentinelRedis, overrides: Partial<HearthConfig> = {}): Promise<TestHearth> {
-  const target = "sentinel" in redis ? { sentinel: redis.sentinel } : { url: redis.url };
+/** A Redis Cluster, and where the invoker serves the sockets its containers reach the masters by (the directory of `socketPath`). */
+export interface ClusterRedis {
+  cluster: ClusterTarget;
+  socketPath: string;
+}
+
+/** Starts Hearth on a redis-server of the test's (shared by several Hearths when given), on Sentinel, or on a Cluster. */
+export async function startTestHearth(redis: RedisAddress | SentinelRedis | ClusterRedis, overrides: Partial<HearthConfig> = {}): Promise<TestHearth> {
+  const target = "sentinel" in redis ? { sentinel: redis.sentinel } : "cluster" in redis ? { cluster: redis.cluster } : { url: redis.url };
   const config = testConfig({ redis: target, containerRedisSocket: redis.socketPath, ...overrides });
   const hearth = await startHearth(config, createLogger("test-hearth"));
   return {

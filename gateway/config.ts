@@ -117,6 +117,12 @@ const envSchema = z.object({
   HEARTH_MAX_FUNCTIONS: z.coerce.number().int().positive().default(1_000),
   /** Code packages (all functions together) are kept in Redis's memory: their total size at most. */
   HEARTH_MAX_TOTAL_CODE_BYTES: z.coerce.number().int().positive().default(2 * 1024 * MiB),
+  /**
+   * Containers all functions together keep warm (the sum of their `minWarm`): kept-warm containers are
+   * never evicted for another function's work, so this bounds what deploys can hold of the hosts. A
+   * deploy past it answers 403 QuotaExceeded.
+   */
+  HEARTH_MAX_TOTAL_MIN_WARM: z.coerce.number().int().min(0).default(32),
   /** A stream entry pending this long without its invocation settling is claimed by another process (its reader may be dead). */
   HEARTH_STREAM_CLAIM_IDLE_MS: z.coerce.number().int().positive().default(60_000),
 });
@@ -166,6 +172,7 @@ export interface CallbackPolicy {
 export interface Quotas {
   maxFunctions: number;
   maxTotalCodeBytes: number;
+  maxTotalMinWarm: number;
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv): HearthConfig {
@@ -214,7 +221,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): HearthConfig {
       allow: e.HEARTH_CALLBACK_ALLOW.split(",").map((entry) => entry.trim()).filter((entry) => entry !== ""),
     },
     streamClaimIdleMs: e.HEARTH_STREAM_CLAIM_IDLE_MS,
-    quotas: { maxFunctions: e.HEARTH_MAX_FUNCTIONS, maxTotalCodeBytes: e.HEARTH_MAX_TOTAL_CODE_BYTES },
+    quotas: { maxFunctions: e.HEARTH_MAX_FUNCTIONS, maxTotalCodeBytes: e.HEARTH_MAX_TOTAL_CODE_BYTES, maxTotalMinWarm: e.HEARTH_MAX_TOTAL_MIN_WARM },
   };
 }
 

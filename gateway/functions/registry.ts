@@ -89,15 +89,16 @@ export async function deployFunction(redis: RedisClient, quotas: Quotas, name: s
       if (stored) await preparePackage(config, stored);
     }
   }
-  // What the stored packages grow by: the new package, less the one it replaces.
-  const reservedBytes = existing?.codeSha256 === codeSha ? 0 : codeSize - (existing?.codeSize ?? 0);
-  const { version, created } = await deployWithinQuotas(redis, quotas, name, reservedBytes, () =>
-    deployScript.run(redis, { keys, fn: name, codeSha, code, now: Date.now(), fields: toHashFields(config, codeSize) }).catch((error: Error) => {
+  // What the stored packages grow by (the new package, less the one it replaces), and the containers kept warm.
+  const reserved = { codeBytes: existing?.codeSha256 === codeSha ? 0 : codeSize - (existing?.codeSize ?? 0), minWarm: config.minWarm - (existing?.minWarm ?? 0) };
+  const { version, created } = await deployWithinQuotas(redis, quotas, name, reserved, async () => {
+    const deployed = await deployScript.run(redis, { keys, fn: name, codeSha, code, now: Date.now(), fields: toHashFields(config, codeSize) }).catch((error: Error) => {
       // Another deploy replaced the code between our read and this write.
       if (error.message.startsWith("NOCODE")) throw new HearthError(409, "ConcurrentChange", "the function's code changed during this update; try again");
       throw error;
-    }),
-  );
+    });
+    return { ...deployed, added: { codeBytes: deployed.addedBytes, minWarm: config.minWarm - deployed.previousMinWarm } };
+  });
   const definition = await getFunction(redis, name);
   if (!definition || definition.version < version) throw new HearthError(409, "ConcurrentChange", "the function changed while it was deployed");
   return { definition, created };
@@ -122,7 +123,7 @@ export async function deleteFunction(redis: RedisClient, name: string, retention
   if (!FUNCTION_NAME.test(name)) return false;
   const keys = functionKeys(name);
   const deleted = await deleteScript.run(redis, { keys, fn: name, now: Date.now(), retentionMs, failedResult: errorBody("FunctionNotFound", `function ${name} was deleted`) });
-  await releaseQuotas(redis, name, deleted?.codeBytes ?? 0);
+  await releaseQuotas(redis, name, { codeBytes: deleted?.codeBytes ?? 0, minWarm: deleted?.minWarm ?? 0 });
   if (!deleted) return false;
   await Promise.all([
     // Its consumer groups go with its subscriptions; a stream gone or of another type now has none.

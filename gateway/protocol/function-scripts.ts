@@ -2,12 +2,12 @@
 // and keep its quotas (gateway/functions/quotas.ts). A function's scripts touch its own slot only; the
 // quotas' global keys are changed by scripts of their own, each in its key's slot.
 
-import { CODE_BYTES, EVENTS_CHANNEL, FUNCTIONS_INDEX, type FunctionKeys } from "./keys.js";
+import { CODE_BYTES, EVENTS_CHANNEL, FUNCTIONS_INDEX, MIN_WARM_TOTAL, type FunctionKeys } from "./keys.js";
 import { defineScript } from "./scripts.js";
 import deployFunctionSource from "./lua/deploy-function.lua";
 import deleteFunctionSource from "./lua/delete-function.lua";
 import claimFunctionNameSource from "./lua/claim-function-name.lua";
-import reserveCodeBytesSource from "./lua/reserve-code-bytes.lua";
+import reserveQuotaSource from "./lua/reserve-quota.lua";
 
 export interface DeployInput {
   keys: FunctionKeys;
@@ -21,7 +21,7 @@ export interface DeployInput {
 }
 
 /** Fails with 'NOCODE …' (see the script). addedBytes: what the stored packages grew by (negative when they shrank). */
-export const deployFunction = defineScript<DeployInput, { version: number; created: boolean; addedBytes: number }>({
+export const deployFunction = defineScript<DeployInput, { version: number; created: boolean; addedBytes: number; previousMinWarm: number }>({
   source: deployFunctionSource,
   call: (input) => {
     const { keys } = input;
@@ -31,8 +31,8 @@ export const deployFunction = defineScript<DeployInput, { version: number; creat
     };
   },
   decode: (raw) => {
-    const [version, created, addedBytes] = raw as [number, number, number];
-    return { version, created: created === 1, addedBytes };
+    const [version, created, addedBytes, previousMinWarm] = raw as [number, number, number, number];
+    return { version, created: created === 1, addedBytes, previousMinWarm };
   },
 });
 
@@ -52,6 +52,8 @@ export interface Deleted {
   streams: string[];
   /** The sync envelopes still queued (their callers are told). */
   queued: Buffer[];
+  /** The containers it kept warm, to give back to the quota. */
+  minWarm: number;
 }
 
 /** Undefined when there was no such function. */
@@ -63,8 +65,8 @@ export const deleteFunction = defineScript<DeleteInput, Deleted | undefined>({
   }),
   decode: (raw) => {
     if (raw === null) return undefined;
-    const [codeBytes, streams, queued] = raw as [number, Buffer[], Buffer[]];
-    return { codeBytes, streams: streams.map((stream) => stream.toString()), queued };
+    const [codeBytes, streams, queued, minWarm] = raw as [number, Buffer[], Buffer[], number];
+    return { codeBytes, streams: streams.map((stream) => stream.toString()), queued, minWarm };
   },
   bytes: true,
 });
@@ -76,9 +78,15 @@ export const claimFunctionName = defineScript<{ fn: string; maxFunctions: number
   decode: (raw) => raw === 1,
 });
 
-/** Fails with 'QUOTA codeBytes …' when the bytes do not fit (bytes ≤ 0 always do). */
-export const reserveCodeBytes = defineScript<{ bytes: number; maxTotalCodeBytes: number }, void>({
-  source: reserveCodeBytesSource,
-  call: ({ bytes, maxTotalCodeBytes }) => ({ keys: [CODE_BYTES], args: [bytes, maxTotalCodeBytes] }),
+/** A quota kept in a global counter: the code bytes stored, or the containers kept warm. */
+export type CountedQuota = "codeBytes" | "minWarm";
+
+/** Fails with 'QUOTA <quota> …' when `amount` does not fit under `maximum` (an amount ≤ 0 always does). */
+export const reserveQuota = defineScript<{ quota: CountedQuota; amount: number; maximum: number }, void>({
+  source: reserveQuotaSource,
+  call: ({ quota, amount, maximum }) => ({ keys: [QUOTA_COUNTERS[quota]], args: [amount, maximum, quota] }),
   decode: () => undefined,
 });
+
+/** The counter of each quota. */
+export const QUOTA_COUNTERS: Record<CountedQuota, string> = { codeBytes: CODE_BYTES, minWarm: MIN_WARM_TOTAL };

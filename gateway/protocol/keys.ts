@@ -7,6 +7,8 @@ export const EVENTS_CHANNEL = "hearth:events";
 export const FUNCTIONS_INDEX = "hearth:functions";
 /** The bytes of every function's code package together (the HEARTH_MAX_TOTAL_CODE_BYTES quota). */
 export const CODE_BYTES = "hearth:code-bytes";
+/** The containers every function keeps warm together, the sum of their `minWarm` (the HEARTH_MAX_TOTAL_MIN_WARM quota). */
+export const MIN_WARM_TOTAL = "hearth:min-warm";
 
 export interface FunctionKeys {
   /** The glob of every key of the function (its containers' Redis users may touch these only). */

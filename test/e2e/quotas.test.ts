@@ -1,6 +1,7 @@
-// Hearth's quotas on a real redis-server: how many functions it holds, and how many bytes of code
-// packages (kept in Redis's memory). Past either a deploy answers 403 QuotaExceeded naming the limit
-// and the use; a delete frees room; the byte counter stays equal to what is stored.
+// Hearth's quotas on a real redis-server: how many functions it holds, how many bytes of code packages
+// (kept in Redis's memory), and how many containers they keep warm. Past any a deploy answers 403
+// QuotaExceeded naming the limit and the use; a delete frees room; the byte counter stays equal to
+// what is stored.
 
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
@@ -10,7 +11,7 @@ import { deployPackage, useTestHearth } from "../support/hearth.js";
 import { tarGz } from "../support/packages.js";
 
 const MAX_CODE_BYTES = 20_000;
-const h = useTestHearth({ quotas: { maxFunctions: 2, maxTotalCodeBytes: MAX_CODE_BYTES } });
+const h = useTestHearth({ quotas: { maxFunctions: 2, maxTotalCodeBytes: MAX_CODE_BYTES, maxTotalMinWarm: 1 } });
 
 /** A package of about `bytes` bytes (random content does not compress). */
 const packageOf = (bytes: number) => tarGz({ "index.js": "exports.handler = async () => 1;", "padding.bin": randomBytes(bytes) });
@@ -73,5 +74,22 @@ describe("quotas", () => {
     expect(await codeBytes()).toEqual({ counted: smaller.length, stored: smaller.length });
     expect((await put("big", big)).status).toBe(200);
     expect(await codeBytes()).toEqual({ counted: big.length, stored: big.length });
+    await request(h.url, "DELETE", "/system/functions/big");
+  });
+
+  it("refuses minWarm past HEARTH_MAX_TOTAL_MIN_WARM: a tenant cannot pin the hosts' containers with kept-warm ones", async () => {
+    const small = await packageOf(100);
+    const deployWarm = (name: string, minWarm: number) => deployPackage(h.url, name, { runtime: "node", minWarm, maxContainers: 1000 }, small);
+    expect((await deployWarm("kept", 1)).status).toBe(201);
+    const hog = await deployWarm("hog", 1000);
+    expect(hog.status).toBe(403);
+    expect(await hog.json()).toEqual({
+      errorType: "QuotaExceeded",
+      errorMessage: "functions keep 1 containers warm of the 1 allowed (HEARTH_MAX_TOTAL_MIN_WARM), and this deploy adds 1000; lower minWarm of other functions or delete them to make room",
+    });
+    expect((await request(h.url, "GET", "/system/functions/hog")).status).toBe(404);
+    await request(h.url, "DELETE", "/system/functions/kept");
+    expect((await deployWarm("hog", 1)).status).toBe(201);
+    await request(h.url, "DELETE", "/system/functions/hog");
   });
 });

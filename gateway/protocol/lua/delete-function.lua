@@ -2,7 +2,7 @@
 -- lines and invocation history. Its idle containers are woken to retire, busy ones retire after their
 -- request (mustRetire); its async invocations not yet finished fail.
 -- Only the function's own keys (one Redis Cluster slot): the caller then removes it from the global
--- index, gives its code bytes back to the quota, and destroys its consumer groups on the streams (their
+-- index, gives its code bytes and kept-warm containers back to the quotas, and destroys its consumer groups on the streams (their
 -- producers' keys) that this returns.
 --@include pool
 --@include async
@@ -13,10 +13,11 @@ local fn, codePrefix, now, retentionMs, recordPrefix, failedResult, inboxPrefix,
   ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 k.events = events
 -- Returns nil when there was no such function, else {the bytes of its code package, the streams it
--- was subscribed to, the sync envelopes that were still queued}.
+-- was subscribed to, the sync envelopes that were still queued, its minWarm}.
 local sha = redis.call('HGET', defKey, 'codeSha')
 if not sha then return false end
 local codeBytes = redis.call('STRLEN', codePrefix .. sha)
+local minWarm = tonumber(redis.call('HGET', defKey, 'minWarm') or '0')
 redis.call('DEL', defKey, codePrefix .. sha)
 local function fail(id)
   k.record = recordPrefix .. id
@@ -35,4 +36,4 @@ local streams = redis.call('HKEYS', streamsKey)
 redis.call('DEL', queueKey, asyncQueuedKey, k.retries, k.deadLetters, streamsKey, logsKey, historyKey)
 wakeAllIdle({ idle = idleKey, inboxPrefix = inboxPrefix })
 redis.call('PUBLISH', events, 'deleted ' .. fn)
-return { codeBytes, streams, queued }
+return { codeBytes, streams, queued, minWarm }

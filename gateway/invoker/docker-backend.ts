@@ -92,7 +92,8 @@ export interface ContainerBackend {
   /** Puts a function's code into a stem cell's /var/task before it is handed over. */
   placeCode(stemId: string, fn: string, codeSha: string): Promise<void>;
   watchExits(onExit: (exit: ContainerExit) => void, onStreamLost: (error: unknown) => void): Promise<() => void>;
-  listOwned(): Promise<string[]>;
+  /** Removes what an earlier run of this invoker left on its host: its containers, running or not, and their folders. */
+  removeLeftovers(): Promise<void>;
   waitRemoved(dockerId: string, timeoutMs: number): Promise<boolean>;
   remove(dockerId: string): Promise<void>;
   /** Whether the engine answers at all. */
@@ -172,7 +173,11 @@ export class DockerBackend implements ContainerBackend {
 
   /** Beside the cache's folder (the same file system, for hard links), never inside it: the cache empties its folder when it opens. */
   private stemTaskRoot(stemId: string): string {
-    return path.join(`${this.options.codeCache.directory}-stem-cells`, stemId);
+    return path.join(this.stemCellsFolder, stemId);
+  }
+
+  private get stemCellsFolder(): string {
+    return `${this.options.codeCache.directory}-stem-cells`;
   }
 
   private async create(
@@ -289,7 +294,6 @@ export class DockerBackend implements ContainerBackend {
     this.options.codeCache.release(sha);
   }
 
-  /** Docker ids of every container labelled with this invoker, running or not. */
   async ping(): Promise<boolean> {
     return this.docker.ping().then(
       () => true,
@@ -297,12 +301,15 @@ export class DockerBackend implements ContainerBackend {
     );
   }
 
-  async listOwned(): Promise<string[]> {
+  async removeLeftovers(): Promise<void> {
     const containers = await this.docker.listContainers({
       all: true,
       filters: { label: [`${LABELS.invoker}=${this.options.invokerId}`] },
     });
-    return containers.map((info) => info.Id);
+    for (const { Id } of containers) await this.remove(Id);
+    // The stem cells' folders of a run that crashed (a clean stop removes each with its cell); the code
+    // cache empties its own folder when it opens.
+    await rm(this.stemCellsFolder, { recursive: true, force: true });
   }
 
   /**

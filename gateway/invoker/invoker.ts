@@ -512,7 +512,7 @@ export class Invoker {
 
   /** Containers left by an earlier run of this invoker: remove them and forget their Redis records. */
   private async removeOrphans(): Promise<void> {
-    for (const dockerId of await this.backend.listOwned()) await this.backend.remove(dockerId);
+    await this.backend.removeLeftovers();
     await this.users.removeWhere((invokerId) => invokerId === this.invokerId);
     await this.releaseRecordsWhere(({ invokerId }) =>
       invokerId === this.invokerId ? { errorType: "Hearth.ContainerExited", message: "the invoker restarted while the request ran" } : undefined,

@@ -2,6 +2,9 @@
 // Docker and Redis: the cell runs before any function exists, reaches nothing of any function until it
 // is handed one, serves that one function only, and is replaced; functions it does not fit start normally.
 
+import { randomBytes } from "node:crypto";
+import { mkdir, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { containerUserName } from "../../gateway/invoker/container-users.js";
@@ -9,7 +12,7 @@ import { LABELS } from "../../gateway/invoker/docker-backend.js";
 import type { ColdStartTimings } from "../../gateway/protocol/envelope.js";
 import { parseEvent } from "../../gateway/protocol/events.js";
 import { EVENTS_CHANNEL, functionKeys } from "../../gateway/protocol/keys.js";
-import { deploy, docker, eventually, invoke, listContainers, startTestHearth, useTestHearth } from "../support/hearth.js";
+import { deploy, docker, eventually, invoke, listContainers, startTestHearth, TEST_CODE_CACHE_DIR, useTestHearth } from "../support/hearth.js";
 
 const h = useTestHearth({ stemCells: { node: 1, python: 1, go: 0, custom: 0 } });
 
@@ -145,6 +148,21 @@ describe("stem cells", () => {
       expect(await listContainers(other.invokerId)).toEqual([]);
     } finally {
       await other.stop();
+    }
+  });
+
+  it("an invoker that starts again after a crash removes the code its crashed run hard-linked into stem cells", async () => {
+    const invokerId = `test-restarted-${randomBytes(4).toString("hex")}`;
+    // What a run SIGKILLed after a hand-over leaves: a cell's folder with a function's code in it.
+    const leftover = path.join(`${path.join(TEST_CODE_CACHE_DIR, invokerId)}-stem-cells`, "crashed-cell");
+    await mkdir(leftover, { recursive: true });
+    await writeFile(path.join(leftover, "index.js"), NODE_HOSTNAME);
+    const restarted = await startTestHearth(h.redis, { invokerId, stemCells: { node: 1, python: 0, go: 0, custom: 0 } });
+    try {
+      await oneStemCell(invokerId, "node");
+      await expect(stat(leftover)).rejects.toMatchObject({ code: "ENOENT" });
+    } finally {
+      await restarted.stop();
     }
   });
 });

@@ -70,9 +70,7 @@ class FakeBackend implements ContainerBackend {
     return () => (this.onExit = undefined);
   }
 
-  async listOwned(): Promise<string[]> {
-    return [];
-  }
+  async removeLeftovers(): Promise<void> {}
 
   async waitRemoved(): Promise<boolean> {
     return true;

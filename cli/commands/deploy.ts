@@ -33,7 +33,7 @@ export function registerDeploy(program: Command): void {
     .description(`pack a function folder (less what .hearthignore names) and deploy it with the settings of its ${SETTINGS_FILE} and the flags`)
     .argument("[dir]", "the function folder", ".")
     .option("-n, --name <name>", `the function's name (default: "name" in ${SETTINGS_FILE}, else the folder's name)`)
-    .option("-r, --runtime <runtime>", "node, python or go");
+    .option("-r, --runtime <runtime>", "node, python, go or custom");
   addSettingFlags(deploy, "an environment variable (repeatable; added to hearth.json's)")
     .option("--json", "print Hearth's answer as JSON")
     .action(async (dir: string, options: DeployOptions) => {

@@ -4,7 +4,7 @@ import { mkdir, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Option, type Command } from "commander";
 import { CliError } from "../errors.js";
-import { RUNTIMES, templateFiles, type Runtime } from "../templates.js";
+import { RUNTIMES, template, type Runtime } from "../templates.js";
 
 export function registerInit(program: Command): void {
   program
@@ -16,8 +16,8 @@ export function registerInit(program: Command): void {
     .action(async (dir: string, options: { runtime: Runtime; name?: string }) => {
       const name = options.name ?? path.basename(path.resolve(dir));
       await ensureEmpty(dir);
-      const files = templateFiles(options.runtime, name);
-      for (const [file, content] of Object.entries(files)) await writeFile(path.join(dir, file), content, { flag: "wx" });
+      const { files, executables } = template(options.runtime, name);
+      for (const [file, content] of Object.entries(files)) await writeFile(path.join(dir, file), content, { flag: "wx", mode: executables.includes(file) ? 0o755 : 0o644 });
       process.stdout.write(`Created ${dir}: a ${options.runtime} function named ${name} (${Object.keys(files).join(", ")}).\nDeploy it: hearth deploy ${dir}\n`);
     });
 }

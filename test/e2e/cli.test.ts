@@ -76,6 +76,18 @@ describe("hearth init and deploy", () => {
     expect(json(invoked.stdout)).toEqual({ greeting: "hello, Go" });
   });
 
+  it("makes a custom runtime function (an executable bootstrap, the runtime API client) and deploys it ready to call", async () => {
+    const dir = path.join(cli.home, "hello-custom");
+    expect((await cli.run(["init", dir, "--runtime", "custom"])).code).toBe(0);
+    expect((await stat(path.join(dir, "bootstrap"))).mode & 0o777).toBe(0o755);
+    const deployed = await cli.run(["deploy", dir]);
+    expect(deployed.code, deployed.stderr).toBe(0);
+    expect(deployed.stdout).toContain("Deployed hello-custom (created): version 1, custom, handler greet");
+    const invoked = await cli.run(["invoke", "hello-custom", "--data", '{"name":"Custom"}']);
+    expect(invoked.code, invoked.stderr).toBe(0);
+    expect(json(invoked.stdout)).toMatchObject({ greeting: "hello, Custom", requestId: expect.stringMatching(/^hello-custom\./) });
+  });
+
   it("leaves what .hearthignore names (and hearth.json) out of the package", async () => {
     const dir = await folder("lister", {
       "index.js": 'const fs = require("node:fs");\nexports.handler = async () => fs.readdirSync(__dirname, { recursive: true }).sort();\n',

@@ -20,6 +20,7 @@ import { coldStartFromStemCell } from "./scenarios/stem-cell-start.js";
 import { footprint } from "./scenarios/footprint.js";
 import { invokerHosts } from "./scenarios/invoker-hosts.js";
 import { profileWarmPath } from "./scenarios/profile.js";
+import { redisCluster } from "./scenarios/redis-cluster.js";
 import { scaleDown } from "./scenarios/scale-down.js";
 import { throughput } from "./scenarios/throughput.js";
 import { warmOverhead } from "./scenarios/warm-overhead.js";
@@ -39,7 +40,7 @@ async function preflight(options: BenchOptions): Promise<void> {
 }
 
 /** Sections in the order they run: the pool's containers serve 1, 2 and 5, then go before 5's count. */
-const ORDER: Section[] = ["warm", "throughput", "footprint", "async", "cold", "bullmq", "scale-down", "hosts", "profile"];
+const ORDER: Section[] = ["warm", "throughput", "footprint", "async", "cold", "bullmq", "scale-down", "hosts", "cluster", "profile"];
 
 async function runSections(stack: Stack, options: BenchOptions, result: BenchResult): Promise<void> {
   const pool = new WarmPool(stack);
@@ -58,6 +59,7 @@ async function runSections(stack: Stack, options: BenchOptions, result: BenchRes
       else if (section === "bullmq") result.bullmq = await bullmqPeer(stack, plan.bullmq, log);
       else if (section === "scale-down") result.scaleDown = await scaleDown(stack, plan.scaleDown, log);
       else if (section === "hosts") result.hosts = await invokerHosts(stack, options, plan.hosts, log);
+      else if (section === "cluster") result.cluster = await redisCluster(stack, options, plan.cluster, log);
       else if (section === "profile") result.profile = await profileWarmPath(stack, pool, plan.profile.requests, options.profileDir, log);
     } catch (error) {
       log(`section ${section} failed: ${(error as Error).stack ?? error}`);

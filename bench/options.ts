@@ -7,10 +7,11 @@
 import path from "node:path";
 import { HEARTH_ENTRY, ROOT } from "./paths.js";
 
-export const SECTIONS = ["warm", "throughput", "cold", "async", "footprint", "bullmq", "scale-down", "hosts", "profile"] as const;
+export const SECTIONS = ["warm", "throughput", "cold", "async", "footprint", "bullmq", "scale-down", "hosts", "cluster", "profile"] as const;
 /**
- * What a run measures unless told otherwise: the profile runs only when asked for (--profile DIR), and
- * the invoker hosts (a second dockerd, root only) when named (--only hosts).
+ * What a run measures unless told otherwise: the profile runs only when asked for (--profile DIR),
+ * the invoker hosts (a second dockerd, root only) and the Redis Cluster (three more redis-servers and
+ * a second Hearth) when named (--only hosts, --only cluster).
  */
 const DEFAULT_SECTIONS: Section[] = ["warm", "throughput", "cold", "async", "footprint", "bullmq", "scale-down"];
 export type Section = (typeof SECTIONS)[number];
@@ -26,6 +27,8 @@ export interface Plan {
   scaleDown: { containers: number; keepAliveSeconds: number; ratePerSec: number; seconds: number };
   /** One invoker host, then two (the second on a second Docker engine): the same warm containers in all, the same load. */
   hosts: { containers: number; concurrency: number; count: number; warmup: number; maxDurationMs: number };
+  /** One node, then a three-master Cluster, then one node: latency at 1 in flight (latencyCount), throughput at `concurrency` (throughputCount), each capped at maxDurationMs. */
+  cluster: { containers: number; concurrency: number; latencyCount: number; throughputCount: number; warmup: number; maxDurationMs: number };
   profile: { requests: number };
 }
 
@@ -53,6 +56,7 @@ const FULL: Plan = {
   bullmq: { concurrency: [1, 16], count: 9000, warmup: 300, maxDurationMs: 60_000 },
   scaleDown: { containers: 4, keepAliveSeconds: 5, ratePerSec: 10, seconds: 30 },
   hosts: { containers: 8, concurrency: 16, count: 20_000, warmup: 500, maxDurationMs: 10_000 },
+  cluster: { containers: 4, concurrency: 4, latencyCount: 3000, throughputCount: 20_000, warmup: 300, maxDurationMs: 15_000 },
   profile: { requests: 5000 },
 };
 
@@ -65,6 +69,7 @@ const SMOKE: Plan = {
   bullmq: { concurrency: [1, 4], count: 30, warmup: 5, maxDurationMs: 5_000 },
   scaleDown: { containers: 2, keepAliveSeconds: 2, ratePerSec: 10, seconds: 2 },
   hosts: { containers: 2, concurrency: 4, count: 60, warmup: 5, maxDurationMs: 2_000 },
+  cluster: { containers: 2, concurrency: 2, latencyCount: 30, throughputCount: 60, warmup: 5, maxDurationMs: 2_000 },
   profile: { requests: 200 },
 };
 

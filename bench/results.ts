@@ -44,6 +44,25 @@ export interface HostsRun extends LoadRow {
   concurrency: number;
 }
 
+/** One load of the Redis Cluster section: on the bench's one-node Hearth or on the cluster's. */
+export interface ClusterRun extends LoadRow {
+  /** 1 and 3 on one node, 2 on the cluster: the passes alternate so that drift shows. */
+  pass: number;
+  redis: "one node" | "cluster";
+  function: string;
+  /** On the cluster: the masters (indexes into `masters`) of the function's slot and of the gateway's reply list. */
+  placement?: { functionMaster: number; replyMaster: number };
+  concurrency: number;
+  containers: number;
+}
+
+export interface ClusterResult {
+  masters: Array<{ port: number; slots: [number, number] }>;
+  /** The master of the cluster gateway's reply list (`hearth:replies:{gateway id}`). */
+  replyListMaster: number;
+  runs: ClusterRun[];
+}
+
 /** A peer system doing the warm section's work (a no-op returning its input), at one concurrency. */
 export interface PeerRun extends LoadRow {
   peer: "bullmq";
@@ -128,6 +147,7 @@ export interface BenchResult {
   footprint?: FootprintResult;
   profile?: ProfileResult;
   hosts?: { runs: HostsRun[] };
+  cluster?: ClusterResult;
   targets: TargetCheck[];
   errors: Array<{ section: string; message: string }>;
 }

@@ -88,6 +88,13 @@ export function renderTable(result: BenchResult): string {
     const item = `${run.hosts} invoker host${run.hosts > 1 ? "s" : ""}, containers ${run.containersPerHost.join(" + ")}, ${run.concurrency} in flight`;
     rows.push(["7 invoker hosts", item, ...loadCells(run), `one gateway and Redis; hosts share this machine's cores; client ${run.clientCpu.cores.toFixed(2)} cores${nonOk(run)}${run.timeCapped ? "; time cap reached" : ""}`]);
   }
+  for (const run of result.cluster?.runs ?? []) {
+    const where = run.placement
+      ? `3-master cluster, slot ${run.placement.functionMaster === run.placement.replyMaster ? "on" : "not on"} the reply list's master`
+      : "one redis-server";
+    const item = `pass ${run.pass}: ${where}, ${run.containers} warm, ${run.concurrency} in flight`;
+    rows.push(["8 redis cluster", item, ...loadCells(run), cpuNote(run, true) + (run.timeCapped ? "; time cap reached" : "")]);
+  }
   if (result.profile) rows.push(...profileRows(result));
   for (const target of result.targets) {
     rows.push(["targets", target.name, "", "", "", "", "", `${target.met === null ? "–" : target.met ? "met" : "MISSED"}: ${target.measured} (target ${target.target})`]);

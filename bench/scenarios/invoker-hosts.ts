@@ -37,8 +37,7 @@ export async function invokerHosts(stack: Stack, options: BenchOptions, plan: Pl
     try {
       const invokerId = `${stack.invokerId}-b`;
       const second = await startHearthProcess({
-        redisUrl: stack.redisUrl,
-        redisSocket: stack.redisSocket,
+        redis: { url: stack.redisUrl, socket: stack.redisSocket },
         invokerId,
         nodeImage: options.image,
         entry: options.gateway,

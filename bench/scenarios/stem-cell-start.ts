@@ -42,8 +42,7 @@ export async function coldStartFromStemCell(stack: Stack, options: BenchOptions,
   });
   await events.subscribe(EVENTS_CHANNEL);
   const hearth = await startHearthProcess({
-    redisUrl: redisServer.url,
-    redisSocket: redisServer.socketPath,
+    redis: { url: redisServer.url, socket: redisServer.socketPath },
     invokerId,
     nodeImage: options.image,
     entry: options.gateway,

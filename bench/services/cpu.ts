@@ -1,6 +1,7 @@
 // CPU time spent by each part during a measured run, per request: the gateway process, redis-server,
 // the function's containers (adapter + runtime, from their cgroups), the direct server, the client.
 
+import type { Redis } from "ioredis";
 import type { Stack } from "./stack.js";
 import { containerCpuMs, machineBusyMs, processCpuMs } from "./proc.js";
 
@@ -26,15 +27,26 @@ export interface CpuPerRequest {
   othersCores: number;
 }
 
-export async function cpuSnapshot(stack: Stack, dockerIds: string[]): Promise<CpuSnapshot> {
-  const info = await stack.redis.info("cpu");
-  const seconds = (field: string): number => Number(new RegExp(`^${field}:([\\d.]+)`, "m").exec(info)?.[1] ?? NaN);
+/** A Hearth whose CPU a snapshot reads: its process and every redis-server it uses (the masters of a Cluster). */
+export interface HearthCpuParts {
+  pid: number;
+  redis: Redis[];
+}
+
+/** The bench's Hearth unless `hearth` names another. */
+export async function cpuSnapshot(stack: Stack, dockerIds: string[], hearth: HearthCpuParts = { pid: stack.hearth.pid, redis: [stack.redis] }): Promise<CpuSnapshot> {
+  let redisMs = 0;
+  for (const node of hearth.redis) {
+    const info = await node.info("cpu");
+    const seconds = (field: string): number => Number(new RegExp(`^${field}:([\\d.]+)`, "m").exec(info)?.[1] ?? NaN);
+    redisMs += (seconds("used_cpu_sys") + seconds("used_cpu_user")) * 1000;
+  }
   let containersMs = 0;
   for (const id of dockerIds) containersMs += (await containerCpuMs(id)) ?? NaN;
   return {
     at: performance.now(),
-    gatewayMs: await processCpuMs(stack.hearth.pid),
-    redisMs: (seconds("used_cpu_sys") + seconds("used_cpu_user")) * 1000,
+    gatewayMs: await processCpuMs(hearth.pid),
+    redisMs,
     directMs: await processCpuMs(stack.direct.pid),
     containersMs,
     machineMs: await machineBusyMs(),

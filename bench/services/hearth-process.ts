@@ -1,13 +1,17 @@
 // Hearth as users run it: `node dist/hearth.cjs`, a process of its own (so its memory and CPU are its
-// own), on the bench's redis-server, with an invoker id of the bench's (so it only ever touches
-// containers this run started). Stopped with SIGTERM, which stops its containers too.
+// own), on the bench's redis-server (or a Redis Cluster), with an invoker id of the bench's (so it only
+// ever touches containers this run started). Stopped with SIGTERM, which stops its containers too.
 
 import { spawn, type ChildProcess } from "node:child_process";
 
+/**
+ * One redis-server by URL, with its unix socket (which Hearth's containers reach it by); or a Cluster,
+ * whose masters the containers reach through the invoker's own sockets (in the data directory).
+ */
+export type HearthRedis = { url: string; socket: string } | { clusterNodes: string; password: string };
+
 export interface HearthProcessOptions {
-  redisUrl: string;
-  /** The redis-server's unix socket, which Hearth's containers reach it by. */
-  redisSocket: string;
+  redis: HearthRedis;
   invokerId: string;
   nodeImage: string;
   /** The program: dist/hearth.cjs, or another build of it. */
@@ -33,8 +37,9 @@ export async function startHearthProcess(options: HearthProcessOptions): Promise
     ...process.env,
     PORT: "0",
     HEARTH_HOST: "127.0.0.1",
-    REDIS_URL: options.redisUrl,
-    HEARTH_CONTAINER_REDIS_SOCKET: options.redisSocket,
+    ...("url" in options.redis
+      ? { REDIS_URL: options.redis.url, HEARTH_CONTAINER_REDIS_SOCKET: options.redis.socket }
+      : { REDIS_CLUSTER_NODES: options.redis.clusterNodes, REDIS_PASSWORD: options.redis.password }),
     // For the scenarios whose handlers call the bench's gate on loopback; the others keep no network.
     HEARTH_CONTAINER_NETWORKS: "host",
     HEARTH_DATA_DIR: options.dataDir,
@@ -49,6 +54,10 @@ export async function startHearthProcess(options: HearthProcessOptions): Promise
   const nodeArgs = options.cpuProfileDir ? ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
   const child = spawn(process.execPath, [...nodeArgs, options.entry], { env, stdio: ["ignore", "pipe", "pipe"] });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  // Should the bench exit first (Ctrl-C in a section that started this one), Hearth still stops its containers.
+  const stopOnExit = (): void => void child.kill("SIGTERM");
+  process.once("exit", stopOnExit);
+  void exited.then(() => process.off("exit", stopOnExit));
   // Its log is kept (the last lines) for an error message, and otherwise read and dropped.
   const tail: string[] = [];
   const keep = (chunk: Buffer): void => {

@@ -67,8 +67,7 @@ export async function startStack(options: BenchOptions, log: (line: string) => v
     // Every call the bench makes carries this key, the load's too: the key check is part of what is measured.
     const adminToken = randomBytes(32).toString("base64url");
     const hearth = await startHearthProcess({
-      redisUrl: redisServer.url,
-      redisSocket: redisServer.socketPath,
+      redis: { url: redisServer.url, socket: redisServer.socketPath },
       invokerId,
       nodeImage: options.image,
       entry: options.gateway,

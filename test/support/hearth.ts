@@ -167,13 +167,4 @@ export async function invoke(url: string, name: string, event: unknown = {}): Pr
   return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers, text };
 }
 
-/** Polls `check` until it returns a value other than undefined (for states that settle asynchronously). */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 20_000, what = "condition"): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+export { eventually } from "./eventually.js";

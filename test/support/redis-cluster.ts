@@ -7,7 +7,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { Cluster, Redis } from "ioredis";
 import { freePort, waitForPing } from "../../gateway/redis/embedded-redis.js";
-import { eventually } from "./hearth.js";
+import { eventually } from "./eventually.js";
 import { quiet, startRedisProcesses } from "./redis-processes.js";
 
 const SLOTS = 16384;

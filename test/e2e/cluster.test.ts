@@ -15,7 +15,7 @@ import { CODE_BYTES, functionKeys, streamGroup } from "../../gateway/protocol/ke
 import { finalRecord, getInvocation, invokeAsync, request, startReceiver } from "../support/async.js";
 import { countByStatus, sleep, timedPost, type TimedAnswer } from "../support/failover.js";
 import { probeHandler, streamHandler } from "../support/functions.js";
-import { clusterEnv, defaultQuotas, deploy, eventually, invoke, startTestHearth, type TestHearth } from "../support/hearth.js";
+import { defaultQuotas, deploy, eventually, invoke, startTestHearth, type TestHearth } from "../support/hearth.js";
 import { startRedisCluster, type RedisCluster } from "../support/redis-cluster.js";
 
 /** Slot ranges (masters) of the names below, as cluster-key-slot computes them: checked in beforeAll. */
@@ -48,7 +48,10 @@ beforeAll(async () => {
   client = cluster.connect();
   for (const [name, range] of Object.entries(RANGES)) expect([name, cluster.rangeOf(functionKeys(name).def)]).toEqual([name, range]);
   dir = await mkdtemp(path.join(os.tmpdir(), "hearth-cluster-"));
-  hearth = await startTestHearth({ clusterEnv: clusterEnv(cluster), socketPath: path.join(dir, "socket", "redis.sock") }, {
+  const nodes = cluster.nodes.map(({ port }) => ({ host: "127.0.0.1", port }));
+  hearth = await startTestHearth({ cluster: { nodes, password: cluster.password }, socketPath: path.join(dir, "sockets", "redis.sock") }, {
+    // HEARTH_ASYNC_REPLICAS' default with a cluster: a 202 only once the replica of the function's master has it.
+    asyncReplicas: { count: 1, timeoutMs: 1_000 },
     quotas: { ...defaultQuotas, maxFunctions: MAX_FUNCTIONS },
     containerNetworks: ["host"],
     invokerHeartbeatMs: 1_000,

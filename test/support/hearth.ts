@@ -12,7 +12,7 @@ import { configFromEnv, type HearthConfig } from "../../gateway/config.js";
 import { startHearth, type Hearth } from "../../gateway/hearth.js";
 import { LABELS } from "../../gateway/invoker/docker-backend.js";
 import { createLogger } from "../../gateway/logger.js";
-import type { SentinelTarget } from "../../gateway/redis/connections.js";
+import type { ClusterTarget, SentinelTarget } from "../../gateway/redis/connections.js";
 import { startEmbeddedRedis, type EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import type { Files } from "./packages.js";
 import { tarGz } from "./packages.js";
@@ -97,27 +97,16 @@ export interface SentinelRedis {
   socketPath: string;
 }
 
-/**
- * A Redis Cluster as an operator gives it to Hearth: the environment (REDIS_CLUSTER_NODES, REDIS_PASSWORD,
- * HEARTH_ASYNC_REPLICAS: 1 when each master has a replica), and where the invoker serves its containers' sockets.
- */
+/** A Redis Cluster, and where the invoker serves the sockets its containers reach the masters by (the directory of `socketPath`). */
 export interface ClusterRedis {
-  clusterEnv: Record<string, string>;
+  cluster: ClusterTarget;
   socketPath: string;
-}
-
-/** The environment that puts Hearth on a test cluster. */
-export function clusterEnv(cluster: { password: string; nodes: Array<{ port: number }>; replicas: unknown[] }): Record<string, string> {
-  return {
-    REDIS_CLUSTER_NODES: cluster.nodes.map(({ port }) => `127.0.0.1:${port}`).join(","),
-    REDIS_PASSWORD: cluster.password,
-    HEARTH_ASYNC_REPLICAS: cluster.replicas.length > 0 ? "1" : "0",
-  };
 }
 
 /** Starts Hearth on a redis-server of the test's (shared by several Hearths when given), on Sentinel, or on a Cluster. */
 export async function startTestHearth(redis: RedisAddress | SentinelRedis | ClusterRedis, overrides: Partial<HearthConfig> = {}): Promise<TestHearth> {
-  const config = testConfig({ ...redisSettings(redis), containerRedisSocket: redis.socketPath, ...overrides });
+  const target = "sentinel" in redis ? { sentinel: redis.sentinel } : "cluster" in redis ? { cluster: redis.cluster } : { url: redis.url };
+  const config = testConfig({ redis: target, containerRedisSocket: redis.socketPath, ...overrides });
   const hearth = await startHearth(config, createLogger("test-hearth"));
   return {
     url: hearth.url!,
@@ -130,14 +119,6 @@ export async function startTestHearth(redis: RedisAddress | SentinelRedis | Clus
       await rm(path.join(config.codeCache.directory, config.invokerId), { recursive: true, force: true });
     },
   };
-}
-
-function redisSettings(redis: RedisAddress | SentinelRedis | ClusterRedis): Partial<HearthConfig> {
-  if ("sentinel" in redis) return { redis: { sentinel: redis.sentinel } };
-  if ("url" in redis) return { redis: { url: redis.url } };
-  // Read as the process reads its environment, so that the test goes through the operator's settings.
-  const { redis: target, asyncReplicas } = configFromEnv(redis.clusterEnv);
-  return { redis: target, asyncReplicas };
 }
 
 /** A real redis-server on a free loopback port, its data in a temporary directory removed at stop. */

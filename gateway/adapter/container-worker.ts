@@ -11,6 +11,7 @@ import type { InvocationOutcome } from "../protocol/outcome.js";
 import type { LogLimits } from "../protocol/logs.js";
 import { queueReplies } from "../protocol/replies.js";
 import { startAsyncInvocation, settleAsyncInvocation } from "../protocol/async-lifecycle.js";
+import { xackSources, type StreamSource } from "../protocol/stream-sources.js";
 import { finishInvocation, registerContainer, retireContainer, WAKE, type ContainerInput, type NextStep } from "../protocol/container-lifecycle.js";
 import type { AdapterLogger } from "./adapter-log.js";
 import { FunctionLog } from "./function-log.js";
@@ -177,8 +178,10 @@ export class ContainerWorker {
       const pipeline = this.queueOutcome(this.redis.pipeline(), meta, outcome);
       if (this.runtime.outOfMemory) pipeline.hincrby(this.keys.stats, "outOfMemory", 1);
       const sent = this.sendWithLog(pipeline);
-      if (meta.async || this.runtime.outOfMemory) await sent;
-      else sent.catch((err) => this.logger.error({ err }, "sending a result failed"));
+      if (meta.async || this.runtime.outOfMemory) {
+        const replies = await sent;
+        if (meta.async) this.acknowledgeSources(settleAsyncInvocation.decode(replies[0]).sources);
+      } else sent.catch((err) => this.logger.error({ err }, "sending a result failed"));
       // Started before the next request came: that one is warm.
       if (!this.runtime.outOfMemory) await this.runtime.start({ awaited: false });
       return finishInvocation.run(this.redis, { ...finish, now: Date.now() });
@@ -190,7 +193,24 @@ export class ContainerWorker {
     if (meta.async) this.queueOutcome(pipeline, meta, outcome);
     finishInvocation.queue(pipeline, { ...finish, now: Date.now() });
     if (!meta.async) this.queueOutcome(pipeline, meta, outcome);
-    return finishInvocation.decode((await this.sendWithLog(pipeline))[meta.async ? 1 : 0]);
+    const replies = await this.sendWithLog(pipeline);
+    if (meta.async) this.acknowledgeSources(settleAsyncInvocation.decode(replies[0]).sources);
+    return finishInvocation.decode(replies[meta.async ? 1 : 0]);
+  }
+
+  /**
+   * Acknowledges the stream entries of the invocations a settle made final: a command of its own, sent
+   * after the settle (the stream is its producer's key, maybe on another node), and not awaited: the next
+   * request does not wait for it. One that fails (this container's Redis user may not write a stream
+   * subscribed after it started) leaves the entry pending: the stream's reader acknowledges it when it
+   * claims it and finds its invocation final.
+   */
+  private acknowledgeSources(sources: StreamSource[]): void {
+    if (sources.length === 0) return;
+    xackSources(this.redis, sources).catch((err: Error) => {
+      // NOPERM is that expected case (ARCHITECTURE.md, "Known limits"): not worth a line per invocation.
+      if (!err.message.startsWith("NOPERM")) this.logger.warn({ err }, "acknowledging a stream entry failed; the stream's reader will when it claims it");
+    });
   }
 
   /**

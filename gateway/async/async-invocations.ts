@@ -9,6 +9,7 @@ import type { FunctionCache } from "../functions/function-cache.js";
 import { queueForCurrentVersion } from "../invocation/queue-outcome.js";
 import { functionKeys, functionOfInvocation, invocationRecordKey, newInvocationId } from "../protocol/keys.js";
 import { cancelInvocation, enqueueAsyncInvocation } from "../protocol/async-lifecycle.js";
+import { xackSources, type StreamSource } from "../protocol/stream-sources.js";
 import type { CallbackDestinations } from "./callback-destinations.js";
 import { invocationView, type InvocationView } from "./invocation-record.js";
 
@@ -33,8 +34,8 @@ export interface AcceptOptions {
   idempotencyKey?: string;
   /** Where the outcome is POSTed once the invocation has finished. */
   callbackUrl?: string;
-  /** The Redis Stream entry that triggered it, acknowledged once it is settled. */
-  source?: { stream: string; group: string; entry: string };
+  /** The Redis Stream entry that triggered it, acknowledged once it is final. */
+  source?: StreamSource;
 }
 
 export interface Accepted {
@@ -130,6 +131,9 @@ export class AsyncInvocations {
     const outcome = await cancelInvocation.run(this.redis, { keys, id, now: Date.now(), retentionMs: this.retentionMs });
     if (outcome.kind === "missing") throw invocationNotFound(id);
     if (outcome.kind === "conflict") throw new HearthError(409, "InvocationNotCancellable", `invocation ${id} is ${outcome.status}: only a queued invocation can be cancelled`);
+    // Cancelled is final: its stream entry, if any, is done with. One this fails to acknowledge stays
+    // pending until the stream's reader claims it and, finding it cancelled, acknowledges it.
+    await xackSources(this.redis, outcome.sources).catch(() => undefined);
     return (await this.get(id))!;
   }
 }

@@ -1,8 +1,11 @@
 // A function's Redis Stream subscriptions, made, listed and removed by the admin API. Each one is the
 // consumer group `hearth:<function>` on the stream plus an entry in the function's `streams` hash;
-// StreamTriggers reads through the group in every API process.
+// StreamTriggers reads through the group in every API process. The stream is its producer's key, in
+// another Redis Cluster slot than the function's: the group is made by a command of its own before the
+// script that records the subscription, and destroyed after the script that removes it, so that a
+// recorded subscription has its group (a reader that finds none recreates it: restoreGroup).
 
-import type { RedisClient } from "../redis/connections.js";
+import { connectionForKey, type RedisClient } from "../redis/connections.js";
 import { z } from "zod";
 import { HearthError } from "../errors.js";
 import { FUNCTION_NAME } from "../functions/definition.js";
@@ -44,10 +47,23 @@ export async function subscribeStream(redis: RedisClient, fn: string, stream: st
   const parsed = subscribeRequest.safeParse(input ?? {});
   if (!parsed.success) throw new HearthError(400, "InvalidRequestContent", 'the body is empty or {"startFrom": "new" | "oldest"}');
   const stored: StoredSubscription = { startFrom: parsed.data.startFrom, subscribedAt: Date.now() };
-  const keys = functionKeys(fn);
-  const outcome = await subscribeScript.run(redis, { keys, fn, stream, startId: stored.startFrom === "new" ? "$" : "0", subscriptionJson: JSON.stringify(stored) });
-  if (outcome.kind === "missing") throw functionNotFound(fn);
-  if (outcome.kind === "not-a-stream") throw new HearthError(409, "NotAStream", `key ${stream} holds a ${outcome.keyType}, not a stream`);
+  // Checked first, so that a subscription to no function makes no group (nor, with MKSTREAM, a stream).
+  await checkFunctionExists(redis, fn);
+  const group = streamGroup(fn);
+  let madeGroup: boolean;
+  try {
+    madeGroup = await createGroup(redis, stream, group, stored.startFrom === "new" ? "$" : "0");
+  } catch (error) {
+    if (!isWrongType(error)) throw error;
+    throw new HearthError(409, "NotAStream", `key ${stream} holds a ${await streamNode(redis, stream).type(stream)}, not a stream`);
+  }
+  const outcome = await subscribeScript.run(redis, { keys: functionKeys(fn), fn, stream, subscriptionJson: JSON.stringify(stored) });
+  if (outcome.kind === "missing") {
+    // Deleted since the check: the group made for it goes again (one that was there is left to whoever
+    // made it). An empty stream MKSTREAM made stays, as any stream does.
+    if (madeGroup) await destroyGroup(redis, stream, group);
+    throw functionNotFound(fn);
+  }
   return { subscription: viewOf(stream, outcome.subscriptionJson), created: outcome.kind === "created" };
 }
 
@@ -67,13 +83,71 @@ export async function listSubscriptions(redis: RedisClient, fn: string): Promise
 export async function unsubscribeStream(redis: RedisClient, fn: string, stream: string): Promise<boolean> {
   checkStreamName(stream);
   await checkFunctionExists(redis, fn);
-  const keys = functionKeys(fn);
-  return unsubscribeScript.run(redis, { keys, fn, stream });
+  if (!(await unsubscribeScript.run(redis, { keys: functionKeys(fn), fn, stream }))) return false;
+  await destroyGroup(redis, stream, streamGroup(fn));
+  return true;
+}
+
+/**
+ * Recreates the group of a subscription whose stream was deleted (DEL takes its groups with it), from
+ * the stream's first entry: what was added since it was recreated is then not skipped. True when the
+ * subscription stands and its group exists; nothing is made once the function is unsubscribed.
+ */
+export async function restoreGroup(redis: RedisClient, fn: string, stream: string): Promise<boolean> {
+  const subscribed = () => redis.hexists(functionKeys(fn).streams, stream).then((found) => found === 1);
+  if (!(await subscribed())) return false;
+  const group = streamGroup(fn);
+  let madeGroup: boolean;
+  try {
+    madeGroup = await createGroup(redis, stream, group, "0");
+  } catch (error) {
+    // The producer put another type under the key: no group can stand there.
+    if (isWrongType(error)) return false;
+    throw error;
+  }
+  // Unsubscribed meanwhile, its group destroyed before this made it again: it goes too.
+  if (madeGroup && !(await subscribed())) {
+    await destroyGroup(redis, stream, group);
+    return false;
+  }
+  return true;
+}
+
+/** XGROUP CREATE … MKSTREAM: true when it made the group, false when it was there (kept where it stands). */
+async function createGroup(redis: RedisClient, stream: string, group: string, startId: "$" | "0"): Promise<boolean> {
+  try {
+    await streamNode(redis, stream).xgroup("CREATE", stream, group, startId, "MKSTREAM");
+    return true;
+  } catch (error) {
+    if (error instanceof Error && error.message.startsWith("BUSYGROUP")) return false;
+    throw error;
+  }
+}
+
+/** XGROUP DESTROY; a stream gone, or a key of another type now, has no group to destroy. */
+async function destroyGroup(redis: RedisClient, stream: string, group: string): Promise<void> {
+  try {
+    await streamNode(redis, stream).xgroup("DESTROY", stream, group);
+  } catch (error) {
+    if (!isWrongType(error) && !(error instanceof Error && error.message.includes("requires the key to exist"))) throw error;
+  }
+}
+
+function isWrongType(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith("WRONGTYPE");
+}
+
+/**
+ * The connection to the stream's node: ioredis finds no key in XGROUP and XINFO (subcommands), and a
+ * Cluster would send them to any node (and take the MOVED answer for a change of slots).
+ */
+function streamNode(redis: RedisClient, stream: string): RedisClient {
+  return connectionForKey(redis, stream) ?? redis;
 }
 
 async function groupState(redis: RedisClient, stream: string, group: string): Promise<Pick<SubscriptionState, "pending" | "lag" | "lastDeliveredId">> {
   // XINFO GROUPS fails on a key that is not (or no longer) a stream: then there is no group either.
-  const groups = ((await redis.xinfo("GROUPS", stream).catch(() => [])) as unknown[][]).map(pairsToObject);
+  const groups = ((await streamNode(redis, stream).xinfo("GROUPS", stream).catch(() => [])) as unknown[][]).map(pairsToObject);
   const info = groups.find((fields) => fields.name === group);
   if (!info) return { pending: null, lag: null, lastDeliveredId: null };
   return {

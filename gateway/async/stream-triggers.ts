@@ -1,8 +1,9 @@
 // Invokes functions for the entries of the Redis Streams they are subscribed to. Every API process
 // runs one, with a reader per subscription: a connection of its own blocked in XREADGROUP on the
 // function's group, that accepts each entry as an async invocation (idempotency key
-// `stream:<function>:<stream>:<entry id>`, the entry as its source). The settle scripts XACK the entry once its
-// invocation is final, so an entry stays pending until then. Entries read but never accepted (a
+// `stream:<function>:<stream>:<entry id>`, the entry as its source). Whoever makes the invocation final
+// (the container that settles it, the invoker that releases a dead container, a cancel) XACKs the
+// entry after the script that did it, so an entry stays pending until then. Entries read but never accepted (a
 // process stopped or died in between, or accept failed) are found again: the reader's own at its
 // start, anyone's once idle for claimIdleMs (XAUTOCLAIM). Accepting one twice is harmless: the
 // idempotency key answers with the first invocation.
@@ -11,9 +12,9 @@ import type { RedisClient } from "../redis/connections.js";
 import { HearthError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { functionKeys, FUNCTIONS_INDEX, streamGroup } from "../protocol/keys.js";
-import { restoreStreamGroup } from "../protocol/stream-scripts.js";
 import { connectRedis, type RedisTarget } from "../redis/connections.js";
 import { streamEntryKey, type AsyncInvocations } from "./async-invocations.js";
+import { restoreGroup } from "./stream-subscriptions.js";
 
 /** Statuses after which an invocation's entry is acknowledged ("expired": its record is gone). */
 const FINAL_STATUSES = new Set(["succeeded", "failed", "dead-lettered", "cancelled", "expired"]);
@@ -229,8 +230,9 @@ class StreamReader {
       idempotencyKey: streamEntryKey(this.fn, this.stream, id),
       source: { stream: this.stream, group: this.group, entry: id },
     });
-    // Its settle did not acknowledge it if a container settled it whose Redis user may not write this
-    // stream (subscribed after the container started): once its invocation is final, this does.
+    // Its invocation made final and the entry still pending: the XACK after the script that made it
+    // final was lost (that process died in between, or its container's Redis user may not write this
+    // stream, subscribed after the container started). This does it.
     if (accepted.duplicate && FINAL_STATUSES.has((await this.invocations.get(accepted.id))?.status ?? "expired")) {
       await this.redis.xack(this.stream, this.group, id);
     }
@@ -238,7 +240,7 @@ class StreamReader {
 
   /** The stream was deleted, and its group with it: recreated while the subscription stands. */
   private async restoreGroup(): Promise<void> {
-    const restored = await restoreStreamGroup.run(this.redis, { keys: functionKeys(this.fn), fn: this.fn, stream: this.stream });
+    const restored = await restoreGroup(this.redis, this.fn, this.stream);
     if (restored) {
       this.logger.warn("the stream's consumer group was gone; recreated it from the stream's first entry");
       this.cursor = "0";

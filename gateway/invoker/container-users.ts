@@ -18,9 +18,9 @@ const USER_PREFIX = "hearth-container:";
  * (RedisClient checks a script's commands against the caller's permissions).
  */
 const ADAPTER_COMMANDS = [
-  "hgetall", "blmove", "rpush", "pexpire", "evalsha", "client|setname",
+  "hgetall", "blmove", "rpush", "pexpire", "evalsha", "client|setname", "xack",
   "del", "exists", "hdel", "hexists", "hget", "hincrby", "hmget", "hset", "hvals", "llen", "lpush", "lrem", "rpoplpush",
-  "publish", "sismember", "srem", "zadd", "zrem", "xack",
+  "publish", "sismember", "srem", "zadd", "zrem",
   // Log lines and the invocation history (gateway/adapter/function-log.ts).
   "xadd", "xtrim", "ltrim",
 ];
@@ -43,7 +43,7 @@ export function containerUserRules(fn: string, password: string, streams: string
     `>${password}`,
     `~${functionKeys(fn).pattern}`,
     "%W~hearth:replies:*",
-    // The settle scripts acknowledge the stream entry an invocation came from (XACK writes the stream).
+    // The adapter acknowledges the stream entry of an invocation its settle made final (XACK writes the stream).
     ...streams.map((stream) => `%W~${escapeGlob(stream)}`),
     `&${EVENTS_CHANNEL}`,
     ...ADAPTER_COMMANDS.map((command) => `+${command}`),

@@ -21,6 +21,7 @@ import type { HearthEvent } from "../protocol/events.js";
 import { functionKeys, FUNCTIONS_INDEX, INVOKER_BEATS, invokerAliveKey } from "../protocol/keys.js";
 import { pushReplies } from "../protocol/replies.js";
 import { encodeSpecialization, stemKey } from "../protocol/stem-cells.js";
+import { xackSources } from "../protocol/stream-sources.js";
 import { logContainerLoss } from "./container-loss-log.js";
 import { ContainerUsers } from "./container-users.js";
 import type { ContainerBackend, ContainerExit, ContainerSpec } from "./docker-backend.js";
@@ -484,7 +485,7 @@ export class Invoker {
    */
   private async release(fn: string, containerId: string, errorType: string, message: string, options = { failQueued: false }): Promise<void> {
     await this.users.remove(this.invokerId, containerId).catch((err) => this.logger.warn({ err, containerId }, "removing a container's Redis user failed"));
-    const { orphaned, failed } = await releaseContainer.run(this.redis, {
+    const { orphaned, failed, sources } = await releaseContainer.run(this.redis, {
       keys: functionKeys(fn),
       fn,
       containerId,
@@ -496,6 +497,7 @@ export class Invoker {
     });
     await this.answer(orphaned, 502, errorType, message);
     await this.answer(failed, 503, errorType, message);
+    await xackSources(this.redis, sources).catch((err) => this.logger.warn({ err, function: fn }, "acknowledging a stream entry failed; the stream's reader will when it claims it"));
     if (orphaned.length > 0) await logContainerLoss(this.redis, fn, orphaned, message).catch((err) => this.logger.warn({ err, function: fn }, "writing a log line failed"));
   }
 

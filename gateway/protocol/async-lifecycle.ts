@@ -5,6 +5,7 @@
 import { EVENTS_CHANNEL, type FunctionKeys } from "./keys.js";
 import type { QueueOutcome } from "./container-lifecycle.js";
 import { defineScript } from "./scripts.js";
+import { decodeSources, type StreamSource } from "./stream-sources.js";
 import { stateDiagram, type Transition } from "./state-diagram.js";
 import enqueueAsyncInvocationSource from "./lua/enqueue-async-invocation.lua";
 import startAsyncInvocationSource from "./lua/start-async-invocation.lua";
@@ -102,8 +103,14 @@ export interface SettleAsyncInput {
   runMs: number;
 }
 
-/** False when the container's running list was already taken over (released): the release's retry settles it. */
-export const settleAsyncInvocation = defineScript<SettleAsyncInput, boolean>({
+export interface Settled {
+  /** False when the container's running list was already taken over (released): the release's retry settles it. */
+  taken: boolean;
+  /** The stream entry the invocation came from, when this made it final: the caller acknowledges it. */
+  sources: StreamSource[];
+}
+
+export const settleAsyncInvocation = defineScript<SettleAsyncInput, Settled>({
   source: settleAsyncInvocationSource,
   call: (input) => {
     const { keys } = input;
@@ -112,7 +119,10 @@ export const settleAsyncInvocation = defineScript<SettleAsyncInput, boolean>({
       args: [input.id, input.statusCode, input.result, input.now, Math.random(), input.retentionMs, input.fn, input.outcome, input.runMs, EVENTS_CHANNEL],
     };
   },
-  decode: (raw) => raw === 1,
+  decode: (raw) => {
+    const [taken, sources] = raw as [number, string[]];
+    return { taken: taken === 1, sources: decodeSources(sources) };
+  },
 });
 
 /** Returns when the next retry still waiting is due (epoch ms), if one is. */
@@ -125,14 +135,17 @@ export const promoteDueRetries = defineScript<{ keys: FunctionKeys; fn: string; 
   decode: (raw) => (raw === null ? undefined : Number(raw)),
 });
 
-export type CancelOutcome = { kind: "cancelled" } | { kind: "missing" } | { kind: "conflict"; status: string };
+/** Cancelled: with the stream entry it came from, if any, for the caller to acknowledge. */
+export type CancelOutcome = { kind: "cancelled"; sources: StreamSource[] } | { kind: "missing" } | { kind: "conflict"; status: string };
 
 export const cancelInvocation = defineScript<{ keys: FunctionKeys; id: string; now: number; retentionMs: number }, CancelOutcome>({
   source: cancelInvocationSource,
   call: ({ keys, id, now, retentionMs }) => ({ keys: [keys.invocation(id), keys.queue, keys.asyncQueued, keys.retries], args: [id, now, retentionMs] }),
   decode: (raw) => {
-    const [kind, status] = raw as [string, string?];
-    return kind === "conflict" ? { kind, status: status! } : { kind: kind as "cancelled" | "missing" };
+    const [kind, detail] = raw as [string, unknown];
+    if (kind === "conflict") return { kind, status: detail as string };
+    if (kind === "cancelled") return { kind, sources: decodeSources(detail) };
+    return { kind: "missing" };
   },
 });
 

@@ -10,6 +10,7 @@
 import type { Runtime } from "../functions/definition.js";
 import { EVENTS_CHANNEL, type FunctionKeys } from "./keys.js";
 import { defineScript } from "./scripts.js";
+import { decodeSources, type StreamSource } from "./stream-sources.js";
 import { stateDiagram, type Transition } from "./state-diagram.js";
 import reserveContainerSource from "./lua/reserve-container.lua";
 import registerContainerSource from "./lua/register-container.lua";
@@ -191,6 +192,8 @@ export interface ReleaseInput {
 export interface Released {
   orphaned: Buffer[];
   failed: Buffer[];
+  /** The stream entries of the async invocations it made final: the caller acknowledges them. */
+  sources: StreamSource[];
 }
 
 export const releaseContainer = defineScript<ReleaseInput, Released>({
@@ -203,8 +206,8 @@ export const releaseContainer = defineScript<ReleaseInput, Released>({
     };
   },
   decode: (raw) => {
-    const [orphaned, failed] = raw as [Buffer[], Buffer[]];
-    return { orphaned, failed };
+    const [orphaned, failed, sources] = raw as [Buffer[], Buffer[], Buffer[]];
+    return { orphaned, failed, sources: decodeSources(sources) };
   },
   bytes: true,
 });

@@ -1,10 +1,11 @@
-// The bindings of the scripts that subscribe a function to a Redis Stream (gateway/async/stream-*.ts).
+// The bindings of the scripts that record a function's Redis Stream subscriptions (gateway/async/stream-*.ts).
+// They touch the function's keys only: the consumer group on the stream, its producer's key, is made
+// and destroyed by commands of their own around them (async/stream-subscriptions.ts).
 
-import { EVENTS_CHANNEL, streamGroup, type FunctionKeys } from "./keys.js";
+import { EVENTS_CHANNEL, type FunctionKeys } from "./keys.js";
 import { defineScript } from "./scripts.js";
 import subscribeStreamSource from "./lua/subscribe-stream.lua";
 import unsubscribeStreamSource from "./lua/unsubscribe-stream.lua";
-import restoreStreamGroupSource from "./lua/restore-stream-group.lua";
 
 export interface StreamInput {
   keys: FunctionKeys;
@@ -12,18 +13,17 @@ export interface StreamInput {
   stream: string;
 }
 
-export type SubscribeOutcome = { kind: "created" | "exists"; subscriptionJson: string } | { kind: "missing" } | { kind: "not-a-stream"; keyType: string };
+export type SubscribeOutcome = { kind: "created" | "exists"; subscriptionJson: string } | { kind: "missing" };
 
-export const subscribeStream = defineScript<StreamInput & { startId: "$" | "0"; subscriptionJson: string }, SubscribeOutcome>({
+export const subscribeStream = defineScript<StreamInput & { subscriptionJson: string }, SubscribeOutcome>({
   source: subscribeStreamSource,
-  call: ({ keys, fn, stream, startId, subscriptionJson }) => ({
-    keys: [keys.def, keys.streams, stream],
-    args: [stream, streamGroup(fn), startId, subscriptionJson, fn, EVENTS_CHANNEL],
+  call: ({ keys, fn, stream, subscriptionJson }) => ({
+    keys: [keys.def, keys.streams],
+    args: [stream, subscriptionJson, fn, EVENTS_CHANNEL],
   }),
   decode: (raw) => {
     const [kind, detail] = raw as [string, string?];
     if (kind === "missing") return { kind };
-    if (kind === "not-a-stream") return { kind, keyType: detail! };
     return { kind: kind as "created" | "exists", subscriptionJson: detail! };
   },
 });
@@ -31,13 +31,6 @@ export const subscribeStream = defineScript<StreamInput & { startId: "$" | "0"; 
 /** False when the function was not subscribed. */
 export const unsubscribeStream = defineScript<StreamInput, boolean>({
   source: unsubscribeStreamSource,
-  call: ({ keys, fn, stream }) => ({ keys: [keys.streams, stream], args: [stream, streamGroup(fn), fn, EVENTS_CHANNEL] }),
-  decode: (raw) => raw === 1,
-});
-
-/** True when the subscription stands (its group exists now). */
-export const restoreStreamGroup = defineScript<StreamInput, boolean>({
-  source: restoreStreamGroupSource,
-  call: ({ keys, fn, stream }) => ({ keys: [keys.streams, stream], args: [stream, streamGroup(fn)] }),
+  call: ({ keys, fn, stream }) => ({ keys: [keys.streams], args: [stream, fn, EVENTS_CHANNEL] }),
   decode: (raw) => raw === 1,
 });

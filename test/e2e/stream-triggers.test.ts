@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { finalRecord, getInvocation, request, startReceiver } from "../support/async.js";
 import { startGate } from "../support/barrier.js";
 import { streamHandler } from "../support/functions.js";
-import { adminHeaders, deploy, eventually, startTestHearth, startTestRedis, useTestHearth } from "../support/hearth.js";
+import { adminHeaders, deploy, eventually, invoke, startTestHearth, startTestRedis, useTestHearth } from "../support/hearth.js";
 
 const h = useTestHearth({ containerNetworks: ["host"] });
 const closers: Array<() => Promise<void>> = [];
@@ -242,6 +242,29 @@ describe("stream triggers", () => {
       expect(await producer.xpending("jobs", "hearth:worker")).toEqual([0, null, null, null]);
     } finally {
       await second.stop();
+    }
+  });
+
+  it("acknowledges an entry settled by a container started before the subscription (its Redis user may not write the stream) through the claim", async () => {
+    const redis = await startTestRedis();
+    closers.push(redis.stop);
+    const producer = new Redis(redis.url);
+    closers.push(async () => producer.disconnect());
+    const { url: reportUrl, reports } = await receiver();
+    const hearth = await startTestHearth(redis, { streamClaimIdleMs: 1_000, containerNetworks: ["host"] });
+    try {
+      // One container, warm before the subscription: it runs the entry, and its XACK is refused.
+      await deployConsumer(hearth.url, "veteran", { maxContainers: 1, keepAlive: 120 });
+      expect((await invoke(hearth.url, "veteran", { fields: {} })).status).toBe(200);
+      await subscribe(hearth.url, "veteran", "newcomers");
+      const entry = await producer.xadd("newcomers", "*", "report", reportUrl);
+      const [execution] = await reportsFor(reports, 1);
+      expect(execution!.event.id).toBe(entry);
+      expect(await finalRecord(hearth.url, execution!.requestId)).toMatchObject({ status: "succeeded" });
+      await drained(hearth.url, "veteran", "newcomers");
+      expect(reports()).toHaveLength(1);
+    } finally {
+      await hearth.stop();
     }
   });
 });

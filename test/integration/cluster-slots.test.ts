@@ -1,21 +1,28 @@
 // The Redis Cluster audit of the Lua scripts: in a cluster a script may only touch the keys of one slot
 // (its node refuses KEYS of several slots with CROSSSLOT, and keys it builds itself of another node's
 // slot). Every script's KEYS for representative inputs, and the key prefixes it is handed to build keys
-// from, must map to one slot; the scripts that do not yet are named below, with why, and must really
-// span slots (fix one and this list must shrink).
+// from, must map to one slot. Then, on a three-master cluster, what the scripts leave to their callers:
+// a function's consumer group on a stream of another node, and the acknowledgement of its entries.
 
 import calculateSlot from "cluster-key-slot";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AsyncInvocations } from "../../gateway/async/async-invocations.js";
+import { CallbackDestinations } from "../../gateway/async/callback-destinations.js";
+import { restoreGroup, subscribeStream, unsubscribeStream } from "../../gateway/async/stream-subscriptions.js";
+import { FunctionCache } from "../../gateway/functions/function-cache.js";
 import { deployFunction } from "../../gateway/functions/registry.js";
 import { ALL_SCRIPTS } from "../../gateway/protocol/all-scripts.js";
 import * as apiKeys from "../../gateway/protocol/api-key-scripts.js";
 import * as asyncLifecycle from "../../gateway/protocol/async-lifecycle.js";
 import * as containerLifecycle from "../../gateway/protocol/container-lifecycle.js";
 import * as functions from "../../gateway/protocol/function-scripts.js";
-import { functionKeys, newInvocationId } from "../../gateway/protocol/keys.js";
+import { functionKeys, newInvocationId, streamGroup } from "../../gateway/protocol/keys.js";
 import type { LuaScript } from "../../gateway/protocol/scripts.js";
 import * as streams from "../../gateway/protocol/stream-scripts.js";
+import { xackSources } from "../../gateway/protocol/stream-sources.js";
+import type { RedisClient } from "../../gateway/redis/connections.js";
+import { ReplicatedWrites } from "../../gateway/redis/replicated-writes.js";
 import { defaultQuotas } from "../support/hearth.js";
 import { tarGz } from "../support/packages.js";
 import { startRedisCluster, type RedisCluster } from "../support/redis-cluster.js";
@@ -72,17 +79,9 @@ const CASES: Case[] = [
   audit("purge-dead-letters", asyncLifecycle.purgeDeadLetters, { keys, maxCount: 10, ids: [id] }),
   audit("claim-due-callbacks", asyncLifecycle.claimDueCallbacks, { keys, now, leaseMs: 1000, maxCount: 10 }),
   audit("settle-callback", asyncLifecycle.settleCallback, { keys, fn, id, outcome: "retry", now, nextDue: now + 1000, error: "503" }),
-  audit("subscribe-stream", streams.subscribeStream, { keys, fn, stream, startId: "$", subscriptionJson: "{}" }),
+  audit("subscribe-stream", streams.subscribeStream, { keys, fn, stream, subscriptionJson: "{}" }),
   audit("unsubscribe-stream", streams.unsubscribeStream, { keys, fn, stream }),
-  audit("restore-stream-group", streams.restoreStreamGroup, { keys, fn, stream }),
 ];
-
-/** Scripts that span slots today, and why; the next steps of the cluster work (ARCHITECTURE.md "Redis Cluster: what is left"). */
-const KNOWN_CROSS_SLOT: Record<string, string> = {
-  "subscribe-stream": "the stream is its producer's key",
-  "unsubscribe-stream": "the stream is its producer's key",
-  "restore-stream-group": "the stream is its producer's key",
-};
 
 /** The keys a run touches that its call names: its KEYS, and the key prefixes among its ARGV (a hash tag's keys start `hearth:{`). */
 function namedKeys(testCase: Case): string[] {
@@ -100,68 +99,111 @@ describe("the Lua scripts in a Redis Cluster", () => {
   });
 
   for (const testCase of CASES) {
-    const known = KNOWN_CROSS_SLOT[testCase.name];
-    if (known === undefined) {
-      it(`${testCase.name} touches one slot`, () => {
-        expect([...slotsOf(namedKeys(testCase))]).toHaveLength(1);
-      });
-    } else {
-      it(`${testCase.name} still spans slots (${known})`, () => {
-        expect(slotsOf(namedKeys(testCase)).size).toBeGreaterThan(1);
-      });
-    }
+    it(`${testCase.name} touches one slot`, () => {
+      expect([...slotsOf(namedKeys(testCase))]).toHaveLength(1);
+    });
   }
 });
 
-/**
- * Keys a script builds itself escape the audit above: includes/async.lua's ackSource XACKs the stream
- * named in an invocation's record. On a cluster that fails, hidden by its pcall, when the stream is on
- * another node (ARCHITECTURE.md "Redis Cluster: what is left"): when the acknowledgement moves out of
- * the scripts, this must say the entry is acknowledged.
- */
-describe("a stream entry's acknowledgement on a three-master cluster", () => {
+describe("a stream subscription on a three-master cluster, the stream on another master than the function", () => {
   let cluster: RedisCluster;
+  let client: RedisClient;
+  let redis: Redis;
+  let invocations: AsyncInvocations;
+  let producerStream: string;
+  const group = streamGroup(fn);
+
+  const masterOf = (key: string) => cluster.nodes.findIndex((node) => node.slots[0] <= calculateSlot(key) && calculateSlot(key) <= node.slots[1]);
+  /** The stream's own node: XINFO names no key ioredis can route by. */
+  const groupsOn = async (key: string) => {
+    const node = cluster.nodes[masterOf(key)]!.connect();
+    try {
+      return ((await node.xinfo("GROUPS", key)) as unknown[][]).map((fields) => fields[1]);
+    } finally {
+      node.disconnect();
+    }
+  };
+  const pendingCount = async () => ((await redis.xpending(producerStream, group)) as [number])[0];
 
   beforeAll(async () => {
     cluster = await startRedisCluster();
+    client = cluster.connect();
+    redis = client as unknown as Redis;
+    producerStream = ["readings-1", "readings-2", "readings-3", "readings-4"].find((name) => masterOf(name) !== masterOf(keys.def))!;
+    invocations = new AsyncInvocations(client, new FunctionCache(client), 60_000, new CallbackDestinations([], "127.0.0.1"), new ReplicatedWrites(client, 0, 1_000));
+    await deployFunction(redis, defaultQuotas, fn, { runtime: "node", maxRetries: 0 }, await tarGz({ "index.js": "exports.handler = () => 1" }));
   });
 
   afterAll(async () => {
+    client?.disconnect();
     await cluster?.stop();
   });
 
-  it("is still lost when the settle script runs on another node than the stream's (known)", async () => {
-    const client = cluster.connect();
-    const redis = client as unknown as Redis;
-    try {
-      const masterOf = (key: string) => cluster.nodes.findIndex((node) => node.slots[0] <= calculateSlot(key) && calculateSlot(key) <= node.slots[1]);
-      const producerStream = ["readings-1", "readings-2", "readings-3", "readings-4"].find((name) => masterOf(name) !== masterOf(keys.def))!;
-      const { definition } = await deployFunction(redis, defaultQuotas, fn, { runtime: "node" }, await tarGz({ "index.js": "exports.handler = () => 1" }));
-      const group = "hearth:orders";
-      const entry = await redis.xadd(producerStream, "*", "n", "1");
-      await redis.xgroup("CREATE", producerStream, group, "0");
-      await redis.xreadgroup("GROUP", group, "reader", "STREAMS", producerStream, ">");
-      const invocation = newInvocationId(fn);
-      const accepted = await asyncLifecycle.enqueueAsyncInvocation.run(redis, {
-        keys,
-        fn,
-        id: invocation,
-        payload: Buffer.from("{}"),
-        expectedVersion: definition.version,
-        now,
-        retentionMs: 60_000,
-        sourceJson: JSON.stringify({ stream: producerStream, group, entry }),
-      });
-      expect(accepted).toEqual(["queued"]);
-      // As a container that took it: its running list holds the envelope.
-      await redis.rpush(keys.running(containerId), "envelope");
-      const settled = await asyncLifecycle.settleAsyncInvocation.run(redis, { keys, fn, id: invocation, containerId, statusCode: 200, result: "1", now, retentionMs: 60_000, outcome: "success", runMs: 5 });
-      expect(settled).toBe(true);
-      expect(await redis.hget(keys.invocation(invocation), "status")).toBe("succeeded");
-      const [pending] = (await redis.xpending(producerStream, group)) as [number];
-      expect(pending).toBe(1);
-    } finally {
-      client.disconnect();
-    }
+  /** An entry read by the function's group and accepted as the stream reader does (StreamTriggers). */
+  async function acceptEntry(n: number): Promise<string> {
+    const entry = (await redis.xadd(producerStream, "*", "n", String(n)))!;
+    await redis.xreadgroup("GROUP", group, "reader", "COUNT", 1, "STREAMS", producerStream, ">");
+    const { id } = await invocations.accept(fn, Buffer.from(JSON.stringify({ n })), {
+      caller: "stream-trigger",
+      integration: "json",
+      idempotencyKey: `stream:${fn}:${producerStream}:${entry}`,
+      source: { stream: producerStream, group, entry },
+    });
+    return id;
+  }
+
+  /** As a container that takes the queued envelope: its running list holds it. */
+  const take = (containerId: string) => redis.lmoveBuffer(keys.queue, keys.running(containerId), "RIGHT", "LEFT");
+
+  it("makes the group on the stream's node, acknowledges entries whose invocations are settled, released and cancelled, and destroys the group on unsubscribe", async () => {
+    expect(masterOf(producerStream)).not.toBe(masterOf(keys.def));
+    expect(await subscribeStream(client, fn, producerStream, { startFrom: "oldest" })).toMatchObject({ created: true });
+    expect(await subscribeStream(client, fn, producerStream, {})).toMatchObject({ created: false, subscription: { startFrom: "oldest" } });
+    expect(await groupsOn(producerStream)).toEqual([group]);
+    expect(await redis.hkeys(keys.streams)).toEqual([producerStream]);
+
+    // Settled by its container: the settle returns the entry, and the adapter's XACK goes to the stream's node.
+    const succeeded = await acceptEntry(1);
+    await take("c1");
+    const settled = await asyncLifecycle.settleAsyncInvocation.run(redis, { keys, fn, id: succeeded, containerId: "c1", statusCode: 200, result: "1", now, retentionMs: 60_000, outcome: "success", runMs: 5 });
+    expect(settled).toMatchObject({ taken: true, sources: [{ stream: producerStream, group }] });
+    expect(await pendingCount()).toBe(1);
+    await xackSources(client, settled.sources);
+    expect(await pendingCount()).toBe(0);
+
+    // Its container died with no retry left (maxRetries 0): dead-lettered by the invoker's release.
+    const released = await acceptEntry(2);
+    await take("c2");
+    const release = await containerLifecycle.releaseContainer.run(redis, { keys, fn, containerId: "c2", failQueuedWhenPoolEmpty: false, now, retentionMs: 60_000, result: "{}", outcome: "crash" });
+    expect(await redis.hget(keys.invocation(released), "status")).toBe("dead-lettered");
+    expect(release.sources).toMatchObject([{ stream: producerStream, group }]);
+    await xackSources(client, release.sources);
+    expect(await pendingCount()).toBe(0);
+
+    // Cancelled while queued: AsyncInvocations.cancel acknowledges it.
+    const cancelled = await acceptEntry(3);
+    expect(await pendingCount()).toBe(1);
+    expect(await invocations.cancel(cancelled)).toMatchObject({ status: "cancelled" });
+    expect(await pendingCount()).toBe(0);
+
+    expect(await unsubscribeStream(client, fn, producerStream)).toBe(true);
+    expect(await groupsOn(producerStream)).toEqual([]);
+    expect(await redis.hkeys(keys.streams)).toEqual([]);
+    expect(await redis.xlen(producerStream)).toBe(3);
+  });
+
+  it("recreates a deleted stream's group on its node while the subscription stands, and makes nothing for a function that does not exist", async () => {
+    await subscribeStream(client, fn, producerStream, {});
+    await redis.del(producerStream);
+    expect(await restoreGroup(client, fn, producerStream)).toBe(true);
+    expect(await groupsOn(producerStream)).toEqual([group]);
+    await unsubscribeStream(client, fn, producerStream);
+    expect(await restoreGroup(client, fn, producerStream)).toBe(false);
+    expect(await groupsOn(producerStream)).toEqual([]);
+
+    const elsewhere = ["ledger-1", "ledger-2", "ledger-3", "ledger-4"].find((name) => masterOf(name) !== masterOf(functionKeys("ghost").def))!;
+    await expect(subscribeStream(client, "ghost", elsewhere, {})).rejects.toMatchObject({ status: 404, errorType: "FunctionNotFound" });
+    expect(await redis.exists(elsewhere)).toBe(0);
   });
 });
+

@@ -3,7 +3,7 @@
 
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { subscribeStream, unsubscribeStream } from "../../gateway/async/stream-subscriptions.js";
+import { restoreGroup, subscribeStream, unsubscribeStream } from "../../gateway/async/stream-subscriptions.js";
 import { functionConfigSchema } from "../../gateway/functions/config-schema.js";
 import { deleteFunction, deployFunction } from "../../gateway/functions/registry.js";
 import { enqueueAsyncInvocation, promoteDueRetries, settleAsyncInvocation, startAsyncInvocation } from "../../gateway/protocol/async-lifecycle.js";
@@ -21,7 +21,6 @@ import {
 } from "../../gateway/protocol/container-lifecycle.js";
 import { decodeMessage, encodeMessage, type InvocationMeta } from "../../gateway/protocol/envelope.js";
 import { EVENTS_CHANNEL, functionKeys, streamGroup } from "../../gateway/protocol/keys.js";
-import { restoreStreamGroup } from "../../gateway/protocol/stream-scripts.js";
 import { defaultQuotas, eventually } from "../support/hearth.js";
 import { tarGz } from "../support/packages.js";
 import { redisSetups, type ScriptRedis } from "../support/redis-setups.js";
@@ -250,10 +249,7 @@ describe.each(redisSetups)("Lua scripts on $name", (setup) => {
     expect(again).toMatchObject({ created: true, definition: { version: 2 } });
   });
 
-  // Not on a cluster yet: subscribe-stream, unsubscribe-stream and restore-stream-group change the
-  // function's record and the stream's group in one script, CROSSSLOT when the stream is in another slot
-  // (ARCHITECTURE.md, "Redis Cluster: what is left", stream subscriptions).
-  it.skipIf(setup.cluster)("subscribes a function to a stream once, writes nothing for a key that is not a stream, and drops its groups on unsubscribe and delete", async () => {
+  it("subscribes a function to a stream once, writes nothing for a key that is not a stream, and drops its groups on unsubscribe and delete", async () => {
     const groupsOf = async (stream: string) => ((await redis.xinfo("GROUPS", stream)) as unknown[][]).map((fields) => fields[1]);
     expect(await subscribeStream(redis, fn, "s1", { startFrom: "oldest" })).toMatchObject({ created: true, subscription: { stream: "s1", startFrom: "oldest" } });
     expect(await subscribeStream(redis, fn, "s1", {})).toMatchObject({ created: false, subscription: { startFrom: "oldest" } });
@@ -265,7 +261,7 @@ describe.each(redisSetups)("Lua scripts on $name", (setup) => {
     expect(await redis.hkeys(keys.streams)).toEqual(["s1"]);
 
     // A deleted stream gets its group back while the subscription stands, and not after it is gone.
-    const restore = () => restoreStreamGroup.run(redis, { keys, fn, stream: "s1" });
+    const restore = () => restoreGroup(redis, fn, "s1");
     await redis.del("s1");
     expect(await restore()).toBe(true);
     expect(await groupsOf("s1")).toEqual([streamGroup(fn)]);

@@ -21,14 +21,12 @@ export interface ScriptRedis {
 
 export interface RedisSetup {
   name: string;
-  cluster: boolean;
   start(): Promise<ScriptRedis>;
 }
 
 export const redisSetups: RedisSetup[] = [
   {
     name: "one redis-server",
-    cluster: false,
     start: async () => {
       const server = await startTestRedis();
       const [redis, subscriber] = [new Redis(server.url), new Redis(server.url)];
@@ -46,7 +44,6 @@ export const redisSetups: RedisSetup[] = [
   },
   {
     name: "a three-master Redis Cluster",
-    cluster: true,
     start: async () => {
       const cluster = await startRedisCluster();
       const [redis, subscriber] = [cluster.connect(), cluster.connect()];

@@ -20,6 +20,8 @@ local codeBytes = redis.call('STRLEN', codePrefix .. sha)
 redis.call('DEL', defKey, codePrefix .. sha)
 local function fail(id)
   k.record = recordPrefix .. id
+  -- Its stream entry is not returned: the caller destroys the function's consumer groups, and their
+  -- pending entries with them.
   if redis.call('EXISTS', k.record) == 1 then finishAsync(k, id, 'failed', '404', '1', failedResult, now, retentionMs, fn) end
 end
 local queued = {}

@@ -13,15 +13,17 @@ p.fn, p.events, p.inboxPrefix = ARGV[9], ARGV[10], ARGV[11]
 k.events = p.events
 -- failQueuedWhenPoolEmpty: after a failed start. result: the error body the async records it fails
 -- get; outcome (protocol/outcome.ts): how those attempts ended, for the metrics.
--- Returns {orphaned, failed}: the sync envelopes it was running, and, after a failed start that left
--- the function with no container at all, the queued sync envelopes nobody can serve.
+-- Returns {orphaned, failed, sources}: the sync envelopes it was running, after a failed start that left
+-- the function with no container at all the queued sync envelopes nobody can serve, and the stream
+-- entries of the async invocations it made final (dead-lettered, failed), which the caller acknowledges.
+local sources = {}
 local function failAsync(envelope, statusCode)
   local async, id = isAsync(envelope)
   if not async then return false end
   k.record = recordPrefix .. id
   redis.call('ZREM', p.asyncQueued, id)
   redis.call('HINCRBY', k.stats, 'async:' .. outcome, 1)
-  failAttempt(k, id, statusCode, result, now, jitter, retentionMs, p.fn)
+  addSource(sources, failAttempt(k, id, statusCode, result, now, jitter, retentionMs, p.fn))
   return true
 end
 
@@ -48,4 +50,4 @@ if failQueuedWhenPoolEmpty and redis.call('HLEN', p.containers) == 0 then
   end
 end
 signalWorkIfNeeded(p)
-return { orphaned, failed }
+return { orphaned, failed, sources }

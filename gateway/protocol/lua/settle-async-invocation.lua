@@ -7,16 +7,19 @@ local id, statusCode, result, now, jitter, retentionMs, fn, outcome, runMs =
   ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 k.events = ARGV[10]
 -- outcome (protocol/outcome.ts) and runMs (how long the handler ran) are for the metrics.
--- Returns 1, or 0 when the container's running list was already taken over (its invoker released
--- it, believing it dead): the retry that release scheduled settles the invocation instead.
-if redis.call('LLEN', runningKey) == 0 then return 0 end
+-- Returns {taken, sources}: taken 1, or 0 when the container's running list was already taken over (its
+-- invoker released it, believing it dead: the retry that release scheduled settles the invocation
+-- instead); sources, the stream entry the invocation came from when this made it final, which the
+-- caller acknowledges.
+local sources = {}
+if redis.call('LLEN', runningKey) == 0 then return { 0, sources } end
 redis.call('DEL', runningKey)
 redis.call('HINCRBY', k.stats, 'async:' .. outcome, 1)
 redis.call('HINCRBY', k.stats, 'async:runMs', runMs)
-if redis.call('EXISTS', k.record) == 0 then return 1 end
+if redis.call('EXISTS', k.record) == 0 then return { 1, sources } end
 if statusCode == '200' then
-  finishAsync(k, id, 'succeeded', statusCode, '0', result, now, retentionMs, fn)
+  addSource(sources, finishAsync(k, id, 'succeeded', statusCode, '0', result, now, retentionMs, fn))
 else
-  failAttempt(k, id, statusCode, result, now, jitter, retentionMs, fn)
+  addSource(sources, failAttempt(k, id, statusCode, result, now, jitter, retentionMs, fn))
 end
-return 1
+return { 1, sources }

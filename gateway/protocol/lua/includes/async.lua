@@ -26,17 +26,20 @@ local function queueAsync(p, recordKey, id, attempt, now, payload)
   dispatch(p, envelope, now)
 end
 
--- A Redis Stream entry that triggered the invocation is acknowledged once the invocation is settled.
-local function ackSource(recordKey)
-  local source = redis.call('HGET', recordKey, 'source')
-  if not source then return end
-  local entry = cjson.decode(source)
-  -- pcall: a stream key the producer replaced with another type must not fail the settle around it
-  -- (a missing stream or group just acks nothing).
-  redis.pcall('XACK', entry.stream, entry.group, entry.entry)
+-- The Redis Stream entry that triggered an invocation (its JSON, false if none), for the script that
+-- made the invocation final to return: its caller acknowledges it (XACK, a command of its own, as the
+-- stream is its producer's key, in another Cluster slot).
+local function sourceOf(recordKey)
+  return redis.call('HGET', recordKey, 'source')
+end
+
+-- Adds a source (false: none) to the list a script returns.
+local function addSource(sources, source)
+  if source then table.insert(sources, source) end
 end
 
 -- A finished invocation (any final status): result kept for retentionMs; its callback, if any, is due now.
+-- Returns its source (sourceOf).
 -- k: {def, record, retries, deadLetters, callbacks, stats, events}
 local function finishAsync(k, id, status, statusCode, functionError, result, now, retentionMs, functionName)
   redis.call('HSET', k.record, 'status', status, 'statusCode', statusCode, 'functionError', functionError,
@@ -50,31 +53,29 @@ local function finishAsync(k, id, status, statusCode, functionError, result, now
     redis.call('HDEL', k.record, 'envelope')
     redis.call('PEXPIRE', k.record, retentionMs)
   end
-  ackSource(k.record)
   if redis.call('HEXISTS', k.record, 'callbackUrl') == 1 then
     redis.call('HSET', k.record, 'callbackStatus', 'pending')
     redis.call('ZADD', k.callbacks, now, id)
     redis.call('PUBLISH', k.events, 'due ' .. functionName .. ' ' .. now)
   end
+  return sourceOf(k.record)
 end
 
 -- An attempt failed (handler error, timeout, crash, no container): retry after an exponential backoff
 -- with jitter while the function's maxRetries allows, else dead-letter. A function deleted meanwhile
--- fails the invocation.
+-- fails the invocation. Returns its source (sourceOf) when it made it final, else false.
 -- k: as finishAsync's; jitter in [0, 1).
 local function failAttempt(k, id, statusCode, result, now, jitter, retentionMs, functionName)
-  if redis.call('EXISTS', k.record) == 0 then return end
+  if redis.call('EXISTS', k.record) == 0 then return false end
   -- An attempt whose start was never recorded (the container died first) still counts.
   if redis.call('HGET', k.record, 'status') ~= 'running' then redis.call('HINCRBY', k.record, 'attempts', 1) end
   local def = redis.call('HMGET', k.def, 'maxRetries', 'retryDelay')
   if not def[1] then
-    finishAsync(k, id, 'failed', statusCode, '1', result, now, retentionMs, functionName)
-    return
+    return finishAsync(k, id, 'failed', statusCode, '1', result, now, retentionMs, functionName)
   end
   local attempts = tonumber(redis.call('HGET', k.record, 'attempts'))
   if attempts > tonumber(def[1]) then
-    finishAsync(k, id, 'dead-lettered', statusCode, '1', result, now, retentionMs, functionName)
-    return
+    return finishAsync(k, id, 'dead-lettered', statusCode, '1', result, now, retentionMs, functionName)
   end
   -- Equal jitter: half the backoff fixed, half random, so retries of one burst spread out.
   local backoff = math.min(tonumber(def[2]) * 1000 * 2 ^ (attempts - 1), 15 * 60 * 1000)
@@ -84,4 +85,5 @@ local function failAttempt(k, id, statusCode, result, now, jitter, retentionMs, 
     'result', result)
   redis.call('HINCRBY', k.stats, 'retries', 1)
   redis.call('PUBLISH', k.events, 'due ' .. functionName .. ' ' .. due)
+  return false
 end

@@ -5,6 +5,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import Docker from "dockerode";
+import { Cluster } from "ioredis";
 import type { RedisClient } from "./redis/connections.js";
 import { createApp } from "./api/app.js";
 import { createApiServer } from "./api/client-errors.js";
@@ -35,6 +36,7 @@ import { loadScripts } from "./protocol/all-scripts.js";
 import { connectRedis, connectedNode, describeTarget, FAIL_FAST, isRedisUnavailable, onMasterChange, ready, withoutCredentials, type RedisTarget } from "./redis/connections.js";
 import { startEmbeddedRedis, type EmbeddedRedis } from "./redis/embedded-redis.js";
 import { MasterSocket } from "./redis/master-socket.js";
+import { ClusterSockets } from "./redis/cluster-sockets.js";
 import { ReplicatedWrites } from "./redis/replicated-writes.js";
 import { HearthError } from "./errors.js";
 
@@ -105,10 +107,13 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
     if (config.roles.invoker) {
       const masterSocket = "sentinel" in redis ? await MasterSocket.listen(path.resolve(config.containerRedisSocket ?? `${config.dataDir}/master-socket/redis.sock`), connectedNode(commands)!) : undefined;
       if (masterSocket) teardown.push(() => masterSocket.close());
+      // The sockets go in the directory of HEARTH_CONTAINER_REDIS_SOCKET (the file name is not used).
+      const clusterSockets = commands instanceof Cluster ? await ClusterSockets.listen(path.dirname(path.resolve(config.containerRedisSocket ?? `${config.dataDir}/cluster-sockets/redis.sock`)), commands) : undefined;
+      if (clusterSockets) teardown.push(() => clusterSockets.close());
       const backend = new DockerBackend(docker, {
         invokerId: config.invokerId,
         images: config.images,
-        redis: containerRedis(config, embedded, masterSocket),
+        redis: clusterSockets ? { slotsMap: clusterSockets.mapPath } : containerRedis(config, embedded, masterSocket),
         allowedNetworks: config.containerNetworks,
         invocationRetentionMs: config.invocationRetentionMs,
         logs: config.logs,
@@ -130,7 +135,7 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
         // Containers reach the new master once it has their users, and lose the old one now.
         const restored = started.onMasterChange();
         masterSocket?.retarget(restored.catch(() => undefined).then(() => connectedNode(commands)));
-        await restored;
+        await Promise.all([restored, clusterSockets?.follow(restored)]);
       });
     }
 

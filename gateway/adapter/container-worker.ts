@@ -6,7 +6,7 @@
 import type { ChainableCommander, Redis } from "ioredis";
 import { fromHash, type FunctionDefinition } from "../functions/definition.js";
 import { decodeMessage, encodeMessage, errorBody, OUT_OF_MEMORY, outOfMemoryMessage, type ColdStartTimings, type InvocationMeta, type ResultMeta } from "../protocol/envelope.js";
-import { functionKeys, type FunctionKeys } from "../protocol/keys.js";
+import { functionKeys, repliesKey, type FunctionKeys } from "../protocol/keys.js";
 import type { InvocationOutcome } from "../protocol/outcome.js";
 import type { LogLimits } from "../protocol/logs.js";
 import { queueReplies } from "../protocol/replies.js";
@@ -15,6 +15,7 @@ import { xackSources, type StreamSource } from "../protocol/stream-sources.js";
 import { finishInvocation, registerContainer, retireContainer, WAKE, type ContainerInput, type NextStep } from "../protocol/container-lifecycle.js";
 import type { AdapterLogger } from "./adapter-log.js";
 import { FunctionLog } from "./function-log.js";
+import type { RedisNodes } from "./redis-nodes.js";
 import { OutOfMemoryDetector } from "./out-of-memory.js";
 import { errorMessageOf, functionErrorBody } from "./function-error.js";
 import { RuntimeApi, type RuntimeFunction } from "./runtime-api.js";
@@ -61,14 +62,17 @@ export class ContainerWorker {
   private definition!: FunctionDefinition;
   private runtime!: FunctionRuntime;
   private readonly log: FunctionLog;
+  /** The connection to the master of the function's slot: every script, the logs. */
+  private readonly redis: Redis;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly nodes: RedisNodes,
     private readonly env: AdapterEnv,
     private readonly logger: AdapterLogger,
   ) {
     this.keys = functionKeys(env.function);
-    this.log = new FunctionLog(redis, env.function, this.keys, env.logs, (err) => logger.error({ err }, "writing log lines failed"));
+    this.redis = nodes.connectionFor(this.keys.def);
+    this.log = new FunctionLog(this.redis, env.function, this.keys, env.logs, (err) => logger.error({ err }, "writing log lines failed"));
   }
 
   /** Serves until the container should exit (keep-alive over, superseded, drained, broken). */
@@ -172,30 +176,51 @@ export class ContainerWorker {
   private async finish(meta: InvocationMeta, outcome: Outcome): Promise<NextStep> {
     this.reportInvocation(meta, outcome);
     const finish = { ...this.container(), leaving: this.runtime.outOfMemory };
+    const pipeline = this.redis.pipeline();
     if (this.runtime.state === "broken") {
       // The outcome goes out first; the runtime that timed out or crashed is replaced before the
       // container is free again. An async outcome is awaited: it is the record's only copy.
-      const pipeline = this.queueOutcome(this.redis.pipeline(), meta, outcome);
+      if (meta.async) this.queueSettle(pipeline, meta, outcome);
       if (this.runtime.outOfMemory) pipeline.hincrby(this.keys.stats, "outOfMemory", 1);
-      const sent = this.sendWithLog(pipeline);
+      // The reply first: the log lines never go ahead of it.
+      const sent = Promise.all([meta.async ? undefined : this.sendReply(meta, outcome), this.sendWithLog(pipeline)]);
       if (meta.async || this.runtime.outOfMemory) {
-        const replies = await sent;
+        const [, replies] = await sent;
         if (meta.async) this.acknowledgeSources(settleAsyncInvocation.decode(replies[0]).sources);
       } else sent.catch((err) => this.logger.error({ err }, "sending a result failed"));
       // Started before the next request came: that one is warm.
       if (!this.runtime.outOfMemory) await this.runtime.start({ awaited: false });
       return finishInvocation.run(this.redis, { ...finish, now: Date.now() });
     }
-    // One write. Sync: freed first, so the caller's next request finds this container idle, not busy
-    // (which would start another container for nothing). Async: the record is settled first, as it
-    // takes the envelope off the running list that finish-invocation clears.
-    const pipeline = this.redis.pipeline();
-    if (meta.async) this.queueOutcome(pipeline, meta, outcome);
+    if (meta.async) {
+      // One write: the record is settled first, as it takes the envelope off the running list that
+      // finish-invocation clears.
+      this.queueSettle(pipeline, meta, outcome);
+      finishInvocation.queue(pipeline, { ...finish, now: Date.now() });
+      const replies = await this.sendWithLog(pipeline);
+      this.acknowledgeSources(settleAsyncInvocation.decode(replies[0]).sources);
+      return finishInvocation.decode(replies[1]);
+    }
+    // Sync: freed first, so the caller's next request finds this container idle, not busy (which
+    // would start another container for nothing). On one master, one write; with the reply list on
+    // another master of a cluster, the result goes there once the finish is answered (a round trip
+    // more, ARCHITECTURE.md says why).
     finishInvocation.queue(pipeline, { ...finish, now: Date.now() });
-    if (!meta.async) this.queueOutcome(pipeline, meta, outcome);
-    const replies = await this.sendWithLog(pipeline);
-    if (meta.async) this.acknowledgeSources(settleAsyncInvocation.decode(replies[0]).sources);
-    return finishInvocation.decode(replies[meta.async ? 1 : 0]);
+    const replies = this.nodes.connectionFor(repliesKey(meta.replyTo));
+    if (replies === this.redis) {
+      queueReplies(pipeline, meta.replyTo, [this.resultMessage(meta, outcome)]);
+      return finishInvocation.decode((await this.sendWithLog(pipeline))[0]);
+    }
+    const [next] = await this.sendWithLog(pipeline);
+    await this.sendReply(meta, outcome);
+    return finishInvocation.decode(next);
+  }
+
+  /** Sends a sync result to its gateway's reply list, on the connection of that list's master. */
+  private async sendReply(meta: InvocationMeta, outcome: Outcome): Promise<void> {
+    const replies = this.nodes.connectionFor(repliesKey(meta.replyTo));
+    const results = (await queueReplies(replies.pipeline(), meta.replyTo, [this.resultMessage(meta, outcome)]).exec()) ?? [];
+    for (const [error] of results) if (error) throw error;
   }
 
   /**
@@ -207,7 +232,7 @@ export class ContainerWorker {
    */
   private acknowledgeSources(sources: StreamSource[]): void {
     if (sources.length === 0) return;
-    xackSources(this.redis, sources).catch((err: Error) => {
+    xackSources((stream) => this.nodes.connectionFor(stream), sources).catch((err: Error) => {
       // NOPERM is that expected case (ARCHITECTURE.md, "Known limits"): not worth a line per invocation.
       if (!err.message.startsWith("NOPERM")) this.logger.warn({ err }, "acknowledging a stream entry failed; the stream's reader will when it claims it");
     });
@@ -240,12 +265,13 @@ export class ContainerWorker {
     });
   }
 
-  private queueOutcome(pipeline: ChainableCommander, meta: InvocationMeta, outcome: Outcome): ChainableCommander {
+  private resultMessage(meta: InvocationMeta, outcome: Outcome): Buffer {
     const cold = outcome.initDurationMs !== undefined;
-    if (!meta.async) {
-      const resultMeta: ResultMeta = { id: meta.id, function: this.env.function, status: outcome.status, functionError: outcome.functionError, containerId: this.env.containerId, startedAt: outcome.startedAt, finishedAt: outcome.finishedAt, outcome: outcome.outcome, cold };
-      return queueReplies(pipeline, meta.replyTo, [encodeMessage(resultMeta, outcome.body)]);
-    }
+    const resultMeta: ResultMeta = { id: meta.id, function: this.env.function, status: outcome.status, functionError: outcome.functionError, containerId: this.env.containerId, startedAt: outcome.startedAt, finishedAt: outcome.finishedAt, outcome: outcome.outcome, cold };
+    return encodeMessage(resultMeta, outcome.body);
+  }
+
+  private queueSettle(pipeline: ChainableCommander, meta: InvocationMeta, outcome: Outcome): ChainableCommander {
     return settleAsyncInvocation.queue(pipeline, {
       keys: this.keys,
       fn: this.env.function,

@@ -6,6 +6,7 @@
 import { Redis } from "ioredis";
 import { createAdapterLogger } from "./adapter-log.js";
 import { ContainerWorker } from "./container-worker.js";
+import { RedisNodes, type Connect } from "./redis-nodes.js";
 import { awaitSpecialization } from "./stem-cell.js";
 
 // Parsed by hand: the adapter starts in every cold start, and a validation library costs ~100 ms to load.
@@ -25,9 +26,13 @@ function integer(name: string, fallback?: string): number {
 const STEM_ID = process.env.HEARTH_STEM_ID;
 
 const env = {
-  /** The container's own Redis user (made by its invoker; a stem cell's first), over a unix socket or, on a network, a URL. */
+  /**
+   * The container's own Redis user (made by its invoker; a stem cell's first), over a unix socket or, on
+   * a network, a URL; with a Redis Cluster, the map of its invoker's sockets (one per master).
+   */
   HEARTH_REDIS_SOCKET: process.env.HEARTH_REDIS_SOCKET,
   HEARTH_REDIS_URL: process.env.HEARTH_REDIS_URL,
+  HEARTH_REDIS_SLOTS: process.env.HEARTH_REDIS_SLOTS,
   HEARTH_REDIS_USER: setting("HEARTH_REDIS_USER"),
   HEARTH_REDIS_PASSWORD: setting("HEARTH_REDIS_PASSWORD"),
   HEARTH_RUNTIME_UID: integer("HEARTH_RUNTIME_UID", "10001"),
@@ -69,24 +74,29 @@ const logger = createAdapterLogger("hearth-adapter", envIdentity ? { function: e
 if (process.getuid?.() === env.HEARTH_RUNTIME_UID) {
   throw new Error(`the adapter must not run as the runtime's uid ${env.HEARTH_RUNTIME_UID}: user code could read its credentials`);
 }
-if (!env.HEARTH_REDIS_SOCKET && !env.HEARTH_REDIS_URL) throw new Error("HEARTH_REDIS_SOCKET or HEARTH_REDIS_URL is not set: the adapter is started by a Hearth invoker");
+if (!env.HEARTH_REDIS_SOCKET && !env.HEARTH_REDIS_URL && !env.HEARTH_REDIS_SLOTS) throw new Error("HEARTH_REDIS_SOCKET, HEARTH_REDIS_URL or HEARTH_REDIS_SLOTS is not set: the adapter is started by a Hearth invoker");
 
 // No reconnects: a container that loses Redis may have lost a request in flight, so it exits and the
 // invoker answers that request's caller from the container's running list. No ready check: its INFO
 // is a command the container's Redis user may not run.
 const options = {
-  username: env.HEARTH_REDIS_USER,
-  password: env.HEARTH_REDIS_PASSWORD,
   connectionName: `hearth-adapter:${envIdentity?.containerId ?? `stem-${STEM_ID}`}`,
   enableReadyCheck: false,
   retryStrategy: () => null,
   maxRetriesPerRequest: 0,
 };
-const redis = env.HEARTH_REDIS_SOCKET ? new Redis({ path: env.HEARTH_REDIS_SOCKET, ...options }) : new Redis(env.HEARTH_REDIS_URL!, options);
-redis.on("end", () => {
-  logger.error("lost the Redis connection");
-  process.exit(1);
-});
+const connect: Connect = (target, credentials) => {
+  const redis = target.startsWith("/") ? new Redis({ path: target, ...options, ...credentials }) : new Redis(target, { ...options, ...credentials });
+  redis.on("end", () => {
+    logger.error("lost the Redis connection");
+    process.exit(1);
+  });
+  return redis;
+};
+const credentials = { username: env.HEARTH_REDIS_USER, password: env.HEARTH_REDIS_PASSWORD };
+const redis = env.HEARTH_REDIS_SLOTS
+  ? RedisNodes.cluster(env.HEARTH_REDIS_SLOTS, connect, credentials)
+  : RedisNodes.single(env.HEARTH_REDIS_SOCKET ?? env.HEARTH_REDIS_URL!, connect, credentials);
 
 async function specialize(stemId: string): Promise<Identity> {
   const handedOver = await awaitSpecialization(redis, stemId);

@@ -133,7 +133,7 @@ export class AsyncInvocations {
     if (outcome.kind === "conflict") throw new HearthError(409, "InvocationNotCancellable", `invocation ${id} is ${outcome.status}: only a queued invocation can be cancelled`);
     // Cancelled is final: its stream entry, if any, is done with. One this fails to acknowledge stays
     // pending until the stream's reader claims it and, finding it cancelled, acknowledges it.
-    await xackSources(this.redis, outcome.sources).catch(() => undefined);
+    await xackSources(() => this.redis, outcome.sources).catch(() => undefined);
     return (await this.get(id))!;
   }
 }

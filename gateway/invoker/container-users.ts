@@ -4,9 +4,11 @@
 // push to reply lists without reading them, publish Hearth's events, and run the commands the adapter
 // sends or Hearth's scripts run for it: no KEYS, MONITOR, CONFIG, FLUSH*, EVAL or SCRIPT, and no GET (the
 // code package comes mounted from the invoker's code cache; nothing else of a function is a string).
+// ACL SETUSER is per node (neither replicated nor spread over a Redis Cluster): every user is made,
+// and deleted, on every master.
 
 import { randomBytes } from "node:crypto";
-import type { RedisClient } from "../redis/connections.js";
+import { masters, type RedisClient } from "../redis/connections.js";
 import { EVENTS_CHANNEL, functionKeys } from "../protocol/keys.js";
 import { loadScripts } from "../protocol/all-scripts.js";
 import { stemKey } from "../protocol/stem-cells.js";
@@ -61,7 +63,7 @@ export function stemCellUserRules(stemId: string, password: string): string[] {
 export class ContainerUsers {
   /**
    * The rules of every user this process made and has not deleted: ACL SETUSER is not replicated, so
-   * after a failover they are made again on the new master (restore).
+   * after a failover they are made again on the new master(s) (restore).
    */
   private readonly made = new Map<string, string[]>();
 
@@ -76,7 +78,7 @@ export class ContainerUsers {
     const password = randomBytes(32).toString("hex");
     const [streams] = await Promise.all([this.redis.hkeys(functionKeys(fn).streams), loadScripts(this.redis)]);
     const rules = containerUserRules(fn, password, streams);
-    await this.redis.acl("SETUSER", username, ...rules);
+    await this.setUser(username, rules);
     this.made.set(username, rules);
     return { username, password };
   }
@@ -84,14 +86,14 @@ export class ContainerUsers {
   /** Makes this process's users again, and loads the scripts they run, on a master that lacks them. */
   async restore(): Promise<void> {
     await loadScripts(this.redis);
-    for (const [username, rules] of this.made) await this.redis.acl("SETUSER", username, ...rules);
+    for (const [username, rules] of this.made) await this.setUser(username, rules);
   }
 
   /** Makes the user of a stem cell about to be created (named like a container's: the same sweeps find it). */
   async createStemCell(invokerId: string, stemId: string): Promise<ContainerCredentials> {
     const username = containerUserName(invokerId, stemId);
     const password = randomBytes(32).toString("hex");
-    await this.redis.acl("SETUSER", username, ...stemCellUserRules(stemId, password));
+    await this.setUser(username, stemCellUserRules(stemId, password));
     return { username, password };
   }
 
@@ -99,18 +101,28 @@ export class ContainerUsers {
   async remove(invokerId: string, containerId: string): Promise<void> {
     const username = containerUserName(invokerId, containerId);
     this.made.delete(username);
-    await this.redis.acl("DELUSER", username);
+    await this.deleteUser(username);
   }
 
   /** Deletes the container users that `stale(invokerId, containerId)` picks. */
   async removeWhere(stale: (invokerId: string, containerId: string) => Promise<boolean> | boolean): Promise<void> {
-    for (const username of (await this.redis.acl("USERS")) as string[]) {
+    const everyMaster = await Promise.all(masters(this.redis).map((node) => node.acl("USERS") as Promise<string[]>));
+    for (const username of new Set(everyMaster.flat())) {
       if (!username.startsWith(USER_PREFIX)) continue;
       const [invokerId = "", containerId = ""] = username.slice(USER_PREFIX.length).split(":");
       if (!(await stale(invokerId, containerId))) continue;
       this.made.delete(username);
-      await this.redis.acl("DELUSER", username);
+      await this.deleteUser(username);
     }
+  }
+
+  private async setUser(username: string, rules: string[]): Promise<void> {
+    await Promise.all(masters(this.redis).map((node) => node.acl("SETUSER", username, ...rules)));
+  }
+
+  /** On every master, one that lacks the user too (DELUSER of an unknown user is no error). */
+  private async deleteUser(username: string): Promise<void> {
+    await Promise.all(masters(this.redis).map((node) => node.acl("DELUSER", username)));
   }
 }
 

@@ -66,8 +66,11 @@ export interface ContainerExit {
 export interface DockerBackendOptions {
   invokerId: string;
   images: Record<Runtime, string>;
-  /** How containers reach Redis: its unix socket on this host (mounted into each), or an address on their network. */
-  redis: { socketPath: string } | { url: string };
+  /**
+   * How containers reach Redis: a unix socket on this host (mounted into each), an address on their
+   * network, or with a Redis Cluster the map of the sockets beside it (the directory mounted).
+   */
+  redis: { socketPath: string } | { url: string } | { slotsMap: string };
   /** Networks a function may name besides `none`. */
   allowedNetworks: string[];
   /** How long the adapter keeps the records of the async invocations it settles. */
@@ -183,7 +186,7 @@ export class DockerBackend implements ContainerBackend {
       Image: this.options.images[spec.runtime],
       User: ADAPTER_USER,
       Env: [
-        "url" in redis ? `HEARTH_REDIS_URL=${redis.url}` : `HEARTH_REDIS_SOCKET=${REDIS_SOCKET_DIR}/${path.basename(redis.socketPath)}`,
+        containerRedisSetting(redis),
         `HEARTH_REDIS_USER=${credentials.username}`,
         `HEARTH_REDIS_PASSWORD=${credentials.password}`,
         ...own.env,
@@ -199,8 +202,9 @@ export class DockerBackend implements ContainerBackend {
       HostConfig: {
         NetworkMode: spec.network,
         Binds: [
-          // The socket's directory, not the socket: a restarted Redis makes a new socket file.
-          ...("socketPath" in redis ? [`${path.dirname(redis.socketPath)}:${REDIS_SOCKET_DIR}:ro`] : []),
+          // The socket's directory, not the socket: a restarted Redis makes a new socket file (and a
+          // cluster's map is rewritten, and may name new sockets).
+          ...("url" in redis ? [] : [`${path.dirname("socketPath" in redis ? redis.socketPath : redis.slotsMap)}:${REDIS_SOCKET_DIR}:ro`]),
           ...(own.taskRoot ? [`${own.taskRoot}:${TASK_ROOT}:ro`] : []),
         ],
         ...containerLimits(spec),
@@ -329,6 +333,13 @@ export class DockerBackend implements ContainerBackend {
       if (status !== 404 && status !== 409) throw error;
     }
   }
+}
+
+/** The adapter's setting that says how it reaches Redis, as paths inside the container. */
+function containerRedisSetting(redis: DockerBackendOptions["redis"]): string {
+  if ("url" in redis) return `HEARTH_REDIS_URL=${redis.url}`;
+  if ("socketPath" in redis) return `HEARTH_REDIS_SOCKET=${REDIS_SOCKET_DIR}/${path.basename(redis.socketPath)}`;
+  return `HEARTH_REDIS_SLOTS=${REDIS_SOCKET_DIR}/${path.basename(redis.slotsMap)}`;
 }
 
 /** An event of the Docker Engine's event stream, as much of it as Hearth reads. */

@@ -497,7 +497,7 @@ export class Invoker {
     });
     await this.answer(orphaned, 502, errorType, message);
     await this.answer(failed, 503, errorType, message);
-    await xackSources(this.redis, sources).catch((err) => this.logger.warn({ err, function: fn }, "acknowledging a stream entry failed; the stream's reader will when it claims it"));
+    await xackSources(() => this.redis, sources).catch((err) => this.logger.warn({ err, function: fn }, "acknowledging a stream entry failed; the stream's reader will when it claims it"));
     if (orphaned.length > 0) await logContainerLoss(this.redis, fn, orphaned, message).catch((err) => this.logger.warn({ err, function: fn }, "writing a log line failed"));
   }
 

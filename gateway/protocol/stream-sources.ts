@@ -6,6 +6,9 @@
 
 import type { RedisClient } from "../redis/connections.js";
 
+/** A connection that can acknowledge entries of `stream`: a gateway's own (a Cluster client routes by key) or the adapter's to the stream's master. */
+type StreamConnection = (stream: string) => Pick<RedisClient, "xack">;
+
 export interface StreamSource {
   stream: string;
   group: string;
@@ -22,6 +25,6 @@ export function decodeSources(raw: unknown): StreamSource[] {
  * producer replaced with another type rejects (WRONGTYPE), as does an entry of a stream the connection's
  * user may not write.
  */
-export async function xackSources(redis: RedisClient, sources: StreamSource[]): Promise<void> {
-  await Promise.all(sources.map(({ stream, group, entry }) => redis.xack(stream, group, entry)));
+export async function xackSources(connectionFor: StreamConnection, sources: StreamSource[]): Promise<void> {
+  await Promise.all(sources.map(({ stream, group, entry }) => connectionFor(stream).xack(stream, group, entry)));
 }

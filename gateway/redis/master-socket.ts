@@ -1,7 +1,8 @@
 // With Sentinel the master moves, and function containers (no network) cannot follow it: the invoker
 // serves a unix socket of its own, mounted into them, and forwards each connection to the master of
-// the moment. After a failover it cuts the connections to the old master, so that no container keeps
-// talking to a node that is no longer the master; their replacements reach the new one.
+// the moment (with a Redis Cluster, one per master: cluster-sockets.ts). After a failover it cuts the
+// connections to the old master, so that no container keeps talking to a node that is no longer the
+// master; their replacements reach the new one.
 
 import { chmod, mkdir, rm } from "node:fs/promises";
 import net from "node:net";
@@ -19,8 +20,8 @@ export class MasterSocket {
     private target: Promise<Address | undefined>,
   ) {}
 
-  /** Serves `socketPath` (alone in its directory, which containers mount), forwarding to `master`. */
-  static async listen(socketPath: string, master: Address): Promise<MasterSocket> {
+  /** Serves `socketPath` (in a directory containers mount), forwarding to `master` (once known). */
+  static async listen(socketPath: string, master: Address | Promise<Address | undefined>): Promise<MasterSocket> {
     // Containers connect as uid 0 without CAP_DAC_OVERRIDE: the socket is open to local users, and
     // each container's Redis user and password guard what is behind it (as with Redis's own socket).
     await mkdir(path.dirname(socketPath), { recursive: true });

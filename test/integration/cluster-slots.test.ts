@@ -168,7 +168,7 @@ describe("a stream subscription on a three-master cluster, the stream on another
     const settled = await asyncLifecycle.settleAsyncInvocation.run(redis, { keys, fn, id: succeeded, containerId: "c1", statusCode: 200, result: "1", now, retentionMs: 60_000, outcome: "success", runMs: 5 });
     expect(settled).toMatchObject({ taken: true, sources: [{ stream: producerStream, group }] });
     expect(await pendingCount()).toBe(1);
-    await xackSources(client, settled.sources);
+    await xackSources(() => client, settled.sources);
     expect(await pendingCount()).toBe(0);
 
     // Its container died with no retry left (maxRetries 0): dead-lettered by the invoker's release.
@@ -177,7 +177,7 @@ describe("a stream subscription on a three-master cluster, the stream on another
     const release = await containerLifecycle.releaseContainer.run(redis, { keys, fn, containerId: "c2", failQueuedWhenPoolEmpty: false, now, retentionMs: 60_000, result: "{}", outcome: "crash" });
     expect(await redis.hget(keys.invocation(released), "status")).toBe("dead-lettered");
     expect(release.sources).toMatchObject([{ stream: producerStream, group }]);
-    await xackSources(client, release.sources);
+    await xackSources(() => client, release.sources);
     expect(await pendingCount()).toBe(0);
 
     // Cancelled while queued: AsyncInvocations.cancel acknowledges it.

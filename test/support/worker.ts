@@ -8,6 +8,7 @@ import path from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll } from "vitest";
 import { ContainerWorker } from "../../gateway/adapter/container-worker.js";
+import { RedisNodes } from "../../gateway/adapter/redis-nodes.js";
 import { extractPackage } from "../../gateway/functions/code-package.js";
 import { deployFunction, getFunction } from "../../gateway/functions/registry.js";
 import { createLogger } from "../../gateway/logger.js";
@@ -16,6 +17,7 @@ import { encodeMessage, type InvocationMeta } from "../../gateway/protocol/envel
 import { functionKeys } from "../../gateway/protocol/keys.js";
 import { loadScripts } from "../../gateway/protocol/all-scripts.js";
 import type { ContainerCredentials } from "../../gateway/invoker/container-users.js";
+import type { RedisClient } from "../../gateway/redis/connections.js";
 import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import { defaultQuotas, startTestRedis } from "./hearth.js";
 import { tarGz, type Files } from "./packages.js";
@@ -73,13 +75,29 @@ export function useWorkerSetting(): WorkerSetting {
 /** Deploys `files` and starts a worker for the deployed version, as an invoker would. */
 export async function startWorker({ redisUrl, taskRoot }: WorkerSetting, options: WorkerOptions): Promise<TestWorker> {
   const admin = new Redis(redisUrl);
+  // As the adapter connects (no ready check: INFO is not a container's to run).
+  const { credentials } = options;
+  const nodes = RedisNodes.single(redisUrl, (url, user) => new Redis(url, credentials ? { ...user, enableReadyCheck: false } : {}), credentials ?? { username: "default", password: "" });
+  const worker = await runWorker(admin, nodes, taskRoot, options);
+  return {
+    running: worker.running,
+    stop: async () => {
+      await worker.stop();
+      admin.disconnect();
+    },
+  };
+}
+
+/**
+ * Deploys `files` (through `admin`) and runs a worker for the deployed version on `nodes` (the
+ * adapter's connections), as an invoker would; stop() closes `nodes`.
+ */
+export async function runWorker(admin: RedisClient, nodes: RedisNodes, taskRoot: string, options: WorkerOptions): Promise<TestWorker> {
   // As an invoker does before it starts a container: containers run the scripts, they do not load them.
   await loadScripts(admin);
   const definition = options.files ? (await deployFunction(admin, defaultQuotas, options.fn, options.config, await tarGz(options.files))).definition : await getFunction(admin, options.fn);
   if (!definition) throw new Error(`function ${options.fn} is not deployed`);
   const code = (await admin.getBuffer(functionKeys(options.fn).code(definition.codeSha256)))!;
-  // As the adapter connects (no ready check: INFO is not a container's to run).
-  const redis = options.credentials ? new Redis(redisUrl, { ...options.credentials, enableReadyCheck: false }) : admin;
   await admin.hset(
     functionKeys(options.fn).containers,
     options.containerId,
@@ -90,7 +108,7 @@ export async function startWorker({ redisUrl, taskRoot }: WorkerSetting, options
   // As the invoker's code cache does before it mounts the tree at /var/task.
   await extractPackage(code, root);
   const worker = new ContainerWorker(
-    redis,
+    nodes,
     {
       function: options.fn,
       version: definition.version,
@@ -113,14 +131,13 @@ export async function startWorker({ redisUrl, taskRoot }: WorkerSetting, options
     running,
     stop: async () => {
       await running;
-      redis.disconnect();
-      admin.disconnect();
+      nodes.disconnect();
     },
   };
 }
 
 /** Queues a sync request as a gateway does (to the most recently idle container, or the queue). */
-export async function enqueue(redis: Redis, fn: string, raw: Buffer, version = 1): Promise<void> {
+export async function enqueue(redis: RedisClient, fn: string, raw: Buffer, version = 1): Promise<void> {
   const outcome = await enqueueInvocation.run(redis, { keys: functionKeys(fn), fn, envelope: raw, expectedVersion: version, now: Date.now() });
   if (outcome[0] !== "queued") throw new Error(`not queued: ${outcome.join(" ")}`);
 }

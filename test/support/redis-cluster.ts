@@ -79,8 +79,9 @@ export async function startRedisCluster({ masters = 3, replicas = false }: Redis
         `masterauth ${password}`,
         `save ""`,
         `appendonly no`,
-        // A replica's first full sync starts at once, not 5 s later waiting for others (the default).
-        `repl-diskless-sync-delay 0`,
+        // With replicas of the harness's own, a replica's first full sync starts at once, not 5 s later
+        // waiting for others (the default, kept otherwise: a test that adds a replica itself may count on it).
+        ...(replicas ? [`repl-diskless-sync-delay 0`] : []),
       ];
       processes.set(port, await start(path.join(nodeDir, "redis.conf"), settings));
       busPorts.set(port, busPort);

@@ -138,7 +138,6 @@ describe("Hearth on a three-master Redis Cluster with a replica each", () => {
     expect((await getInvocation(hearth.url, first.body.id)).id).toBe(first.body.id);
   });
 
-  // Needs containers on a cluster (branch cluster-containers): from here on, functions run.
   it("runs sync invocations of a node function, and the async one accepted above once", async () => {
     for (let n = 0; n < 5; n += 1) {
       const answer = await invoke(hearth.url, "invoices", { echo: n });
@@ -163,7 +162,6 @@ describe("Hearth on a three-master Redis Cluster with a replica each", () => {
     expect(dead.body.invocations.map(({ id }: { id: string }) => id)).toEqual([doomed.body.id]);
   });
 
-  // Needs the stream XACK out of the function's slot (branch streams-ack) and subscriptions split per slot.
   it("invokes a function for each entry of a stream on another master, and acknowledges each once final", async () => {
     const stream = "orders";
     expect(cluster.rangeOf(stream)).not.toBe(cluster.rangeOf(functionKeys("consumer").def));
@@ -220,7 +218,6 @@ describe("Hearth on a three-master Redis Cluster with a replica each", () => {
     expect((await request(hearth.url, "GET", "/system/functions")).body.functions.map(({ name }: { name: string }) => name)).toContain("payments");
   }, 60_000);
 
-  // Needs containers on a cluster (branch cluster-containers).
   it("answers sync callers 200 or a quick 503 through a failover under sync and async load, and runs every 202 to success", async () => {
     for (const fn of ["ledger", "audit"]) {
       expect((await deploy(hearth.url, fn, node({ maxRetries: 5, retryDelay: 0.2, maxContainers: 4 }), { "index.js": probeHandler() })).status).toBe(201);

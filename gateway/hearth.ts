@@ -33,12 +33,16 @@ import { Metrics } from "./metrics/metrics.js";
 import { EventBus } from "./protocol/event-bus.js";
 import { functionKeys, FUNCTIONS_INDEX, INVOKER_BEATS } from "./protocol/keys.js";
 import { loadScripts } from "./protocol/all-scripts.js";
-import { connectRedis, connectedNode, describeTarget, FAIL_FAST, onMasterChange, ready, withoutCredentials, type RedisTarget } from "./redis/connections.js";
+import { connectRedis, connectedNode, describeTarget, FAIL_FAST, isRedisUnavailable, onMasterChange, ready, withoutCredentials, type RedisTarget } from "./redis/connections.js";
 import { startEmbeddedRedis, type EmbeddedRedis } from "./redis/embedded-redis.js";
 import { MasterSocket } from "./redis/master-socket.js";
 import { ClusterSockets } from "./redis/cluster-sockets.js";
 import { ReplicatedWrites } from "./redis/replicated-writes.js";
 import { HearthError } from "./errors.js";
+
+/** How often, and how long, a master change's catch-up is tried again while Redis cannot take it. */
+const CATCH_UP_RETRY_MS = 500;
+const CATCH_UP_DEADLINE_MS = 30_000;
 
 /** How often each API process looks for due retries, callbacks and stream subscriptions it heard no event for. */
 const DUE_WORK_SWEEP_MS = 30_000;
@@ -77,7 +81,7 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
     const masterChanged: Array<() => Promise<void>> = [() => loadScripts(commands)];
     onMasterChange(commands, (masters) => {
       logger.warn({ masters }, "Redis failed over to a new master");
-      for (const step of masterChanged) step().catch((err: unknown) => logger.error({ err }, "catching up with the new Redis master failed"));
+      for (const step of masterChanged) catchUp(commands, step).catch((err: unknown) => logger.error({ err }, "catching up with the new Redis master failed"));
     });
     const events = new EventBus(connectRedis(redis, "hearth-events"), logger);
     teardown.push(() => events.stop());
@@ -235,6 +239,24 @@ async function closeServer(server: Server, timeoutMs: number): Promise<void> {
   await closed;
   clearInterval(sweeper);
   clearTimeout(timer);
+}
+
+/**
+ * Runs a step of catching up with a new master, again while Redis answers it is unavailable: a Cluster's
+ * map of slots names the promoted replica before every master counts the cluster whole again, and until
+ * then each command gets CLUSTERDOWN (a step that failed so would leave the containers' users unmade
+ * and queued work unseen until the next failover).
+ */
+async function catchUp(commands: RedisClient, step: () => Promise<void>): Promise<void> {
+  const until = Date.now() + CATCH_UP_DEADLINE_MS;
+  for (;;) {
+    try {
+      return await step();
+    } catch (error) {
+      if (!isRedisUnavailable(error) || commands.status === "end" || Date.now() > until) throw error;
+      await new Promise((resolve) => setTimeout(resolve, CATCH_UP_RETRY_MS));
+    }
+  }
 }
 
 async function quit(redis: RedisClient): Promise<void> {

@@ -153,7 +153,12 @@ export function withoutCredentials(redisUrl: string): string {
   return url.toString();
 }
 
-/** An error of a connection that has lost Redis (FAIL_FAST), or of a node that is no master now: a 503, not a 500. */
+/**
+ * An error of a connection that has lost Redis (FAIL_FAST), or of a node that is no master now: a 503, not
+ * a 500. MOVED too: during a Cluster failover a command still routed by the old map reaches another
+ * master, which did not run it; ioredis follows MOVED for a command sent alone, not for one auto-pipelined
+ * with other slots' commands.
+ */
 export function isRedisUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   return (
@@ -161,6 +166,6 @@ export function isRedisUnavailable(error: unknown): boolean {
     error.message === "Connection is closed." ||
     error.message.startsWith("Stream isn't writeable") ||
     error.message.startsWith("Cluster isn't ready") ||
-    /^(READONLY|LOADING|MASTERDOWN|CLUSTERDOWN) /.test(error.message)
+    /^(READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|MOVED) /.test(error.message)
   );
 }

@@ -8,7 +8,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { finalRecord, invokeAsync } from "../support/async.js";
 import { probeHandler } from "../support/functions.js";
-import { adminHeaders, deploy, eventually, invoke, startTestHearth, type TestHearth } from "../support/hearth.js";
+import { countByStatus, sleep, timedPost, type TimedAnswer } from "../support/failover.js";
+import { deploy, eventually, invoke, startTestHearth, type TestHearth } from "../support/hearth.js";
 import { startSentinelSetup, type SentinelSetup } from "../support/sentinel.js";
 
 /** Two functions, so that sync requests do not queue behind the async load (one queue per function). */
@@ -45,30 +46,8 @@ afterAll(async () => {
   }
 });
 
-interface SyncAnswer {
-  status: number;
-  ms: number;
-  errorType?: string;
-}
-
 /** A sync call that gives up after 20 s (status 0): a hang shows as such instead of stalling the test. */
-async function timedInvoke(event: unknown): Promise<SyncAnswer> {
-  const started = Date.now();
-  try {
-    const response = await fetch(`${hearth.url}/function/${SYNC_FN}`, {
-      method: "POST",
-      headers: { ...adminHeaders, "content-type": "application/json" },
-      body: JSON.stringify(event),
-      signal: AbortSignal.timeout(20_000),
-    });
-    const body = (await response.json()) as { errorType?: string };
-    return { status: response.status, ms: Date.now() - started, errorType: body.errorType };
-  } catch {
-    return { status: 0, ms: Date.now() - started };
-  }
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const timedInvoke = (event: unknown): Promise<TimedAnswer> => timedPost(hearth.url, `/function/${SYNC_FN}`, event);
 
 describe("Hearth on Redis Sentinel", () => {
   it("keeps every acknowledged async invocation and answers sync callers quickly through a failover of the master", async () => {
@@ -91,7 +70,7 @@ describe("Hearth on Redis Sentinel", () => {
         }
       }),
     );
-    const syncAnswers: SyncAnswer[] = [];
+    const syncAnswers: TimedAnswer[] = [];
     let loading = true;
     const syncLoad = Promise.all(
       [0, 1, 2].map(async () => {
@@ -121,9 +100,8 @@ describe("Hearth on Redis Sentinel", () => {
     loading = false;
     await syncLoad;
 
-    const byStatus = (answers: Array<{ status: number }>): Record<number, number> => answers.reduce<Record<number, number>>((counts, { status }) => ({ ...counts, [status]: (counts[status] ?? 0) + 1 }), {});
     const slowest = (status: number): number => Math.max(0, ...syncAnswers.filter((answer) => answer.status === status).map(({ ms }) => ms));
-    console.log(`sentinel failover: async ${accepted.length} accepted, refused ${JSON.stringify(byStatus(refusedAsync))}; sync ${JSON.stringify(byStatus(syncAnswers))}, slowest 200 ${slowest(200)} ms, slowest 503 ${slowest(503)} ms`);
+    console.log(`sentinel failover: async ${accepted.length} accepted, refused ${JSON.stringify(countByStatus(refusedAsync))}; sync ${JSON.stringify(countByStatus(syncAnswers))}, slowest 200 ${slowest(200)} ms, slowest 503 ${slowest(503)} ms`);
     for (const answer of syncAnswers) {
       expect([200, 503]).toContain(answer.status);
       if (answer.status === 503) {

@@ -1,6 +1,6 @@
 // The three-master Redis Cluster harness (test/support/redis-cluster.ts) that the cluster tests stand
-// on: every slot served, keys routed by their hash tag, a command spanning slots refused, and the
-// masters gone after stop().
+// on: every slot served, keys routed by their hash tag, a command spanning slots refused, a replica per
+// master taking over when its master is killed, and the nodes gone after stop().
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import calculateSlot from "cluster-key-slot";
@@ -58,4 +58,31 @@ describe("the Redis Cluster harness", () => {
     await expect(after.ping()).rejects.toThrow();
     after.disconnect();
   });
+
+  it("fails a killed master over to its replica, which has the master's writes", async () => {
+    const replicated = await startRedisCluster({ replicas: true });
+    const client = replicated.connect();
+    try {
+      expect(replicated.replicas).toHaveLength(3);
+      const key = "hearth:{orders}:def";
+      const range = replicated.rangeOf(key);
+      await client.set(key, "kept");
+      // The write is on the replica before the master goes (as HEARTH_ASYNC_REPLICAS' WAIT makes sure).
+      const master = (await replicated.masterOf(key)).connect();
+      expect(await master.wait(1, 1_000)).toBe(1);
+      master.disconnect();
+      const started = Date.now();
+      const { killed, promoted } = await replicated.killMaster(range);
+      console.log(`cluster failover: replica serving within ${Date.now() - started} ms`);
+      expect(killed.port).toBe(replicated.nodes[range]!.port);
+      expect(promoted.port).toBe(replicated.replicas[range]!.port);
+      expect((await replicated.masterOf(key)).port).toBe(promoted.port);
+      const direct = promoted.connect();
+      expect(await direct.get(key)).toBe("kept");
+      direct.disconnect();
+    } finally {
+      client.disconnect();
+      await replicated.stop();
+    }
+  }, 60_000);
 });

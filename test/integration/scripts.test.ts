@@ -1,5 +1,5 @@
-// The Lua scripts on a real redis-server: the scaling decisions and state changes every invoker and
-// container rely on.
+// The Lua scripts on a real redis-server and on a three-master Redis Cluster: the scaling decisions and
+// state changes every invoker and container rely on.
 
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -21,63 +21,60 @@ import {
 } from "../../gateway/protocol/container-lifecycle.js";
 import { decodeMessage, encodeMessage, type InvocationMeta } from "../../gateway/protocol/envelope.js";
 import { EVENTS_CHANNEL, functionKeys, streamGroup } from "../../gateway/protocol/keys.js";
-import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
-import { defaultQuotas, eventually, startTestRedis } from "../support/hearth.js";
+import { defaultQuotas, eventually } from "../support/hearth.js";
 import { tarGz } from "../support/packages.js";
+import { redisSetups, type ScriptRedis } from "../support/redis-setups.js";
 
-let server: EmbeddedRedis;
-let redis: Redis;
-let subscriber: Redis;
-const events: string[] = [];
 const fn = "pool-fn";
 const keys = functionKeys(fn);
 
-beforeAll(async () => {
-  server = await startTestRedis();
-  redis = new Redis(server.url);
-  subscriber = new Redis(server.url);
-  subscriber.on("message", (_channel: string, message: string) => events.push(message));
-  await subscriber.subscribe(EVENTS_CHANNEL);
-});
+describe.each(redisSetups)("Lua scripts on $name", (setup) => {
+  let server: ScriptRedis;
+  let redis: Redis;
+  const events: string[] = [];
 
-afterAll(async () => {
-  redis?.disconnect();
-  subscriber?.disconnect();
-  await server?.stop();
-});
+  beforeAll(async () => {
+    server = await setup.start();
+    redis = server.redis;
+    server.subscriber.on("message", (_channel: string, message: string) => events.push(message));
+    await server.subscriber.subscribe(EVENTS_CHANNEL);
+  });
 
-beforeEach(async () => {
-  await redis.flushall();
-  events.length = 0;
-  await deployFunction(redis, defaultQuotas, fn, { runtime: "node", maxContainers: 2 }, await tarGz({ "index.js": "exports.handler = () => 1" }));
-});
+  afterAll(async () => {
+    await server?.stop();
+  });
 
-function envelope(id: string, version = 1): Buffer {
-  const meta: InvocationMeta = { id, function: fn, version, replyTo: "gw", enqueuedAt: Date.now(), startBy: Date.now() + 10_000 };
-  return encodeMessage(meta, "{}");
-}
+  beforeEach(async () => {
+    await server.flush();
+    events.length = 0;
+    await deployFunction(redis, defaultQuotas, fn, { runtime: "node", maxContainers: 2 }, await tarGz({ "index.js": "exports.handler = () => 1" }));
+  });
 
-const enqueue = (id: string, version = 1) => enqueueInvocation.run(redis, { keys, fn, envelope: envelope(id, version), expectedVersion: version, now: Date.now() });
-/** Free on the invoker's host: containers and MiB. */
-const reserve = (containerId: string, free = { containers: 100, memoryMb: 100_000 }) =>
-  reserveContainer.run(redis, { keys, containerId, invokerId: "inv", now: Date.now(), freeContainers: free.containers, freeMemoryMb: free.memoryMb });
-const setState = (containerId: string, state: ContainerRecord["state"], version = 1) =>
-  redis.hset(keys.containers, containerId, formatContainerRecord({ state, version, invokerId: "inv", since: Date.now() }));
-const container = (containerId: string) => ({ keys, fn, containerId, version: 1 });
-/** A started container registers, as its adapter does. */
-const register = async (containerId: string) => {
-  await setState(containerId, "starting");
-  return registerContainer.run(redis, { ...container(containerId), now: Date.now(), timingsJson: "{}" });
-};
-const finish = (containerId: string, leaving = false) => finishInvocation.run(redis, { ...container(containerId), now: Date.now(), leaving });
-const retire = (containerId: string, keepAliveExpired: boolean) => retireContainer.run(redis, { ...container(containerId), keepAliveExpired });
-/** What the adapter's blocking read does: the next thing in its inbox moves to its running list. */
-const take = (containerId: string) => redis.lmove(keys.inbox(containerId), keys.running(containerId), "RIGHT", "LEFT");
-const idsOf = (raws: Buffer[]) => raws.map((raw) => decodeMessage<InvocationMeta>(raw).meta.id);
-const stateOf = async (containerId: string) => (await redis.hget(keys.containers, containerId))?.split("|")[0];
-const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+  function envelope(id: string, version = 1): Buffer {
+    const meta: InvocationMeta = { id, function: fn, version, replyTo: "gw", enqueuedAt: Date.now(), startBy: Date.now() + 10_000 };
+    return encodeMessage(meta, "{}");
+  }
 
-describe("Lua scripts", () => {
+  const enqueue = (id: string, version = 1) => enqueueInvocation.run(redis, { keys, fn, envelope: envelope(id, version), expectedVersion: version, now: Date.now() });
+  /** Free on the invoker's host: containers and MiB. */
+  const reserve = (containerId: string, free = { containers: 100, memoryMb: 100_000 }) =>
+    reserveContainer.run(redis, { keys, containerId, invokerId: "inv", now: Date.now(), freeContainers: free.containers, freeMemoryMb: free.memoryMb });
+  const setState = (containerId: string, state: ContainerRecord["state"], version = 1) =>
+    redis.hset(keys.containers, containerId, formatContainerRecord({ state, version, invokerId: "inv", since: Date.now() }));
+  const container = (containerId: string) => ({ keys, fn, containerId, version: 1 });
+  /** A started container registers, as its adapter does. */
+  const register = async (containerId: string) => {
+    await setState(containerId, "starting");
+    return registerContainer.run(redis, { ...container(containerId), now: Date.now(), timingsJson: "{}" });
+  };
+  const finish = (containerId: string, leaving = false) => finishInvocation.run(redis, { ...container(containerId), now: Date.now(), leaving });
+  const retire = (containerId: string, keepAliveExpired: boolean) => retireContainer.run(redis, { ...container(containerId), keepAliveExpired });
+  /** What the adapter's blocking read does: the next thing in its inbox moves to its running list. */
+  const take = (containerId: string) => redis.lmove(keys.inbox(containerId), keys.running(containerId), "RIGHT", "LEFT");
+  const idsOf = (raws: Buffer[]) => raws.map((raw) => decodeMessage<InvocationMeta>(raw).meta.id);
+  const stateOf = async (containerId: string) => (await redis.hget(keys.containers, containerId))?.split("|")[0];
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+
   it("queues for the current version only and asks for a container when nobody will take the work", async () => {
     expect(await enqueue("a")).toEqual(["queued"]);
     expect(await enqueue("b", 9)).toEqual(["stale", "1"]);

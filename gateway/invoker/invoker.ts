@@ -9,7 +9,7 @@
 // first start where their limits fit: the function's Redis user is made and handed to the cell.
 
 import { randomBytes } from "node:crypto";
-import type { RedisClient } from "../redis/connections.js";
+import { isRedisUnavailable, type RedisClient } from "../redis/connections.js";
 import { DEFAULT_EPHEMERAL_STORAGE_MB, type Runtime } from "../functions/definition.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics/metrics.js";
@@ -75,6 +75,8 @@ export class Invoker {
   private heartbeat?: NodeJS.Timeout;
   private draining = false;
   private onAllExited?: () => void;
+  /** Exits being handled (their records released): stop() waits for them, as the last one's release outlasts its forget(). */
+  private readonly exitsInHand = new Set<Promise<void>>();
   /** Functions whose queued work needs a container this host has no room for yet, oldest first. */
   private readonly waitingForRoom = new Set<string>();
   private roomTimer?: NodeJS.Timeout;
@@ -117,7 +119,16 @@ export class Invoker {
     );
     await this.removeOrphans();
     this.stopWatching = await this.backend.watchExits(
-      (exit) => void this.onExit(exit).catch((err) => this.logger.error({ err }, "handling a container exit failed")),
+      (exit) => {
+        const handled = this.onExit(exit)
+          .catch((err) => {
+            // Redis away (a failover): the heartbeat's sweep releases the container's record once it is back.
+            if (isRedisUnavailable(err)) this.logger.warn({ containerId: exit.containerId, err: (err as Error).message }, "a container exited while Redis was unavailable; its record is released by a later sweep");
+            else this.logger.error({ err }, "handling a container exit failed");
+          })
+          .finally(() => this.exitsInHand.delete(handled));
+        this.exitsInHand.add(handled);
+      },
       (err) => this.logger.warn({ err }, "Docker event stream lost; resubscribing"),
     );
     events.on((event) => this.onEvent(event));
@@ -142,6 +153,7 @@ export class Invoker {
       const allExited = new Promise<void>((resolve) => (this.onAllExited = resolve));
       await Promise.race([allExited, sleep(timeoutMs)]);
     }
+    await Promise.all(this.exitsInHand);
     this.stopWatching?.();
     for (const [containerId, container] of this.launched) {
       if (container.dockerId) await this.backend.remove(container.dockerId);

@@ -225,7 +225,7 @@ function containerRedis(config: HearthConfig, embedded: EmbeddedRedis | undefine
   }
   const socketPath = config.containerRedisSocket ?? embedded?.socketPath;
   if (!socketPath) {
-    throw new Error("invalid configuration: with REDIS_URL, an invoker needs HEARTH_CONTAINER_REDIS_SOCKET (RedisClient's unix socket on this host) or HEARTH_CONTAINER_REDIS_URL (its address on the containers' network)");
+    throw new Error("invalid configuration: with REDIS_URL, an invoker needs HEARTH_CONTAINER_REDIS_SOCKET (Redis's unix socket on this host) or HEARTH_CONTAINER_REDIS_URL (its address on the containers' network)");
   }
   return { socketPath };
 }

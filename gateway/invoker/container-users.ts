@@ -1,5 +1,5 @@
 // Every function container reaches Redis as an ACL user of its own, made by its invoker just before it
-// creates the container and deleted when the container goes (RedisClient then closes its connection). The
+// creates the container and deleted when the container goes (Redis then closes its connection). The
 // user may touch its own function's keys only (every one of them is in the function's `{name}` slot),
 // push to reply lists without reading them, publish Hearth's events, and run the commands the adapter
 // sends or Hearth's scripts run for it: no KEYS, MONITOR, CONFIG, FLUSH*, EVAL or SCRIPT, and no GET (the
@@ -17,7 +17,7 @@ const USER_PREFIX = "hearth-container:";
 
 /**
  * The adapter's own commands (and CLIENT SETNAME for its connection name), then those its scripts run
- * (RedisClient checks a script's commands against the caller's permissions).
+ * (Redis checks a script's commands against the caller's permissions).
  */
 const ADAPTER_COMMANDS = [
   "hgetall", "blmove", "rpush", "pexpire", "evalsha", "client|setname", "xack",

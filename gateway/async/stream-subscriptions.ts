@@ -113,6 +113,15 @@ export async function restoreGroup(redis: RedisClient, fn: string, stream: strin
   return true;
 }
 
+/**
+ * After a function's delete: its groups on the streams it was subscribed to. The delete is done whatever
+ * happens here: a group left (Redis away meanwhile) is one a producer's operator may destroy, as after a
+ * gateway that died between the two steps (ARCHITECTURE.md, "Known limits").
+ */
+export async function destroyGroupsOfDeleted(redis: RedisClient, fn: string, streams: string[]): Promise<void> {
+  await Promise.all(streams.map((stream) => destroyGroup(redis, stream, streamGroup(fn)).catch(() => undefined)));
+}
+
 /** XGROUP CREATE … MKSTREAM: true when it made the group, false when it was there (kept where it stands). */
 async function createGroup(redis: RedisClient, stream: string, group: string, startId: "$" | "0"): Promise<boolean> {
   try {

@@ -6,7 +6,8 @@ import type { RedisClient } from "../redis/connections.js";
 import { HearthError } from "../errors.js";
 import { decodeMessage, errorBody, errorResult, type InvocationMeta } from "../protocol/envelope.js";
 import type { Quotas } from "../config.js";
-import { functionKeys, FUNCTIONS_INDEX, streamGroup } from "../protocol/keys.js";
+import { destroyGroupsOfDeleted } from "../async/stream-subscriptions.js";
+import { functionKeys, FUNCTIONS_INDEX } from "../protocol/keys.js";
 import { parseContainerRecord, type ContainerRecord } from "../protocol/container-lifecycle.js";
 import { deleteFunction as deleteScript, deployFunction as deployScript } from "../protocol/function-scripts.js";
 import { INVOCATION_OUTCOMES, type InvocationOutcome } from "../protocol/outcome.js";
@@ -126,8 +127,8 @@ export async function deleteFunction(redis: RedisClient, name: string, retention
   await releaseQuotas(redis, name, { codeBytes: deleted?.codeBytes ?? 0, minWarm: deleted?.minWarm ?? 0 });
   if (!deleted) return false;
   await Promise.all([
-    // Its consumer groups go with its subscriptions; a stream gone or of another type now has none.
-    ...deleted.streams.map((stream) => redis.xgroup("DESTROY", stream, streamGroup(name)).catch(() => undefined)),
+    // Its consumer groups go with its subscriptions, each on its stream's node.
+    destroyGroupsOfDeleted(redis, name, deleted.streams),
     ...deleted.queued.map((raw) => {
       const { meta } = decodeMessage<InvocationMeta>(raw);
       return pushReplies(redis, meta.replyTo, [errorResult(meta.id, name, 404, "FunctionNotFound", `function ${name} was deleted`)]);

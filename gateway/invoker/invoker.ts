@@ -114,6 +114,7 @@ export class Invoker {
         void this.beat()
           .then(() => this.releaseContainersOfDeadInvokers())
           .then(() => this.checkEngine())
+          .then(() => this.scaleUpQueued())
           .catch((err) => this.logger.error({ err }, "heartbeat failed")),
       this.heartbeatMs,
     );
@@ -220,6 +221,20 @@ export class Invoker {
     await this.releaseRecordsWhere(async (record, containerId) => {
       if (record.invokerId === this.invokerId) return this.isLost(record, containerId) ? CONTAINER_LOST : undefined;
       return (await isDead(record.invokerId)) ? { errorType: "Hearth.InvokerLost", message: "the invoker running the function's container stopped answering" } : undefined;
+    });
+  }
+
+  /**
+   * Work queued with no signal heard: a `work` event is published once, and one published while this
+   * process's event connection was reconnecting (a failover, a restart of Redis) is lost, leaving its
+   * request queued until its timeout. Each beat looks at every function's queue (one LLEN each, sent in
+   * one tick) and scales up those with work waiting; one that needs nothing more takes none.
+   */
+  private async scaleUpQueued(): Promise<void> {
+    const names = await this.redis.smembers(FUNCTIONS_INDEX);
+    const queued = await Promise.all(names.map((name) => this.redis.llen(functionKeys(name).queue)));
+    names.forEach((name, i) => {
+      if (queued[i]! > 0) this.scaleUp(name);
     });
   }
 

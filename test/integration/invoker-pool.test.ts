@@ -308,6 +308,15 @@ describe("the invoker's pool, on a fake container backend", () => {
     expect(((await redis.acl("USERS")) as string[]).includes(containerUserName(invokerId, spec!.containerId))).toBe(false);
   });
 
+  it("starts a container for work whose `work` event it never heard (lost while its event connection reconnected), at its next heartbeat", async () => {
+    const { backend } = await startInvoker();
+    const { fn, version } = await deployNoop({ maxContainers: 2 });
+    // Queued as a gateway does, but the event never reaches the invoker.
+    await redis.lpush(functionKeys(fn).queue, envelope(fn, `${fn}-req-0`, version, {}, REPLY_TO));
+    const started = await eventually(async () => (backend.started.length > 0 ? backend.started : undefined), HEARTBEAT_MS * 3, "a container started by the heartbeat");
+    expect(started.map((spec) => spec.function)).toEqual([fn]);
+  });
+
   it("on stop, waits for its busy container to finish and exit, then removes every container", async () => {
     const { invoker, backend } = await startInvoker();
     const { fn, version } = await deployNoop({ maxContainers: 2 });

@@ -78,10 +78,10 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
     await ready(commands);
     await loadScripts(commands);
     // A failover: the new master has no script loaded (nor, below, the containers' users).
-    const masterChanged: Array<() => Promise<void>> = [() => loadScripts(commands)];
+    const masterChanged: Array<() => Promise<void>> = [() => catchUp(commands, () => loadScripts(commands))];
     onMasterChange(commands, (masters) => {
       logger.warn({ masters }, "Redis failed over to a new master");
-      for (const step of masterChanged) catchUp(commands, step).catch((err: unknown) => logger.error({ err }, "catching up with the new Redis master failed"));
+      for (const step of masterChanged) step().catch((err: unknown) => logger.error({ err }, "catching up with the new Redis master failed"));
     });
     const events = new EventBus(connectRedis(redis, "hearth-events"), logger);
     teardown.push(() => events.stop());
@@ -133,7 +133,8 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
       invoker = started;
       masterChanged.push(async () => {
         // Containers reach the new master once it has their users, and lose the old one now.
-        const restored = started.onMasterChange();
+        // Tried again while the cluster answers it is down; the sockets wait for its last try.
+        const restored = catchUp(commands, () => started.onMasterChange());
         masterSocket?.retarget(restored.catch(() => undefined).then(() => connectedNode(commands)));
         await Promise.all([restored, clusterSockets?.follow(restored)]);
       });

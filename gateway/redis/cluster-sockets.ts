@@ -64,7 +64,10 @@ export class ClusterSockets {
     for (const [name, master] of names) {
       const current = this.sockets.get(name);
       if (current?.master === master) continue;
-      const target = ready.then(() => parseAddress(master)).catch(() => undefined);
+      // Once `ready` has settled, whatever its outcome: a catch-up that failed must not leave the socket
+      // refusing every container (a retry finds the master unchanged and would not retarget it); a
+      // container whose user is not made yet fails to log in and exits, as it would on a lost master.
+      const target = ready.catch(() => undefined).then(() => parseAddress(master));
       if (current) {
         current.socket.retarget(target);
         current.master = master;

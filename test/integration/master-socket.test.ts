@@ -1,5 +1,5 @@
-// The invoker's socket for containers with Sentinel: each connection goes to the master of the moment;
-// after a failover the old ones are cut and new ones wait until the new master is ready for them.
+// The invoker's sockets for containers with Sentinel or a Cluster: each connection goes to the master of
+// the moment; after a failover the old ones are cut and new ones wait until the new master is ready for them.
 
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
@@ -8,6 +8,8 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Address } from "../../gateway/redis/connections.js";
 import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
+import type { Cluster } from "ioredis";
+import { ClusterSockets } from "../../gateway/redis/cluster-sockets.js";
 import { MasterSocket } from "../../gateway/redis/master-socket.js";
 import { startTestRedis } from "../support/hearth.js";
 
@@ -62,6 +64,31 @@ describe("the invoker's socket to the master", () => {
       after.disconnect();
     } finally {
       await socket.close();
+    }
+  });
+});
+
+describe("the invoker's sockets to a cluster's masters", () => {
+  it("forwards to a promoted master even when the first catch-up with it failed: a retry finds the map unchanged", async () => {
+    // What ClusterSockets reads of the cluster client: its map of slots, every slot on one master here.
+    const map = (address: Address): Pick<Cluster, "slots"> => ({ slots: Array.from({ length: 16384 }, () => [`${address.host}:${address.port}`]) });
+    const cluster = map(nodes[0]!.address);
+    const sockets = await ClusterSockets.listen(path.join(dir, "cluster-sockets"), cluster as Cluster);
+    try {
+      const socketPath = path.join(sockets.directory, "slots-0.sock");
+      const before = connect(socketPath);
+      expect(await before.get("node")).toBe("a");
+      // The replica is promoted, and catching up with it fails (the cluster still answers CLUSTERDOWN)…
+      cluster.slots = map(nodes[1]!.address).slots;
+      await sockets.follow(Promise.reject(new Error("CLUSTERDOWN The cluster is down")));
+      // …then succeeds: the map is the same, and new connections reach the new master.
+      await sockets.follow(Promise.resolve());
+      const after = connect(socketPath);
+      expect(await after.get("node")).toBe("b");
+      before.disconnect();
+      after.disconnect();
+    } finally {
+      await sockets.close();
     }
   });
 });

@@ -65,4 +65,26 @@ describe("Hearth on a Redis Cluster", () => {
     const record = await finalRecord(hearth.url, accepted.body.id);
     expect(record).toMatchObject({ status: "succeeded", result: { echo: "async" } });
   }, 120_000);
+
+  it("keeps the invoker's sockets and their map out of a hostile function's reach (only the adapter, root, enters /run/hearth)", async () => {
+    const prying = `
+const fs = require("node:fs");
+const net = require("node:net");
+const attempt = (f) => { try { return f(); } catch (e) { return "error " + e.code; } };
+const connect = (path) => new Promise((resolve) => {
+  const socket = net.connect({ path });
+  socket.once("connect", () => { socket.destroy(); resolve("connected"); });
+  socket.once("error", (e) => resolve("error " + e.code));
+});
+exports.handler = async () => ({
+  uid: process.getuid(),
+  dir: attempt(() => fs.readdirSync("/run/hearth/redis")),
+  map: attempt(() => fs.readFileSync("/run/hearth/redis/slots.json", "utf8")),
+  socket: await connect("/run/hearth/redis/slots-0.sock"),
+});`;
+    expect((await deploy(hearth.url, "prying", { runtime: "node" }, { "index.js": prying })).status).toBe(201);
+    const result = await invoke(hearth.url, "prying");
+    expect(result.status, result.text).toBe(200);
+    expect(result.body).toEqual({ uid: 10001, dir: "error EACCES", map: "error EACCES", socket: "error EACCES" });
+  }, 60_000);
 });

@@ -25,8 +25,13 @@ describe("ContainerWorker", () => {
     const fn = "adapted";
     const keys = functionKeys(fn);
     const containerId = "local1";
-    const worker = await startProbeWorker(fn, containerId, 2);
+    // Monitoring before the worker sends anything: ioredis marks the connection monitoring a tick after
+    // MONITOR's OK, and a feed line read in the same chunk as that OK fails its command queue.
     const monitor = await setting.redis.monitor();
+    const worker = await startProbeWorker(fn, containerId, 2).catch((error: unknown) => {
+      monitor.disconnect();
+      throw error;
+    });
     try {
       const commands: string[][] = [];
       monitor.on("monitor", (_time: string, args: string[]) => commands.push(args));

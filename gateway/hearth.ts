@@ -63,8 +63,10 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
   // Teardown steps in the order they were set up; run in reverse on stop, or on a failed start so
   // that nothing (an embedded redis-server above all) outlives it.
   const teardown: Array<() => Promise<void>> = [];
+  // A step that fails (Redis away during a failover) is logged and the next ones still run: a
+  // failed step must not leave containers, connections or an embedded redis-server behind.
   const stop = async (): Promise<void> => {
-    for (const step of teardown.splice(0).reverse()) await step();
+    for (const step of teardown.splice(0).reverse()) await step().catch((err: unknown) => logger.error({ err }, "a step of stopping failed"));
   };
   try {
     // Settled before anything starts: a gateway that could not check keys must not start at all.
@@ -209,7 +211,7 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
     const address = server?.address() as AddressInfo | undefined;
     return { url: address ? `http://${config.host}:${address.port}` : undefined, redis: describeTarget(redis), adminTokenFile: adminToken?.file, metrics, stop };
   } catch (error) {
-    await stop().catch((err: unknown) => logger.error({ err }, "cleaning up after a failed start failed"));
+    await stop();
     throw error;
   }
 }

@@ -8,11 +8,10 @@
 // start, anyone's once idle for claimIdleMs (XAUTOCLAIM). Accepting one twice is harmless: the
 // idempotency key answers with the first invocation.
 
-import type { RedisClient } from "../redis/connections.js";
 import { HearthError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { functionKeys, FUNCTIONS_INDEX, streamGroup } from "../protocol/keys.js";
-import { connectRedis, type RedisTarget } from "../redis/connections.js";
+import { connectRedis, StopSignal, type RedisClient, type RedisTarget } from "../redis/connections.js";
 import { streamEntryKey, type AsyncInvocations } from "./async-invocations.js";
 import { restoreGroup } from "./stream-subscriptions.js";
 
@@ -111,6 +110,7 @@ class StreamReader {
   private readonly group: string;
   private loop?: Promise<void>;
   private stopped = false;
+  private readonly stopSignal = new StopSignal();
   private wake?: () => void;
   /** Own pending entries up to this id are known to be accepted; `rescan` reads those after it. */
   private cursor = "0";
@@ -137,6 +137,7 @@ class StreamReader {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopSignal.stop();
     this.connection.disconnect();
     this.wake?.();
     await this.loop;
@@ -180,7 +181,9 @@ class StreamReader {
     this.nextClaimAt = Date.now() + this.options.claimIdleMs;
     let start = "0-0";
     do {
-      const [next, claimed] = (await this.connection.xautoclaim(this.stream, this.group, this.options.consumer, this.options.claimIdleMs, start, "COUNT", BATCH)) as [string, Entry[]];
+      const answer = await this.stopSignal.race(this.connection.xautoclaim(this.stream, this.group, this.options.consumer, this.options.claimIdleMs, start, "COUNT", BATCH));
+      if (!answer) return;
+      const [next, claimed] = answer as [string, Entry[]];
       // One that is not accepted now stays pending, idle again, for the next claim.
       if ((await this.accept(claimed)) < claimed.length) return this.pause();
       start = next;
@@ -189,7 +192,7 @@ class StreamReader {
 
   private async read(from: string, blockMs?: number): Promise<Entry[]> {
     const block = blockMs === undefined ? [] : ["BLOCK", blockMs];
-    const reply = (await this.connection.call("XREADGROUP", "GROUP", this.group, this.options.consumer, "COUNT", BATCH, ...block, "STREAMS", this.stream, from)) as
+    const reply = (await this.stopSignal.race(this.connection.call("XREADGROUP", "GROUP", this.group, this.options.consumer, "COUNT", BATCH, ...block, "STREAMS", this.stream, from))) as
       | Array<[string, Entry[]]>
       | null;
     return reply?.[0]?.[1] ?? [];

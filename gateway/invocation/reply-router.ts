@@ -1,5 +1,5 @@
 import { Cluster, type Redis } from "ioredis";
-import type { RedisClient } from "../redis/connections.js";
+import { StopSignal, type RedisClient } from "../redis/connections.js";
 import type { HearthError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { decodeMessage, type Message, type ResultMeta } from "../protocol/envelope.js";
@@ -12,6 +12,7 @@ import { repliesKey } from "../protocol/keys.js";
 export class ReplyRouter {
   private readonly waiting = new Map<string, { function: string; deliver(result: Message<ResultMeta>): void; fail(error: HearthError): void; timer: NodeJS.Timeout }>();
   private stopped = false;
+  private readonly stopSignal = new StopSignal();
   private loop?: Promise<void>;
 
   constructor(
@@ -48,6 +49,7 @@ export class ReplyRouter {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopSignal.stop();
     this.redis.disconnect();
     await this.loop;
   }
@@ -97,7 +99,7 @@ export class ReplyRouter {
     const key = repliesKey(this.gatewayId);
     while (!this.stopped) {
       try {
-        const popped = (await this.redis.blmpopBuffer(0, 1, key, "LEFT", "COUNT", 512)) as [Buffer, Buffer[]] | null;
+        const popped = (await this.stopSignal.race(this.redis.blmpopBuffer(0, 1, key, "LEFT", "COUNT", 512))) as [Buffer, Buffer[]] | null;
         for (const raw of popped?.[1] ?? []) this.deliver(raw);
         // Let the waiters answer their callers before the next BLMPOP is written: its socket write
         // would otherwise come first, on every request's way out (see BENCHMARKS.md).

@@ -149,7 +149,7 @@ export class Invoker {
     const byFunction = new Map<string, string[]>();
     for (const [containerId, { function: fn }] of this.launched) byFunction.set(fn, [...(byFunction.get(fn) ?? []), containerId]);
     // Idle ones are woken now, busy ones retire after their request, starting ones at their registration.
-    for (const [fn, containerIds] of byFunction) await markDraining.run(this.redis, { keys: functionKeys(fn), containerIds });
+    for (const [fn, containerIds] of byFunction) await this.unlessRedisAway("marking containers draining", () => markDraining.run(this.redis, { keys: functionKeys(fn), containerIds }));
     if (this.launched.size > 0) {
       const allExited = new Promise<void>((resolve) => (this.onAllExited = resolve));
       await Promise.race([allExited, sleep(timeoutMs)]);
@@ -158,13 +158,27 @@ export class Invoker {
     this.stopWatching?.();
     for (const [containerId, container] of this.launched) {
       if (container.dockerId) await this.backend.remove(container.dockerId);
-      await this.release(container.function, containerId, "Hearth.InvokerStopped", "the invoker stopped while the request ran");
+      await this.unlessRedisAway("releasing a container record", () => this.release(container.function, containerId, "Hearth.InvokerStopped", "the invoker stopped while the request ran"));
     }
     this.launched.clear();
     // Exited is not yet removed: wait (bounded) until Docker has removed them all.
     const removed = await Promise.all(dockerIds.map((dockerId) => this.backend.waitRemoved(dockerId, REMOVAL_TIMEOUT_MS)));
     if (removed.includes(false)) this.logger.warn({ containers: removed.filter((done) => !done).length }, "Docker had not removed every container when the invoker stopped");
-    await Promise.all([this.redis.del(invokerAliveKey(this.invokerId)), this.redis.zrem(INVOKER_BEATS, this.invokerId)]);
+    await this.unlessRedisAway("leaving the invokers' list", () => Promise.all([this.redis.del(invokerAliveKey(this.invokerId)), this.redis.zrem(INVOKER_BEATS, this.invokerId)]));
+  }
+
+  /**
+   * A Redis step of stopping, skipped while Redis is away (a failover) so that the containers are still
+   * removed: the records it would release name an invoker whose alive key expires, and another
+   * invoker's sweep releases them.
+   */
+  private async unlessRedisAway(what: string, step: () => Promise<unknown>): Promise<void> {
+    try {
+      await step();
+    } catch (err) {
+      if (!isRedisUnavailable(err)) throw err;
+      this.logger.warn({ err: (err as Error).message }, `${what} failed while Redis was unavailable; another invoker's sweep does it`);
+    }
   }
 
   /** The containers it started that Docker runs now, for their CPU and memory by function. */

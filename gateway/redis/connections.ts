@@ -52,6 +52,13 @@ function sentinelOptions({ sentinels, name, username, password, sentinelPassword
   return { sentinels, name, role: "master", username, password, sentinelPassword, failoverDetector: true };
 }
 
+/**
+ * How often a Cluster client reads the map of slots again. ioredis reads it at a MOVED answer only, and
+ * a command routed to a lost master fails without one: an invoker that sent nothing to that master's
+ * slots kept its containers' socket on the dead node, and the first command after a failover failed.
+ */
+const CLUSTER_MAP_REFRESH_MS = 1_000;
+
 /** A Cluster client with the options of one connection: those of the client itself lifted out, the rest given to each node's. */
 function clusterOptions({ username, password }: ClusterTarget, { enableOfflineQueue, enableAutoPipelining, ...node }: RedisOptions): ClusterOptions {
   const failFast = enableOfflineQueue === false;
@@ -61,6 +68,7 @@ function clusterOptions({ username, password }: ClusterTarget, { enableOfflineQu
     enableOfflineQueue: !failFast,
     // Commands go to masters only: a replica's answer may be behind what a master acknowledged.
     scaleReads: "master",
+    slotsRefreshInterval: CLUSTER_MAP_REFRESH_MS,
     // MOVED, ASK and TRYAGAIN are followed (the command did not run); a command whose connection
     // dropped is not sent again when failing fast (it may have run), nor held while the cluster is down.
     ...(failFast ? { retryDelayOnFailover: 0, retryDelayOnClusterDown: 0 } : {}),
@@ -95,6 +103,25 @@ export function connectionForKey(redis: RedisClient, key: string): Redis | undef
  * after a reconnect (an enqueue that reached the old master must not run twice).
  */
 export const FAIL_FAST: RedisOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 0 };
+
+/**
+ * What a blocked reader's loop races its reads with, settled when it stops: a Cluster client that was
+ * retrying a read (the cluster down) leaves it unsettled forever once disconnected, and a stop that
+ * waited for the loop would hang.
+ */
+export class StopSignal {
+  private settle: () => void = () => undefined;
+  private readonly stopped = new Promise<null>((resolve) => (this.settle = () => resolve(null)));
+
+  stop(): void {
+    this.settle();
+  }
+
+  /** `read`'s answer, or null once stopped. */
+  race<T>(read: Promise<T>): Promise<T | null> {
+    return Promise.race([read, this.stopped]);
+  }
+}
 
 /** Resolves once the connection is ready (a FAIL_FAST connection refuses commands before). */
 export async function ready(redis: RedisClient): Promise<void> {

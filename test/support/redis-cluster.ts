@@ -45,6 +45,11 @@ export interface RedisCluster {
    * surviving nodes say cluster_state:ok and name the replica as the master of the range's slots.
    */
   killMaster(i: number): Promise<{ killed: ClusterNode; promoted: ClusterNode }>;
+  /**
+   * SIGKILLs the master of slot range i when no replica is left to take over: the range goes unserved,
+   * and (full coverage being required) every node answers CLUSTERDOWN. Resolves once all say so.
+   */
+  killLastCopy(i: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -154,13 +159,18 @@ export async function startRedisCluster({ masters = 3, replicas = false }: Redis
       if (!node) throw new Error(`no master serves slot ${slot}`);
       return node;
     };
-    const killMaster = async (i: number): Promise<{ killed: ClusterNode; promoted: ClusterNode }> => {
-      const slot = nodes[i]!.slots[0];
-      const killed = await masterOfSlot(slot);
+    /** SIGKILLs the master serving range i; resolves with it once its process has exited. */
+    const killMasterProcess = async (i: number): Promise<ClusterNode> => {
+      const killed = await masterOfSlot(nodes[i]!.slots[0]);
       const child = processes.get(killed.port)!;
       const exited = new Promise((resolve) => child.once("exit", resolve));
       child.kill("SIGKILL");
       await exited;
+      return killed;
+    };
+    const killMaster = async (i: number): Promise<{ killed: ClusterNode; promoted: ClusterNode }> => {
+      const slot = nodes[i]!.slots[0];
+      const killed = await killMasterProcess(i);
       const survivors = running();
       const promotedPort = await eventually(async () => {
         const seen = await Promise.all(survivors.map(async (node) => {
@@ -178,7 +188,22 @@ export async function startRedisCluster({ masters = 3, replicas = false }: Redis
       }, 30_000, `a replica to take over from the master on port ${killed.port}`);
       return { killed, promoted: all.find((node) => node.port === promotedPort)! };
     };
-    return { password, nodes, replicas: replicaNodes, connect, rangeOf, masterOf: (key) => masterOfSlot(calculateSlot(key)), killMaster, stop };
+    const killLastCopy = async (i: number): Promise<void> => {
+      await killMasterProcess(i);
+      const survivors = running();
+      await eventually(async () => {
+        const states = await Promise.all(survivors.map(async (node) => {
+          const client = node.connect();
+          try {
+            return await clusterInfo(client);
+          } finally {
+            client.disconnect();
+          }
+        }));
+        return states.every((info) => info.includes("cluster_state:fail")) ? true : undefined;
+      }, 30_000, "every surviving node to count the cluster down");
+    };
+    return { password, nodes, replicas: replicaNodes, connect, rangeOf, masterOf: (key) => masterOfSlot(calculateSlot(key)), killMaster, killLastCopy, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -1,7 +1,10 @@
 // What a caller sees through a failover of Redis: each sync answer's status and time, a hang showing as
 // status 0 instead of stalling the test.
 
+import { Cluster, type Redis } from "ioredis";
 import { expect } from "vitest";
+import { decodeMessage, type InvocationMeta } from "../../gateway/protocol/envelope.js";
+import { functionKeys } from "../../gateway/protocol/keys.js";
 import { adminHeaders } from "./hearth.js";
 
 /** A caller that Redis cannot serve (failover) hears so within this. */
@@ -48,8 +51,35 @@ export function slowest(answers: TimedAnswer[], status: number): number {
   return Math.max(0, ...answers.filter((answer) => answer.status === status).map(({ ms }) => ms));
 }
 
-/** Every sync caller through a failover got its result or a quick 503 Hearth.Unavailable, and nobody hung. */
-export function expectQuickSyncAnswers(answers: TimedAnswer[]): void {
+/**
+ * Where a function's work stands in Redis: its queue, idle list, container records, and each container's
+ * inbox and running list (envelopes by id and caller), with every reply list's length. Printed when a
+ * sync caller hangs through a failover, to tell a lost result from a request nobody took.
+ */
+export async function functionState(redis: Redis | Cluster, fn: string): Promise<object> {
+  const keys = functionKeys(fn);
+  const envelopes = async (key: string): Promise<string[]> =>
+    (await redis.lrangeBuffer(key, 0, -1)).map((raw) => {
+      const text = raw.toString();
+      if (!text.startsWith("{") && text.length < 16) return text;
+      const { meta } = decodeMessage<InvocationMeta>(raw);
+      return `${meta.id} for ${meta.replyTo || "async"}`;
+    });
+  const containers = await redis.hgetall(keys.containers);
+  const byContainer: Record<string, object> = {};
+  for (const id of Object.keys(containers)) byContainer[id] = { record: containers[id], inbox: await envelopes(keys.inbox(id)), running: await envelopes(keys.running(id)) };
+  const nodes = redis instanceof Cluster ? redis.nodes("master") : [redis];
+  const replyLists: Record<string, number> = {};
+  for (const node of nodes) for (const key of await node.keys("hearth:replies:*")) replyLists[key] = await node.llen(key);
+  return { at: Date.now(), queue: await envelopes(keys.queue), idle: await redis.lrange(keys.idle, 0, -1), draining: await redis.smembers(keys.draining), containers: byContainer, replyLists };
+}
+
+/**
+ * Every sync caller through a failover got its result or a quick 503 Hearth.Unavailable, and nobody hung.
+ * `hangs` are what was seen in Redis when a caller gave up (functionState), printed on failure.
+ */
+export function expectQuickSyncAnswers(answers: TimedAnswer[], hangs: object[] = []): void {
+  if (hangs.length > 0) console.log(`sync callers hung; what Redis held as each gave up: ${JSON.stringify(hangs, null, 1)}`);
   for (const answer of answers) {
     expect([200, 503]).toContain(answer.status);
     if (answer.status === 503) {

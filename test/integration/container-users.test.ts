@@ -8,7 +8,7 @@ import { deployFunction } from "../../gateway/functions/registry.js";
 import { ContainerUsers, type ContainerCredentials } from "../../gateway/invoker/container-users.js";
 import { decodeMessage, type ResultMeta } from "../../gateway/protocol/envelope.js";
 import { EVENTS_CHANNEL, functionKeys, newInvocationId, repliesKey } from "../../gateway/protocol/keys.js";
-import { loadScripts } from "../../gateway/protocol/all-scripts.js";
+import { ALL_SCRIPTS, loadScripts } from "../../gateway/protocol/all-scripts.js";
 import { enqueueAsyncInvocation } from "../../gateway/protocol/async-lifecycle.js";
 import { finishInvocation } from "../../gateway/protocol/container-lifecycle.js";
 import { probeHandler } from "../support/functions.js";
@@ -133,6 +133,17 @@ describe("a container's Redis user", () => {
     await users.remove("inv-1", "c-restored");
     await users.restore();
     expect(await pingAs(restored)).toMatch(/WRONGPASS/);
+  });
+
+  it("loads the scripts a container runs before its user is made when the cache lost them (a restart), and sends none it has", async () => {
+    const scriptLoads = async (): Promise<number> => Number(/cmdstat_script\|load:calls=(\d+)/.exec(await setting.redis.info("commandstats"))?.[1] ?? 0);
+    await setting.redis.script("FLUSH");
+    const first = await users.create("inv-1", "c-flushed", "victim");
+    expect(new Set((await setting.redis.script("EXISTS", ...ALL_SCRIPTS.map(({ sha }) => sha))) as number[])).toEqual(new Set([1]));
+    const loads = await scriptLoads();
+    const second = await users.create("inv-1", "c-cached", "victim");
+    expect(await scriptLoads()).toBe(loads);
+    for (const credentials of [first, second]) await users.remove("inv-1", credentials.username.split(":")[2]!);
   });
 
   it("removes the users of invokers it is told are gone", async () => {

@@ -83,6 +83,7 @@ export class CodeCache {
     }
   }
 
+  /** Unpacked bytes and entries now (trees being removed not counted), for the metrics read at scrape time. */
   usage(): CodeCacheUsage {
     let bytes = 0;
     for (const entry of this.entries.values()) bytes += entry.bytes;

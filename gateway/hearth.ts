@@ -119,7 +119,7 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
         allowedNetworks: config.containerNetworks,
         invocationRetentionMs: config.invocationRetentionMs,
         logs: config.logs,
-        codeCache: new CodeCache(path.join(config.codeCache.directory, config.invokerId), config.codeCache.maxBytes, logger.child({ component: "code-cache" })),
+        codeCache: new CodeCache(path.join(config.codeCache.directory, config.invokerId), config.codeCache.maxBytes, logger.child({ component: "code-cache" }), metrics),
         readCode: (fn, codeSha) => commands.getBuffer(functionKeys(fn).code(codeSha)),
       });
       const capacity = new HostCapacity(config.hostLimits);

@@ -61,6 +61,35 @@ export function overviewPanels(): Array<{ row: string; panels: PanelSpec[] }> {
       ],
     },
     {
+      row: "Code cache",
+      panels: [
+        {
+          title: "Code cache hit ratio",
+          description: "Container starts that found their package unpacked on their invoker's host, over those that found it or had to fetch and unpack it, over 5 minutes.",
+          unit: "percentunit",
+          queries: [q(`sum(rate(hearth_code_cache_lookups_total{result="hit"}[5m])) / sum(rate(hearth_code_cache_lookups_total{result=~"hit|miss"}[5m]))`, "hit ratio")],
+        },
+        {
+          title: "Code cache lookups and evictions/s",
+          description: "Lookups by result (not_found: redeployed or deleted meanwhile; error: the fetch or the package's checks failed), and packages evicted to keep within HEARTH_CODE_CACHE_MB. Evictions and misses high together: the cache is too small for the code its hosts run.",
+          unit: "ops",
+          queries: [q(`sum by (result) (rate(hearth_code_cache_lookups_total[5m]))`, "{{result}}"), q(`sum(rate(hearth_code_cache_evictions_total[5m]))`, "evictions")],
+        },
+        {
+          title: "Code cache unpack time",
+          description: "What a miss costs a cold start: the package's fetch from Redis, its checks and its unpacking.",
+          unit: "s",
+          queries: [0.5, 0.9, 0.99].map((quantile) => q(`histogram_quantile(${quantile}, sum by (le) (rate(hearth_code_cache_unpack_duration_seconds_bucket[5m])))`, `p${quantile * 100}`)),
+        },
+        {
+          title: "Code cache disk use",
+          description: "Unpacked code each invoker holds, against HEARTH_CODE_CACHE_MB: held passes the limit only while running containers mount more.",
+          unit: "bytes",
+          queries: [q(`hearth_code_cache_bytes`, "{{instance}} {{kind}}")],
+        },
+      ],
+    },
+    {
       row: "Queues and async",
       panels: [
         { title: "Queue depth by function", description: "Requests waiting for a container, sync and async.", unit: "short", queries: [q(`max by (function) (hearth_queue_depth)`, "{{function}}")] },

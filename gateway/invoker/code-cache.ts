@@ -18,6 +18,7 @@ import { setImmediate } from "node:timers/promises";
 import { extractPackage } from "../functions/code-package.js";
 import { inspectOffLoop } from "../functions/package-inspector.js";
 import type { Logger } from "../logger.js";
+import type { CodeCacheRecorder, Metrics } from "../metrics/metrics.js";
 
 const SHA256 = /^[0-9a-f]{64}$/;
 /** Hashed this much at a time, the event loop free in between. */
@@ -30,6 +31,21 @@ interface Entry {
   holders: number;
 }
 
+/**
+ * How an acquire found its package: hit (unpacked on this host already, or being unpacked for another
+ * container, which it waited for), miss (it fetched and unpacked it), not_found (there was no package
+ * to fetch), error (the fetch or the checks failed: the acquire threw).
+ */
+export const LOOKUP_RESULTS = ["hit", "miss", "not_found", "error"] as const;
+export type LookupResult = (typeof LOOKUP_RESULTS)[number];
+
+/** What the cache holds now, read at scrape time. */
+export interface CodeCacheUsage {
+  bytes: number;
+  maxBytes: number;
+  entries: number;
+}
+
 export class CodeCache {
   private readonly entries = new Map<string, Entry>();
   /** Packages being fetched and unpacked (false: there was none), so that containers starting at once share one fetch and one unpacking. */
@@ -37,13 +53,17 @@ export class CodeCache {
   /** Entries being removed, so that a new unpacking of the same package waits for the old tree to go. */
   private readonly removing = new Map<string, Promise<void>>();
   private opened?: Promise<void>;
+  private readonly recorder: CodeCacheRecorder;
 
   constructor(
     /** This invoker's folder, a path the Docker engine sees (it mounts entries by their path). */
     readonly directory: string,
     private readonly maxBytes: number,
     private readonly logger: Logger,
-  ) {}
+    metrics: Metrics,
+  ) {
+    this.recorder = metrics.observeCodeCache(() => this.usage());
+  }
 
   /**
    * The host path of the package's unpacked tree, unpacked first if this host has not yet; held
@@ -52,22 +72,40 @@ export class CodeCache {
    */
   async acquire(sha: string, fetch: () => Promise<Buffer | null>): Promise<string | undefined> {
     if (!SHA256.test(sha)) throw new Error(`not a SHA-256: ${sha}`);
-    await (this.opened ??= this.open());
+    try {
+      await (this.opened ??= this.open());
+      const { tree, result } = await this.find(sha, fetch);
+      this.recorder.countLookup(result);
+      return tree;
+    } catch (error) {
+      this.recorder.countLookup("error");
+      throw error;
+    }
+  }
+
+  /** Unpacked bytes and entries now (trees being removed not counted), for the metrics read at scrape time. */
+  usage(): CodeCacheUsage {
+    let bytes = 0;
+    for (const entry of this.entries.values()) bytes += entry.bytes;
+    return { bytes, maxBytes: this.maxBytes, entries: this.entries.size };
+  }
+
+  private async find(sha: string, fetch: () => Promise<Buffer | null>): Promise<{ tree?: string; result: Exclude<LookupResult, "error"> }> {
     for (;;) {
       const entry = this.entries.get(sha);
       if (entry) {
         entry.holders += 1;
         entry.lastUsed = Date.now();
-        return this.taskPath(sha);
+        return { tree: this.taskPath(sha), result: "hit" };
       }
       const filling = this.filling.get(sha);
       if (filling) {
-        if (!(await filling)) return undefined;
+        if (!(await filling)) return { result: "not_found" };
         continue;
       }
       const fill = this.fetchAndFill(sha, fetch).finally(() => this.filling.delete(sha));
       this.filling.set(sha, fill);
-      return (await fill) ? this.taskPath(sha) : undefined;
+      return (await fill) ? { tree: this.taskPath(sha), result: "miss" } : { result: "not_found" };
     }
   }
 
@@ -118,15 +156,16 @@ export class CodeCache {
     }
     // Held by the acquire that unpacked it.
     this.entries.set(sha, { bytes: unpackedBytes, lastUsed: Date.now(), holders: 1 });
-    this.logger.info({ sha, bytes: unpackedBytes, ms: Math.round(performance.now() - started) }, "unpacked a code package into the code cache");
+    const seconds = (performance.now() - started) / 1000;
+    this.recorder.observeUnpack(seconds);
+    this.logger.info({ sha, bytes: unpackedBytes, ms: Math.round(seconds * 1000) }, "unpacked a code package into the code cache");
     this.evict();
     return true;
   }
 
   /** Removes the least recently used entries no container holds until the cache fits its bound (or only held ones are left). */
   private evict(): void {
-    let total = 0;
-    for (const entry of this.entries.values()) total += entry.bytes;
+    let total = this.usage().bytes;
     const candidates = [...this.entries].filter(([, entry]) => entry.holders === 0).sort(([, a], [, b]) => a.lastUsed - b.lastUsed);
     for (const [sha, entry] of candidates) {
       if (total <= this.maxBytes) return;
@@ -136,6 +175,7 @@ export class CodeCache {
         .catch((err: unknown) => this.logger.error({ err, sha }, "removing a code package from the code cache failed"))
         .finally(() => this.removing.delete(sha));
       this.removing.set(sha, removal);
+      this.recorder.countEviction();
       this.logger.info({ sha, bytes: entry.bytes }, "evicted a code package from the code cache");
     }
   }

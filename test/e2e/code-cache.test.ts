@@ -1,6 +1,7 @@
 // The invoker's code cache on a real Docker engine: a package is unpacked once per host and mounted
 // read-only at /var/task into each container of its function (and only of its function), the cache
 // keeps to its size by evicting what no container mounts, and a hostile package never lands on the host.
+// Its metrics on /metrics follow what the containers' starts did.
 
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -10,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { functionKeys } from "../../gateway/protocol/keys.js";
 import { startBarrier } from "../support/barrier.js";
 import { deploy, deployPackage, docker, eventually, invoke, listContainers, startTestHearth, startTestRedis, TEST_CODE_CACHE_DIR, testConfig, useTestHearth, type TestHearth } from "../support/hearth.js";
+import { scrape } from "../support/metrics.js";
 import { rawTarGz, tarGz, type Files } from "../support/packages.js";
 import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 
@@ -40,6 +42,18 @@ function randomFiles(count: number): Files {
 const sha256 = (data: Buffer): string => createHash("sha256").update(data).digest("hex");
 const entryOf = (t: TestHearth, sha: string): string => path.join(TEST_CODE_CACHE_DIR, t.invokerId, sha);
 
+const LOOKUPS = (result: string): string => `hearth_code_cache_lookups_total{result="${result}"}`;
+const UNPACKS = "hearth_code_cache_unpack_duration_seconds_count";
+const UNPACK_SECONDS = "hearth_code_cache_unpack_duration_seconds_sum";
+const BYTES_HELD = 'hearth_code_cache_bytes{kind="held"}';
+const BYTES_LIMIT = 'hearth_code_cache_bytes{kind="limit"}';
+
+/** The code cache's series now, less what they were at `before` (the describe's tests share one Hearth). */
+async function codeCacheSince(url: string, before: (series: string) => number): Promise<(series: string) => number> {
+  const now = await scrape(url);
+  return (series) => now(series) - before(series);
+}
+
 /** The host folder mounted at /var/task in a container, and whether it is read-only. */
 async function taskMount(dockerId: string): Promise<{ source?: string; readOnly?: boolean }> {
   const mount = (await docker.getContainer(dockerId).inspect()).Mounts.find((m) => m.Destination === "/var/task");
@@ -56,8 +70,18 @@ describe("the code cache", () => {
     const settings = { runtime: "node", maxContainers: 2, network: "host" };
     expect((await deployPackage(h.url, "big", settings, code)).status).toBe(201);
 
+    const before = await scrape(h.url);
     const first = await invoke(h.url, "big");
     expect(first.status).toBe(200);
+    // The first container's start missed: one fetch and unpacking, timed; the tree is on the disk.
+    const afterFirst = await codeCacheSince(h.url, before);
+    expect([LOOKUPS("miss"), LOOKUPS("hit"), UNPACKS].map(afterFirst)).toEqual([1, 0, 1]);
+    expect(afterFirst(UNPACK_SECONDS)).toBeGreaterThan(0);
+    const usage = await scrape(h.url);
+    expect(usage(BYTES_HELD)).toBeGreaterThanOrEqual(20 * MiB);
+    expect(usage(BYTES_HELD)).toBeLessThanOrEqual(usage(BYTES_LIMIT));
+    expect(usage(BYTES_LIMIT)).toBe(testConfig().codeCache.maxBytes);
+    expect(usage("hearth_code_cache_entries")).toBeGreaterThanOrEqual(1);
     expect(first.body.files).toEqual(["data", "index.js"]);
     expect(first.body.write).toBe("EROFS");
     const entry = entryOf(h, sha);
@@ -77,6 +101,9 @@ describe("the code cache", () => {
     const redeployed = await invoke(h.url, "big");
     expect(redeployed.status).toBe(200);
     expect(redeployed.body.files).toEqual(["data", "index.js"]);
+    // The second container and the redeployed one's found the tree: hits, nothing unpacked again.
+    const afterRedeploy = await codeCacheSince(h.url, before);
+    expect([LOOKUPS("miss"), LOOKUPS("hit"), UNPACKS].map(afterRedeploy)).toEqual([1, 2, 1]);
 
     const again = await stat(path.join(entry, "task"));
     expect({ ino: again.ino, ctimeMs: again.ctimeMs }).toEqual({ ino: unpacked.ino, ctimeMs: unpacked.ctimeMs });
@@ -114,6 +141,7 @@ describe("the code cache", () => {
       "a climbing symbolic link": rawTarGz([index, { path: "lib/up", type: "SymbolicLink", linkpath: "../../../escaped.js" }]),
       "a hard link out": rawTarGz([index, { path: "shadow", type: "Link", linkpath: "/etc/shadow" }]),
     };
+    const before = await scrape(h.url);
     for (const [what, code] of Object.entries(hostile)) {
       const sha = sha256(code);
       // As a deploy would store it, without the deploy's inspection.
@@ -125,6 +153,9 @@ describe("the code cache", () => {
       expect(answer.body.errorMessage, what).toMatch(/escapes the package root|points outside the package/);
       expect(existsSync(entryOf(h, sha)), what).toBe(false);
     }
+    // Each refused start counted as an error, none as unpacked.
+    const since = await codeCacheSince(h.url, before);
+    expect([LOOKUPS("error"), LOOKUPS("miss"), UNPACKS].map(since)).toEqual([Object.keys(hostile).length, 0, 0]);
     expect(existsSync(outside)).toBe(false);
     expect(existsSync(path.join(TEST_CODE_CACHE_DIR, "escaped.js"))).toBe(false);
     expect((await readdir(path.join(TEST_CODE_CACHE_DIR, h.invokerId))).filter((name) => name.startsWith("."))).toEqual([]);
@@ -171,10 +202,19 @@ describe("the code cache's bound", () => {
     await deployAndRun("newer", 0.5);
     await exited("newer");
     expect([shas.held, shas.oldest, shas.newer].map((sha) => existsSync(entryOf(small, sha!)))).toEqual([true, true, true]);
+    const full = await scrape(small.url);
+    expect([full("hearth_code_cache_evictions_total"), full("hearth_code_cache_entries")]).toEqual([0, 3]);
+    expect(full(BYTES_HELD)).toBeGreaterThan(30 * MiB);
 
     await deployAndRun("newest", 600);
     await eventually(async () => (existsSync(entryOf(small, shas.oldest!)) ? undefined : true), 10_000, "the oldest unmounted package to be evicted");
     expect([shas.held, shas.newer, shas.newest].map((sha) => existsSync(entryOf(small, sha!)))).toEqual([true, true, true]);
+    // Four misses, one eviction, and three packages of 10 MiB held within the 35 MiB bound.
+    const evicted = await scrape(small.url);
+    expect([LOOKUPS("miss"), LOOKUPS("hit"), UNPACKS, "hearth_code_cache_evictions_total", "hearth_code_cache_entries"].map(evicted)).toEqual([4, 0, 4, 1, 3]);
+    expect(evicted(BYTES_HELD)).toBeGreaterThan(30 * MiB);
+    expect(evicted(BYTES_HELD)).toBeLessThanOrEqual(evicted(BYTES_LIMIT));
+    expect(evicted(BYTES_LIMIT)).toBe(35 * MiB);
     // The held function still runs from its tree.
     expect((await invoke(small.url, "held")).body.files).toEqual(["data", "index.js"]);
   });

@@ -8,6 +8,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { CodeCache } from "../../gateway/invoker/code-cache.js";
 import { createLogger } from "../../gateway/logger.js";
+import { Metrics } from "../../gateway/metrics/metrics.js";
 import { eventually } from "../support/hearth.js";
 import { tarGz } from "../support/packages.js";
 
@@ -22,10 +23,17 @@ async function cacheDir(): Promise<string> {
   return path.join(dir, "invoker");
 }
 
+/** The values of the code cache's series, as /metrics would show them. */
+async function codeCacheSeries(metrics: Metrics): Promise<Record<string, number>> {
+  const lines = (await metrics.registry.metrics()).split("\n").filter((line) => line.startsWith("hearth_code_cache_") && !line.includes("_bucket"));
+  return Object.fromEntries(lines.map((line) => [line.slice(0, line.lastIndexOf(" ")), Number(line.slice(line.lastIndexOf(" ") + 1))]));
+}
+
 describe("CodeCache", () => {
-  it("unpacks a package once for containers that start at the same time", async () => {
+  it("unpacks a package once for containers that start at the same time: one miss, the others hits", async () => {
     const directory = await cacheDir();
-    const cache = new CodeCache(directory, 1024 * 1024 * 1024, logger);
+    const metrics = new Metrics();
+    const cache = new CodeCache(directory, 1024 * 1024 * 1024, logger, metrics);
     const code = await tarGz({ "index.js": "exports.handler = () => 1;" });
     const sha = createHash("sha256").update(code).digest("hex");
     let fetches = 0;
@@ -39,17 +47,29 @@ describe("CodeCache", () => {
     expect(fetches).toBe(1);
     expect(await readFile(path.join(directory, sha, "task", "index.js"), "utf8")).toBe("exports.handler = () => 1;");
     expect(await readdir(directory)).toEqual([sha]);
+    expect(await codeCacheSeries(metrics)).toMatchObject({
+      'hearth_code_cache_lookups_total{result="hit"}': 2,
+      'hearth_code_cache_lookups_total{result="miss"}': 1,
+      'hearth_code_cache_lookups_total{result="not_found"}': 0,
+      'hearth_code_cache_lookups_total{result="error"}': 0,
+      hearth_code_cache_unpack_duration_seconds_count: 1,
+      hearth_code_cache_entries: 1,
+      'hearth_code_cache_bytes{kind="held"}': "exports.handler = () => 1;".length,
+      'hearth_code_cache_bytes{kind="limit"}': 1024 * 1024 * 1024,
+    });
   });
 
   it("starts empty after a restart: what the earlier run left is removed, and a package is unpacked again", async () => {
     const directory = await cacheDir();
     const code = await tarGz({ "index.js": "x" });
     const sha = createHash("sha256").update(code).digest("hex");
-    expect(await new CodeCache(directory, 1024 * 1024, logger).acquire(sha, async () => code)).toBeDefined();
+    expect(await new CodeCache(directory, 1024 * 1024, logger, new Metrics()).acquire(sha, async () => code)).toBeDefined();
     await mkdir(path.join(directory, ".unpacking-abc", "task"), { recursive: true });
 
-    const restarted = new CodeCache(directory, 1024 * 1024, logger);
+    const metrics = new Metrics();
+    const restarted = new CodeCache(directory, 1024 * 1024, logger, metrics);
     expect(await restarted.acquire("0".repeat(64), async () => null)).toBeUndefined();
+    expect((await codeCacheSeries(metrics))['hearth_code_cache_lookups_total{result="not_found"}']).toBe(1);
     let fetches = 0;
     const again = await restarted.acquire(sha, async () => {
       fetches += 1;

@@ -110,7 +110,7 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
       const masterSocket = "sentinel" in redis ? await MasterSocket.listen(path.resolve(config.containerRedisSocket ?? `${config.dataDir}/master-socket/redis.sock`), connectedNode(commands)!) : undefined;
       if (masterSocket) teardown.push(() => masterSocket.close());
       // The sockets go in the directory of HEARTH_CONTAINER_REDIS_SOCKET (the file name is not used).
-      const clusterSockets = commands instanceof Cluster ? await ClusterSockets.listen(path.dirname(path.resolve(config.containerRedisSocket ?? `${config.dataDir}/cluster-sockets/redis.sock`)), commands) : undefined;
+      const clusterSockets = commands instanceof Cluster ? await ClusterSockets.listen(path.dirname(path.resolve(config.containerRedisSocket ?? `${config.dataDir}/cluster-sockets/redis.sock`)), commands, logger) : undefined;
       if (clusterSockets) teardown.push(() => clusterSockets.close());
       const backend = new DockerBackend(docker, {
         invokerId: config.invokerId,

@@ -21,6 +21,7 @@ import { functionKeys, newInvocationId, repliesKey } from "../../gateway/protoco
 import { encodeSpecialization, stemKey } from "../../gateway/protocol/stem-cells.js";
 import { onMasterChange, ready } from "../../gateway/redis/connections.js";
 import { freePort, waitForPing } from "../../gateway/redis/embedded-redis.js";
+import { createLogger } from "../../gateway/logger.js";
 import { ClusterSockets, type SlotsMap } from "../../gateway/redis/cluster-sockets.js";
 import { probeHandler } from "../support/functions.js";
 import { eventually } from "../support/hearth.js";
@@ -71,7 +72,7 @@ beforeAll(async () => {
   await loadScripts(admin);
   users = new ContainerUsers(admin);
   dir = await mkdtemp(path.join(os.tmpdir(), "hearth-cluster-sockets-"));
-  sockets = await ClusterSockets.listen(path.join(dir, "sockets"), admin);
+  sockets = await ClusterSockets.listen(path.join(dir, "sockets"), admin, createLogger("test-cluster-sockets"));
 }, 60_000);
 
 afterAll(async () => {

@@ -1,6 +1,7 @@
 // The invoker's sockets for containers with Sentinel or a Cluster: each connection goes to the master of
 // the moment; after a failover the old ones are cut and new ones wait until the new master is ready for them.
 
+import { EventEmitter } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -9,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Address } from "../../gateway/redis/connections.js";
 import type { EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import type { Cluster } from "ioredis";
+import { createLogger } from "../../gateway/logger.js";
 import { ClusterSockets } from "../../gateway/redis/cluster-sockets.js";
 import { MasterSocket } from "../../gateway/redis/master-socket.js";
 import { startTestRedis } from "../support/hearth.js";
@@ -70,10 +72,10 @@ describe("the invoker's socket to the master", () => {
 
 describe("the invoker's sockets to a cluster's masters", () => {
   it("forwards to a promoted master even when the first catch-up with it failed: a retry finds the map unchanged", async () => {
-    // What ClusterSockets reads of the cluster client: its map of slots, every slot on one master here.
+    // What ClusterSockets uses of the cluster client: its map of slots (every slot on one master here) and its events.
     const map = (address: Address): Pick<Cluster, "slots"> => ({ slots: Array.from({ length: 16384 }, () => [`${address.host}:${address.port}`]) });
-    const cluster = map(nodes[0]!.address);
-    const sockets = await ClusterSockets.listen(path.join(dir, "cluster-sockets"), cluster as Cluster);
+    const cluster = Object.assign(new EventEmitter(), map(nodes[0]!.address));
+    const sockets = await ClusterSockets.listen(path.join(dir, "cluster-sockets"), cluster as Cluster, createLogger("test-cluster-sockets"));
     try {
       const socketPath = path.join(sockets.directory, "slots-0.sock");
       const before = connect(socketPath);

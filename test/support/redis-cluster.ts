@@ -50,6 +50,11 @@ export interface RedisCluster {
    * and (full coverage being required) every node answers CLUSTERDOWN. Resolves once all say so.
    */
   killLastCopy(i: number): Promise<void>;
+  /**
+   * Moves one slot, keys and all, to the master serving range `to` now, as `redis-cli --cluster reshard`
+   * does it; resolves once every node names that master for the slot.
+   */
+  moveSlot(slot: number, to: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -203,7 +208,33 @@ export async function startRedisCluster({ masters = 3, replicas = false }: Redis
         return states.every((info) => info.includes("cluster_state:fail")) ? true : undefined;
       }, 30_000, "every surviving node to count the cluster down");
     };
-    return { password, nodes, replicas: replicaNodes, connect, rangeOf, masterOf: (key) => masterOfSlot(calculateSlot(key)), killMaster, killLastCopy, stop };
+    const moveSlot = async (slot: number, to: number): Promise<void> => {
+      const [source, target] = [await masterOfSlot(slot), await masterOfSlot(nodes[to]!.slots[0])];
+      if (source.port === target.port) return;
+      const [from, into] = [source.connect(), target.connect()];
+      try {
+        const [fromId, intoId] = (await Promise.all([from.call("CLUSTER", "MYID"), into.call("CLUSTER", "MYID")])) as [string, string];
+        // The order the Redis Cluster specification gives: importing, migrating, the keys, then the owner.
+        await into.call("CLUSTER", "SETSLOT", slot, "IMPORTING", fromId);
+        await from.call("CLUSTER", "SETSLOT", slot, "MIGRATING", intoId);
+        for (;;) {
+          const keys = (await from.call("CLUSTER", "GETKEYSINSLOT", slot, 100)) as string[];
+          if (keys.length === 0) break;
+          await from.call("MIGRATE", "127.0.0.1", target.port, "", 0, 5_000, "AUTH", password, "KEYS", ...keys);
+        }
+        await into.call("CLUSTER", "SETSLOT", slot, "NODE", intoId);
+        await from.call("CLUSTER", "SETSLOT", slot, "NODE", intoId);
+      } finally {
+        from.disconnect();
+        into.disconnect();
+      }
+      const survivors = running();
+      await eventually(async () => {
+        const seen = await Promise.all(survivors.map((node) => masterPortSeenBy(node, slot).catch(() => undefined)));
+        return seen.every((port) => port === target.port) ? true : undefined;
+      }, 20_000, `every node to name port ${target.port} for slot ${slot}`);
+    };
+    return { password, nodes, replicas: replicaNodes, connect, rangeOf, masterOf: (key) => masterOfSlot(calculateSlot(key)), killMaster, killLastCopy, moveSlot, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -1,0 +1,92 @@
+// Hearth on a Redis Cluster whose slots are moved between its masters while functions run (a
+// resharding, as `redis-cli --cluster rebalance` makes): the invoker rewrites its containers' map of
+// sockets, so the moved function is served again from its new master (its warm container, cut off by
+// MOVED, replaced once), and the containers of functions that did not move keep their connections.
+
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import calculateSlot from "cluster-key-slot";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { functionKeys } from "../../gateway/protocol/keys.js";
+import { SLOTS_MAP_FILE, type SlotsMap } from "../../gateway/redis/cluster-sockets.js";
+import { probeHandler } from "../support/functions.js";
+import { deploy, eventually, invoke, startTestHearth, type TestHearth } from "../support/hearth.js";
+import { startRedisCluster, type RedisCluster } from "../support/redis-cluster.js";
+
+let cluster: RedisCluster;
+let hearth: TestHearth;
+let dir: string;
+
+beforeAll(async () => {
+  cluster = await startRedisCluster();
+  dir = await mkdtemp(path.join(os.tmpdir(), "hearth-cluster-reshard-"));
+  const nodes = cluster.nodes.map(({ port }) => ({ host: "127.0.0.1", port }));
+  hearth = await startTestHearth(
+    { cluster: { nodes, password: cluster.password }, socketPath: path.join(dir, "sockets", "redis.sock") },
+    // The test cluster has no replicas to confirm an async accept on.
+    { asyncReplicas: { count: 0, timeoutMs: 1_000 }, invokerHeartbeatMs: 1_000 },
+  );
+}, 60_000);
+
+afterAll(async () => {
+  try {
+    await hearth?.stop();
+  } finally {
+    await cluster?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/** Names of functions whose keys are on master `range`, in slots of their own. */
+function functionsOn(range: number, count: number): string[] {
+  const names: string[] = [];
+  const slots = new Set<number>();
+  for (let i = 0; names.length < count; i += 1) {
+    const slot = calculateSlot(functionKeys(`fn-${i}`).def);
+    if (cluster.rangeOf(functionKeys(`fn-${i}`).def) !== range || slots.has(slot)) continue;
+    names.push(`fn-${i}`);
+    slots.add(slot);
+  }
+  return names;
+}
+
+/** The socket file the invoker's map names for `slot`. */
+async function socketFor(slot: number): Promise<string> {
+  const map = JSON.parse(await readFile(path.join(dir, "sockets", SLOTS_MAP_FILE), "utf8")) as SlotsMap;
+  return map.find(([first, last]) => first <= slot && slot <= last)![2];
+}
+
+describe("Hearth on a Redis Cluster, through a resharding", () => {
+  it("serves a function whose slot moved to another master from there, and keeps the other functions' containers connected", async () => {
+    const [moved, stays] = functionsOn(0, 2) as [string, string];
+    for (const fn of [moved, stays]) expect((await deploy(hearth.url, fn, { runtime: "node", keepAlive: 60 }, { "index.js": probeHandler() })).status).toBe(201);
+    const before = new Map<string, string>();
+    for (const fn of [moved, stays]) {
+      const answer = await invoke(hearth.url, fn, { echo: "before" });
+      expect(answer.status, answer.text).toBe(200);
+      before.set(fn, answer.body.container);
+    }
+    const movedSlot = calculateSlot(functionKeys(moved).def);
+    const oldSocket = await socketFor(movedSlot);
+
+    // The first master's first slot too: its socket must keep its name (and its containers' connections).
+    await cluster.moveSlot(cluster.nodes[0]!.slots[0], 1);
+    await cluster.moveSlot(movedSlot, 1);
+
+    // Before: the map kept naming the old master's socket, and every new container of the moved
+    // function met MOVED and exited.
+    await eventually(async () => ((await socketFor(movedSlot)) === (await socketFor(cluster.nodes[1]!.slots[1])) ? true : undefined), 5_000, "the map to name the new master's socket for the moved slot");
+    await eventually(async () => ((await invoke(hearth.url, moved, { echo: "after" })).status === 200 ? true : undefined), 30_000, "the moved function to answer again");
+    for (let i = 0; i < 3; i += 1) {
+      const answer = await invoke(hearth.url, moved, { echo: `again ${i}` });
+      expect(answer.status, answer.text).toBe(200);
+      expect(answer.body.container).not.toBe(before.get(moved));
+    }
+    // The function that stayed: the same warm container, through a socket that kept its name.
+    expect(await socketFor(calculateSlot(functionKeys(stays).def))).toBe(oldSocket);
+    const stayed = await invoke(hearth.url, stays, { echo: "after" });
+    expect(stayed.status, stayed.text).toBe(200);
+    expect(stayed.body.container).toBe(before.get(stays));
+  }, 90_000);
+});

@@ -82,7 +82,7 @@ export async function startHearth(config: HearthConfig, logger: Logger): Promise
     // A failover: the new master has no script loaded (nor, below, the containers' users).
     const masterChanged: Array<() => Promise<void>> = [() => catchUp(commands, () => loadScripts(commands))];
     onMasterChange(commands, (masters) => {
-      logger.warn({ masters }, "Redis failed over to a new master");
+      logger.warn({ masters }, "the Redis masters changed (a failover, or masters added or removed); catching up with them");
       for (const step of masterChanged) step().catch((err: unknown) => logger.error({ err }, "catching up with the new Redis master failed"));
     });
     const events = new EventBus(connectRedis(redis, "hearth-events"), logger);

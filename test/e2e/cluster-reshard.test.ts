@@ -1,7 +1,8 @@
-// Hearth on a Redis Cluster whose slots are moved between its masters while functions run (a
-// resharding, as `redis-cli --cluster rebalance` makes): the invoker rewrites its containers' map of
-// sockets, so the moved function is served again from its new master (its warm container, cut off by
-// MOVED, replaced once), and the containers of functions that did not move keep their connections.
+// Hearth on a Redis Cluster whose slots are moved while functions run (a resharding, as
+// `redis-cli --cluster reshard` or `rebalance` makes), between its masters or to a master added to the
+// cluster: the invoker rewrites its containers' map of sockets, so a moved function is served again from
+// its new master (its warm container, cut off by MOVED, replaced once), and the containers of functions
+// that did not move keep their connections.
 
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
@@ -71,8 +72,8 @@ describe("Hearth on a Redis Cluster, through a resharding", () => {
     const oldSocket = await socketFor(movedSlot);
 
     // The first master's first slot too: its socket must keep its name (and its containers' connections).
-    await cluster.moveSlot(cluster.nodes[0]!.slots[0], 1);
-    await cluster.moveSlot(movedSlot, 1);
+    await cluster.moveSlot(cluster.nodes[0]!.slots[0], cluster.nodes[1]!);
+    await cluster.moveSlot(movedSlot, cluster.nodes[1]!);
 
     // Before: the map kept naming the old master's socket, and every new container of the moved
     // function met MOVED and exited.
@@ -88,5 +89,29 @@ describe("Hearth on a Redis Cluster, through a resharding", () => {
     const stayed = await invoke(hearth.url, stays, { echo: "after" });
     expect(stayed.status, stayed.text).toBe(200);
     expect(stayed.body.container).toBe(before.get(stays));
+  }, 90_000);
+
+  it("serves a function whose slot moved to a master added to the cluster, once that master has the containers' users", async () => {
+    const [fn] = functionsOn(2, 1) as [string];
+    expect((await deploy(hearth.url, fn, { runtime: "node", keepAlive: 60 }, { "index.js": probeHandler() })).status).toBe(201);
+    const before = await invoke(hearth.url, fn, { echo: "before" });
+    expect(before.status, before.text).toBe(200);
+    const added = await cluster.addMaster();
+    await cluster.moveSlot(calculateSlot(functionKeys(fn).def), added);
+    await eventually(async () => ((await invoke(hearth.url, fn, { echo: "after" })).status === 200 ? true : undefined), 30_000, "the function to answer from the added master");
+    for (let i = 0; i < 3; i += 1) {
+      const answer = await invoke(hearth.url, fn, { echo: `again ${i}` });
+      expect(answer.status, answer.text).toBe(200);
+      expect(answer.body.container).not.toBe(before.body.container);
+    }
+    // Its keys are on the added master now, and its containers reach it through a socket of its own.
+    const direct = added.connect();
+    try {
+      expect(await direct.exists(functionKeys(fn).def)).toBe(1);
+    } finally {
+      direct.disconnect();
+    }
+    expect(await socketFor(calculateSlot(functionKeys(fn).def))).toMatch(/^slots-\d+(-\d+)?\.sock$/);
+    expect(new Set((JSON.parse(await readFile(path.join(dir, "sockets", SLOTS_MAP_FILE), "utf8")) as SlotsMap).map(([, , file]) => file)).size).toBe(4);
   }, 90_000);
 });

@@ -22,7 +22,7 @@ export const CLUSTER_NODE_TIMEOUT_MS = 1_000;
 
 export interface ClusterNode {
   port: number;
-  /** The first and last slot of the range this node was started to serve (as master, or as its replica). */
+  /** The first and last slot of the range this node was started to serve (as master, or as its replica); [-1, -1] for an added master. */
   slots: [number, number];
   /** A plain connection of the test's own to this one node. */
   connect(): Redis;
@@ -51,10 +51,12 @@ export interface RedisCluster {
    */
   killLastCopy(i: number): Promise<void>;
   /**
-   * Moves one slot, keys and all, to the master serving range `to` now, as `redis-cli --cluster reshard`
-   * does it; resolves once every node names that master for the slot.
+   * Moves one slot, keys and all, to master `to`, as `redis-cli --cluster reshard` does it; resolves once
+   * every node names that master for the slot.
    */
-  moveSlot(slot: number, to: number): Promise<void>;
+  moveSlot(slot: number, to: ClusterNode): Promise<void>;
+  /** Starts a master with no slots and joins it to the cluster; resolves once every node knows it. */
+  addMaster(): Promise<ClusterNode>;
   stop(): Promise<void>;
 }
 
@@ -208,8 +210,8 @@ export async function startRedisCluster({ masters = 3, replicas = false }: Redis
         return states.every((info) => info.includes("cluster_state:fail")) ? true : undefined;
       }, 30_000, "every surviving node to count the cluster down");
     };
-    const moveSlot = async (slot: number, to: number): Promise<void> => {
-      const [source, target] = [await masterOfSlot(slot), await masterOfSlot(nodes[to]!.slots[0])];
+    const moveSlot = async (slot: number, target: ClusterNode): Promise<void> => {
+      const source = await masterOfSlot(slot);
       if (source.port === target.port) return;
       const [from, into] = [source.connect(), target.connect()];
       try {
@@ -234,7 +236,43 @@ export async function startRedisCluster({ masters = 3, replicas = false }: Redis
         return seen.every((port) => port === target.port) ? true : undefined;
       }, 20_000, `every node to name port ${target.port} for slot ${slot}`);
     };
-    return { password, nodes, replicas: replicaNodes, connect, rangeOf, masterOf: (key) => masterOfSlot(calculateSlot(key)), killMaster, killLastCopy, moveSlot, stop };
+    const addMaster = async (): Promise<ClusterNode> => {
+      const added = await startNode([-1, -1]);
+      const client = all[0]!.connect();
+      try {
+        await client.call("CLUSTER", "MEET", "127.0.0.1", added.port, busPorts.get(added.port)!);
+      } finally {
+        client.disconnect();
+      }
+      const id = await (async () => {
+        const own = added.connect();
+        try {
+          return (await own.call("CLUSTER", "MYID")) as string;
+        } finally {
+          own.disconnect();
+        }
+      })();
+      all.push(added);
+      for (const node of running()) {
+        await eventually(async () => {
+          const client = node.connect();
+          try {
+            return ((await client.call("CLUSTER", "NODES")) as string).includes(id) ? true : undefined;
+          } finally {
+            client.disconnect();
+          }
+        }, 20_000, "every node to know the added master");
+      }
+      // It serves (and takes keys) once it knows every slot's master.
+      const own = added.connect();
+      try {
+        await eventually(async () => ((await clusterInfo(own)).includes("cluster_state:ok") ? true : undefined), 20_000, "the added master to see the cluster whole");
+      } finally {
+        own.disconnect();
+      }
+      return added;
+    };
+    return { password, nodes, replicas: replicaNodes, connect, rangeOf, masterOf: (key) => masterOfSlot(calculateSlot(key)), killMaster, killLastCopy, moveSlot, addMaster, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -3,30 +3,19 @@
 // answers sync calls (cold, through a stem cell or a fresh container, then warm) and an async one,
 // whichever master the gateway's reply list is on: at least two of the three are on another.
 
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
-import calculateSlot from "cluster-key-slot";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { functionKeys } from "../../gateway/protocol/keys.js";
 import { finalRecord, invokeAsync } from "../support/async.js";
 import { probeHandler } from "../support/functions.js";
-import { deploy, invoke, startTestHearth, type TestHearth } from "../support/hearth.js";
+import { deploy, functionsIn, invoke, startTestHearthOnCluster, type ClusterTestHearth } from "../support/hearth.js";
 import { startRedisCluster, type RedisCluster } from "../support/redis-cluster.js";
 
 let cluster: RedisCluster;
-let hearth: TestHearth;
-let dir: string;
+let hearth: ClusterTestHearth;
 
 beforeAll(async () => {
   cluster = await startRedisCluster();
-  dir = await mkdtemp(path.join(os.tmpdir(), "hearth-cluster-"));
-  const nodes = cluster.nodes.map(({ port }) => ({ host: "127.0.0.1", port }));
-  hearth = await startTestHearth(
-    { cluster: { nodes, password: cluster.password }, socketPath: path.join(dir, "sockets", "redis.sock") },
-    // The test cluster has no replicas to confirm an async accept on; one stem cell, for the hand-over across masters.
-    { asyncReplicas: { count: 0, timeoutMs: 1_000 }, stemCells: { node: 1, python: 0, go: 0, custom: 0 } },
-  );
+  // The test cluster has no replicas to confirm an async accept on; one stem cell, for the hand-over across masters.
+  hearth = await startTestHearthOnCluster(cluster, { asyncReplicas: { count: 0, timeoutMs: 1_000 }, stemCells: { node: 1, python: 0, go: 0, custom: 0 } });
 }, 60_000);
 
 afterAll(async () => {
@@ -34,22 +23,12 @@ afterAll(async () => {
     await hearth?.stop();
   } finally {
     await cluster?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
   }
 });
 
-/** A function name whose slot is on master `index`. */
-function functionOn(index: number): string {
-  const [first, last] = cluster.nodes[index]!.slots;
-  for (let i = 0; ; i += 1) {
-    const slot = calculateSlot(functionKeys(`on-${i}`).def);
-    if (slot >= first && slot <= last) return `on-${i}`;
-  }
-}
-
 describe("Hearth on a Redis Cluster", () => {
   it("runs functions on every master in containers that reach Redis only through the invoker's sockets", async () => {
-    const functions = cluster.nodes.map((_, index) => functionOn(index));
+    const functions = cluster.nodes.map((_, index) => functionsIn(cluster, index)[0]!);
     for (const fn of functions) expect((await deploy(hearth.url, fn, { runtime: "node", keepAlive: 60 }, { "index.js": probeHandler() })).status).toBe(201);
     for (const fn of functions) {
       const cold = await invoke(hearth.url, fn, { echo: `${fn}-cold` });

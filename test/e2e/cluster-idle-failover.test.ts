@@ -4,19 +4,17 @@
 // And when the cluster is down altogether, stopping Hearth still removes its containers.
 
 import net from "node:net";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import os from "node:os";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FUNCTIONS_INDEX, INVOKER_BEATS, functionKeys, invokerAliveKey } from "../../gateway/protocol/keys.js";
+import { FUNCTIONS_INDEX, INVOKER_BEATS, invokerAliveKey } from "../../gateway/protocol/keys.js";
 import { SLOTS_MAP_FILE, type SlotsMap } from "../../gateway/redis/cluster-sockets.js";
 import { probeHandler } from "../support/functions.js";
-import { deploy, eventually, invoke, listContainers, startTestHearth, type TestHearth } from "../support/hearth.js";
+import { deploy, eventually, functionsIn, invoke, listContainers, startTestHearthOnCluster, type ClusterTestHearth } from "../support/hearth.js";
 import { startRedisCluster, type RedisCluster } from "../support/redis-cluster.js";
 
 let cluster: RedisCluster;
-let hearth: TestHearth;
-let dir: string;
+let hearth: ClusterTestHearth;
 /** The slot range whose master fails over: none of the keys an idle Hearth touches is in it. */
 let idleRange: number;
 
@@ -27,12 +25,7 @@ beforeAll(async () => {
   idleRange = cluster.nodes.findIndex((_, range) => !busy.has(range));
   let invokerId = "";
   for (let i = 0; !invokerId; i += 1) if (cluster.rangeOf(invokerAliveKey(`idle-${i}`)) !== idleRange) invokerId = `idle-${i}`;
-  dir = await mkdtemp(path.join(os.tmpdir(), "hearth-cluster-idle-"));
-  const nodes = cluster.nodes.map(({ port }) => ({ host: "127.0.0.1", port }));
-  hearth = await startTestHearth(
-    { cluster: { nodes, password: cluster.password }, socketPath: path.join(dir, "sockets", "redis.sock") },
-    { invokerId, asyncReplicas: { count: 0, timeoutMs: 1_000 }, invokerHeartbeatMs: 1_000 },
-  );
+  hearth = await startTestHearthOnCluster(cluster, { invokerId, asyncReplicas: { count: 0, timeoutMs: 1_000 }, invokerHeartbeatMs: 1_000 });
 }, 60_000);
 
 afterAll(async () => {
@@ -40,19 +33,13 @@ afterAll(async () => {
     await hearth?.stop();
   } finally {
     await cluster?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
   }
 });
 
-/** A function name whose keys are in slot range `range`. */
-function functionIn(range: number): string {
-  for (let i = 0; ; i += 1) if (cluster.rangeOf(functionKeys(`fn-${i}`).def) === range) return `fn-${i}`;
-}
-
 /** The path of the containers' socket for slot range `range`, as the invoker's map names it. */
 async function socketOf(range: number): Promise<string> {
-  const map = JSON.parse(await readFile(path.join(dir, "sockets", SLOTS_MAP_FILE), "utf8")) as SlotsMap;
-  return path.join(dir, "sockets", map.find(([first]) => first === cluster.nodes[range]!.slots[0])![2]);
+  const map = JSON.parse(await readFile(path.join(hearth.socketsDir, SLOTS_MAP_FILE), "utf8")) as SlotsMap;
+  return path.join(hearth.socketsDir, map.find(([first]) => first === cluster.nodes[range]!.slots[0])![2]);
 }
 
 /** What a connection to a socket hears to a PING: a live Redis asks for a login first. */
@@ -81,7 +68,7 @@ describe("Hearth on a Redis Cluster, idle through a failover", () => {
     await cluster.killMaster(idleRange);
     // Before: the socket kept forwarding to the dead master ("closed") until a request met a MOVED.
     await eventually(async () => (/^-NOAUTH/.test(await ping(await socketOf(idleRange))) ? true : undefined), 5_000, "the socket to reach the promoted replica");
-    const fn = functionIn(idleRange);
+    const [fn] = functionsIn(cluster, idleRange) as [string];
     expect((await deploy(hearth.url, fn, { runtime: "node", keepAlive: 60 }, { "index.js": probeHandler() })).status).toBe(201);
     const answer = await invoke(hearth.url, fn, { echo: "after the failover" });
     expect(answer.status, answer.text).toBe(200);

@@ -4,30 +4,23 @@
 // its new master (its warm container, cut off by MOVED, replaced once), and the containers of functions
 // that did not move keep their connections.
 
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import os from "node:os";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import calculateSlot from "cluster-key-slot";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { functionKeys } from "../../gateway/protocol/keys.js";
 import { SLOTS_MAP_FILE, type SlotsMap } from "../../gateway/redis/cluster-sockets.js";
 import { probeHandler } from "../support/functions.js";
-import { deploy, eventually, invoke, startTestHearth, type TestHearth } from "../support/hearth.js";
+import { deploy, eventually, functionsIn, invoke, startTestHearthOnCluster, type ClusterTestHearth } from "../support/hearth.js";
 import { startRedisCluster, type RedisCluster } from "../support/redis-cluster.js";
 
 let cluster: RedisCluster;
-let hearth: TestHearth;
-let dir: string;
+let hearth: ClusterTestHearth;
 
 beforeAll(async () => {
   cluster = await startRedisCluster();
-  dir = await mkdtemp(path.join(os.tmpdir(), "hearth-cluster-reshard-"));
-  const nodes = cluster.nodes.map(({ port }) => ({ host: "127.0.0.1", port }));
-  hearth = await startTestHearth(
-    { cluster: { nodes, password: cluster.password }, socketPath: path.join(dir, "sockets", "redis.sock") },
-    // The test cluster has no replicas to confirm an async accept on.
-    { asyncReplicas: { count: 0, timeoutMs: 1_000 }, invokerHeartbeatMs: 1_000 },
-  );
+  // The test cluster has no replicas to confirm an async accept on.
+  hearth = await startTestHearthOnCluster(cluster, { asyncReplicas: { count: 0, timeoutMs: 1_000 }, invokerHeartbeatMs: 1_000 });
 }, 60_000);
 
 afterAll(async () => {
@@ -35,32 +28,18 @@ afterAll(async () => {
     await hearth?.stop();
   } finally {
     await cluster?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
   }
 });
 
-/** Names of functions whose keys are on master `range`, in slots of their own. */
-function functionsOn(range: number, count: number): string[] {
-  const names: string[] = [];
-  const slots = new Set<number>();
-  for (let i = 0; names.length < count; i += 1) {
-    const slot = calculateSlot(functionKeys(`fn-${i}`).def);
-    if (cluster.rangeOf(functionKeys(`fn-${i}`).def) !== range || slots.has(slot)) continue;
-    names.push(`fn-${i}`);
-    slots.add(slot);
-  }
-  return names;
-}
-
 /** The socket file the invoker's map names for `slot`. */
 async function socketFor(slot: number): Promise<string> {
-  const map = JSON.parse(await readFile(path.join(dir, "sockets", SLOTS_MAP_FILE), "utf8")) as SlotsMap;
+  const map = JSON.parse(await readFile(path.join(hearth.socketsDir, SLOTS_MAP_FILE), "utf8")) as SlotsMap;
   return map.find(([first, last]) => first <= slot && slot <= last)![2];
 }
 
 describe("Hearth on a Redis Cluster, through a resharding", () => {
   it("serves a function whose slot moved to another master from there, and keeps the other functions' containers connected", async () => {
-    const [moved, stays] = functionsOn(0, 2) as [string, string];
+    const [moved, stays] = functionsIn(cluster, 0, 2) as [string, string];
     for (const fn of [moved, stays]) expect((await deploy(hearth.url, fn, { runtime: "node", keepAlive: 60 }, { "index.js": probeHandler() })).status).toBe(201);
     const before = new Map<string, string>();
     for (const fn of [moved, stays]) {
@@ -92,7 +71,7 @@ describe("Hearth on a Redis Cluster, through a resharding", () => {
   }, 90_000);
 
   it("serves a function whose slot moved to a master added to the cluster, once that master has the containers' users", async () => {
-    const [fn] = functionsOn(2, 1) as [string];
+    const [fn] = functionsIn(cluster, 2) as [string];
     expect((await deploy(hearth.url, fn, { runtime: "node", keepAlive: 60 }, { "index.js": probeHandler() })).status).toBe(201);
     const before = await invoke(hearth.url, fn, { echo: "before" });
     expect(before.status, before.text).toBe(200);
@@ -112,6 +91,6 @@ describe("Hearth on a Redis Cluster, through a resharding", () => {
       direct.disconnect();
     }
     expect(await socketFor(calculateSlot(functionKeys(fn).def))).toMatch(/^slots-\d+(-\d+)?\.sock$/);
-    expect(new Set((JSON.parse(await readFile(path.join(dir, "sockets", SLOTS_MAP_FILE), "utf8")) as SlotsMap).map(([, , file]) => file)).size).toBe(4);
+    expect(new Set((JSON.parse(await readFile(path.join(hearth.socketsDir, SLOTS_MAP_FILE), "utf8")) as SlotsMap).map(([, , file]) => file)).size).toBe(4);
   }, 90_000);
 });

@@ -5,17 +5,14 @@
 // (SIGKILL) under load: nothing a 202 acknowledged is lost, and no caller is left hanging.
 
 import http from "node:http";
-import { mkdtemp, rm } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
-import os from "node:os";
-import path from "node:path";
 import type { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CODE_BYTES, functionKeys, streamGroup } from "../../gateway/protocol/keys.js";
 import { finalRecord, getInvocation, invokeAsync, request, startReceiver } from "../support/async.js";
 import { countByStatus, expectQuickSyncAnswers, functionState, sleep, slowest, timedPost, UNAVAILABLE_BOUND_MS, type TimedAnswer } from "../support/failover.js";
 import { probeHandler, streamHandler } from "../support/functions.js";
-import { defaultQuotas, deploy, eventually, invoke, startTestHearth, type TestHearth } from "../support/hearth.js";
+import { defaultQuotas, deploy, eventually, invoke, startTestHearthOnCluster, type ClusterTestHearth } from "../support/hearth.js";
 import { startRedisCluster, type RedisCluster } from "../support/redis-cluster.js";
 
 /** Slot ranges (masters) of the names below, as cluster-key-slot computes them: checked in beforeAll. */
@@ -36,17 +33,14 @@ const MAX_FUNCTIONS = QUOTA_FUNCTIONS.length;
 
 let cluster: RedisCluster;
 let client: Cluster;
-let hearth: TestHearth;
-let dir: string;
+let hearth: ClusterTestHearth;
 const closers: Array<() => Promise<void>> = [];
 
 beforeAll(async () => {
   cluster = await startRedisCluster({ replicas: true });
   client = cluster.connect();
   for (const [name, range] of Object.entries(RANGES)) expect([name, cluster.rangeOf(functionKeys(name).def)]).toEqual([name, range]);
-  dir = await mkdtemp(path.join(os.tmpdir(), "hearth-cluster-"));
-  const nodes = cluster.nodes.map(({ port }) => ({ host: "127.0.0.1", port }));
-  hearth = await startTestHearth({ cluster: { nodes, password: cluster.password }, socketPath: path.join(dir, "sockets", "redis.sock") }, {
+  hearth = await startTestHearthOnCluster(cluster, {
     // HEARTH_ASYNC_REPLICAS' default with a cluster: a 202 only once the replica of the function's master has it.
     asyncReplicas: { count: 1, timeoutMs: 1_000 },
     quotas: { ...defaultQuotas, maxFunctions: MAX_FUNCTIONS },
@@ -62,7 +56,6 @@ afterAll(async () => {
   } finally {
     client?.disconnect();
     await cluster?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
   }
 });
 

@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import calculateSlot from "cluster-key-slot";
 import Docker from "dockerode";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll } from "vitest";
@@ -12,9 +13,11 @@ import { configFromEnv, type HearthConfig } from "../../gateway/config.js";
 import { startHearth, type Hearth } from "../../gateway/hearth.js";
 import { LABELS } from "../../gateway/invoker/docker-backend.js";
 import { createLogger } from "../../gateway/logger.js";
+import { functionKeys } from "../../gateway/protocol/keys.js";
 import type { ClusterTarget, SentinelTarget } from "../../gateway/redis/connections.js";
 import { startEmbeddedRedis, type EmbeddedRedis } from "../../gateway/redis/embedded-redis.js";
 import type { Files } from "./packages.js";
+import type { RedisCluster } from "./redis-cluster.js";
 import { tarGz } from "./packages.js";
 
 export const docker = new Docker();
@@ -119,6 +122,46 @@ export async function startTestHearth(redis: RedisAddress | SentinelRedis | Clus
       await rm(path.join(config.codeCache.directory, config.invokerId), { recursive: true, force: true });
     },
   };
+}
+
+/** A Hearth on a Redis Cluster of the test's (redis-cluster.ts). */
+export interface ClusterTestHearth extends TestHearth {
+  /** Where its invoker serves the containers' sockets, one per master, and their map (slots.json): a temporary directory removed at stop. */
+  socketsDir: string;
+}
+
+/** Starts Hearth on `cluster`, its containers' sockets in a temporary directory of their own. */
+export async function startTestHearthOnCluster(cluster: RedisCluster, overrides: Partial<HearthConfig> = {}): Promise<ClusterTestHearth> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "hearth-cluster-"));
+  const socketsDir = path.join(dir, "sockets");
+  const nodes = cluster.nodes.map(({ port }) => ({ host: "127.0.0.1", port }));
+  try {
+    const hearth = await startTestHearth({ cluster: { nodes, password: cluster.password }, socketPath: path.join(socketsDir, "redis.sock") }, overrides);
+    const stop = async (): Promise<void> => {
+      try {
+        await hearth.stop();
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    };
+    return { ...hearth, socketsDir, stop };
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** `count` function names whose keys are in `cluster`'s slot range `range`, each in a slot of its own. */
+export function functionsIn(cluster: RedisCluster, range: number, count = 1): string[] {
+  const names: string[] = [];
+  const slots = new Set<number>();
+  for (let i = 0; names.length < count; i += 1) {
+    const key = functionKeys(`fn-${i}`).def;
+    if (cluster.rangeOf(key) !== range || slots.has(calculateSlot(key))) continue;
+    names.push(`fn-${i}`);
+    slots.add(calculateSlot(key));
+  }
+  return names;
 }
 
 /** A real redis-server on a free loopback port, its data in a temporary directory removed at stop. */
